@@ -1,0 +1,1 @@
+"""One module per ``slsops`` command; each exposes ``register(app)``."""
