@@ -1,0 +1,1 @@
+"""Simple Log Service: Lambda handlers and the importable domain behind them."""

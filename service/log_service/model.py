@@ -1,0 +1,206 @@
+"""A log entry as clients send it, validated and normalised onto one model.
+
+Accepted dialects (existing clients), mapped onto the canonical fields:
+``severity`` (info|warning|error, any case) -> ``level``; ``datetime`` -> ``timestamp``;
+``id`` -> ``log_id``; ``service_name`` may be absent for those clients and then defaults to
+``DEFAULT_SERVICE_NAME``. Unknown fields are refused (400 naming them): a typo such as
+``mesage`` must not silently drop data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from log_service import canonical, keys, limits
+from log_service.errors import ValidationError
+from log_service.settings import Settings
+
+CANONICAL_FIELDS = frozenset(
+    {"service_name", "timestamp", "log_type", "level", "message", "metadata", "log_id"}
+)
+DIALECT_FIELDS = {"severity": "level", "datetime": "timestamp", "id": "log_id"}
+EXTRA_FIELDS = frozenset({"retention_days"})
+ALLOWED_FIELDS = CANONICAL_FIELDS | frozenset(DIALECT_FIELDS) | EXTRA_FIELDS
+DEFAULT_LOG_TYPE = "application"
+EPOCH_MS_MIN = 0
+EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A validated entry; ``timestamp`` is None when the server is to pick it."""
+
+    service_name: str
+    level: str
+    message: str
+    log_type: str
+    metadata_json: str | None
+    log_id: str | None
+    timestamp: str | None
+    retention_days: int
+
+    def content_hash(self) -> str:
+        """Hash of what the client said, timestamp aside (compared on its own)."""
+        content = canonical.dumps_canonical(
+            [self.service_name, self.level, self.log_type, self.message, self.metadata_json]
+        )
+        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def _text(value: Any, field: str, max_chars: int, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if "\x00" in value:
+        raise ValidationError(field, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "must be valid Unicode (no lone surrogates)") from None
+    if len(value) > max_chars:
+        raise ValidationError(field, f"is longer than {max_chars} characters")
+    return value
+
+
+def _pick(raw: dict[str, Any], canonical_name: str) -> tuple[str, Any]:
+    """The value of a field under its canonical or dialect name; both given must agree."""
+    names = [canonical_name] + [d for d, c in DIALECT_FIELDS.items() if c == canonical_name]
+    present = [(n, raw[n]) for n in names if n in raw]
+    if len(present) > 1 and len({repr(v) for _, v in present}) > 1:
+        listed = " and ".join(n for n, _ in present)
+        raise ValidationError(canonical_name, f"{listed} disagree")
+    return present[0] if present else (canonical_name, None)
+
+
+def parse_level(value: Any, field: str = "level") -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be one of {', '.join(limits.LEVELS)}")
+    upper = value.strip().upper()
+    upper = limits.LEVEL_ALIASES.get(upper, upper)
+    if upper not in limits.LEVELS:
+        raise ValidationError(field, f"must be one of {', '.join(limits.LEVELS)}")
+    return upper
+
+
+def parse_client_timestamp(value: Any, field: str = "timestamp") -> datetime:
+    """ISO 8601 with a zone, or epoch milliseconds, as an aware UTC datetime."""
+    if isinstance(value, bool):
+        raise ValidationError(field, "must be ISO 8601 with a time zone or epoch milliseconds")
+    if isinstance(value, int):
+        if not EPOCH_MS_MIN <= value <= EPOCH_MS_MAX:
+            raise ValidationError(field, "epoch milliseconds out of range")
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ValidationError(field, "must be ISO 8601 with a time zone or epoch milliseconds")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(field, f"is not ISO 8601: {value[:64]!r}") from None
+    if moment.tzinfo is None:
+        raise ValidationError(field, "must include a time zone (e.g. Z or +02:00)")
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError(field, "is out of range") from None
+
+
+def _timestamp(raw: dict[str, Any], settings: Settings, now: datetime) -> str | None:
+    field, value = _pick(raw, "timestamp")
+    if value is None:
+        return None
+    moment = parse_client_timestamp(value, field)
+    if moment > now + timedelta(seconds=settings.max_clock_skew_seconds):
+        raise ValidationError(
+            field,
+            f"is more than {settings.max_clock_skew_seconds} s in the future "
+            "(check the client's clock)",
+        )
+    return keys.format_timestamp(moment)
+
+
+def _metadata(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationError("metadata", "must be a JSON object")
+    if canonical.depth(value) > limits.MAX_METADATA_DEPTH:
+        raise ValidationError("metadata", f"is nested deeper than {limits.MAX_METADATA_DEPTH}")
+    try:
+        text = canonical.dumps_canonical(value)
+        size = len(text.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError):
+        raise ValidationError("metadata", "holds a value JSON cannot represent") from None
+    if size > limits.MAX_METADATA_BYTES:
+        raise ValidationError("metadata", f"is larger than {limits.MAX_METADATA_BYTES} bytes")
+    return text
+
+
+def _retention(value: Any, settings: Settings) -> int:
+    if value is None:
+        return settings.retention_days
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("retention_days", "must be an integer")
+    if not 1 <= value <= settings.retention_days:
+        raise ValidationError("retention_days", f"must be between 1 and {settings.retention_days}")
+    return value
+
+
+def parse_entry(raw: Any, settings: Settings, now: datetime | None = None) -> LogEntry:
+    """Validate one entry; ValidationError names the first field that is wrong."""
+    if not isinstance(raw, dict):
+        raise ValidationError("entry", "must be a JSON object")
+    unknown = sorted(set(raw) - ALLOWED_FIELDS)
+    if unknown:
+        raise ValidationError(unknown[0], f"unknown field(s): {', '.join(unknown)}")
+    now = now or datetime.now(UTC)
+    uses_dialect = any(name in raw for name in DIALECT_FIELDS)
+
+    service = raw.get("service_name")
+    if service is None and uses_dialect:
+        service = settings.default_service_name
+    if service is None:
+        raise ValidationError("service_name", "is required")
+    service = _text(service, "service_name", 128)
+    if not keys.SERVICE_NAME_PATTERN.match(service):
+        raise ValidationError(
+            "service_name", "must be 1-128 of A-Z a-z 0-9 . _ - / and start with a letter or digit"
+        )
+
+    level_field, level_value = _pick(raw, "level")
+    if level_value is None:
+        raise ValidationError("level", "is required")
+    level = parse_level(level_value, level_field)
+
+    message = _text(raw.get("message"), "message", limits.MAX_MESSAGE_CHARS)
+    if not message.strip():
+        raise ValidationError("message", "must not be empty or whitespace")
+
+    log_type = _text(raw.get("log_type", DEFAULT_LOG_TYPE), "log_type", limits.MAX_LOG_TYPE_CHARS)
+    if not log_type.strip():
+        raise ValidationError("log_type", "must not be empty")
+
+    id_field, log_id = _pick(raw, "log_id")
+    if log_id is not None:
+        log_id = _text(log_id, id_field, 128)
+        if not keys.LOG_ID_PATTERN.match(log_id):
+            raise ValidationError(
+                id_field, "must be 1-128 of A-Z a-z 0-9 . _ : - and start with a letter or digit"
+            )
+
+    return LogEntry(
+        service_name=service,
+        level=level,
+        message=message,
+        log_type=log_type,
+        metadata_json=_metadata(raw.get("metadata")),
+        log_id=log_id,
+        timestamp=_timestamp(raw, settings, now),
+        retention_days=_retention(raw.get("retention_days"), settings),
+    )

@@ -1,0 +1,66 @@
+"""Which DynamoDB failures are worth retrying, and the backoff between tries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+RETRYABLE_CANCELLATION_CODES = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "InternalError"}
+)
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reason codes of a TransactionCanceledException ("None" where none)."""
+    reasons = error.response.get("CancellationReasons") or []
+    return [str(r.get("Code", "None")) for r in reasons]
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Throttling, internal errors and lost connections: safe, because writes are idempotent."""
+    if isinstance(error, ConnectionError | ReadTimeoutError):
+        return True
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in RETRYABLE_CODES:
+        return True
+    if code == "TransactionCanceledException":
+        codes = set(cancellation_codes(error))
+        return bool(codes & RETRYABLE_CANCELLATION_CODES) and "ConditionalCheckFailed" not in codes
+    return False
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with full jitter, bounded in attempts and total time."""
+
+    attempts: int = 6
+    base_s: float = 0.025
+    cap_s: float = 0.8
+    budget_s: float = 6.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delays(self):
+        """Yield the pause before each retry; stops when attempts or budget run out."""
+        spent = 0.0
+        for attempt in range(1, self.attempts):
+            delay = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))  # noqa: S311
+            if spent + delay > self.budget_s:
+                return
+            spent += delay
+            yield delay
