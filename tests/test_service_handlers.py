@@ -89,7 +89,7 @@ def test_metadata_round_trips_exactly(service):
         "nested": {"list": [1, 2.5, {"x": [None, True]}], "empty": {}},
         "text": "ünïcødé ✓",
     }
-    status, body, _ = post(ingest, entry(metadata=metadata))
+    status, _body, _ = post(ingest, entry(metadata=metadata))
     assert status == 201
     _, page, _ = get(read, service_name="checkout")
     back = page["logs"][0]["metadata"]

@@ -2,7 +2,7 @@
 
 Across services, each of the S index shards is read newest first and the shards' heads are
 merged, so the answer is exactly the newest N (ties broken by log_id, which is part of the
-sort key). Each shard is first read with a page of about 1.1 x N/S items (all shards in
+sort key). Each shard is first read with a page of N/S items (all shards in
 parallel) and topped up with small pages only when the merge drains it, so a request reads
 close to N items rather than S x N, and no request scans the table.
 """
@@ -89,11 +89,12 @@ class LogReader:
         last_sk: str | None = None
         more = False
         while True:
+            if len(logs) >= query.limit or size >= limits.MAX_PAGE_BYTES:
+                # Without reading further: a last page may come back empty.
+                more = any(p.buffer or not p.done for p in partitions)
+                break
             best = _newest_head(partitions)
             if best is None:
-                break
-            if len(logs) >= query.limit or size >= limits.MAX_PAGE_BYTES:
-                more = True
                 break
             item = best.buffer.popleft()
             if query.cursor is not None and item[keys.SORT_KEY] >= query.cursor:
@@ -118,8 +119,8 @@ class LogReader:
             page = min(query.limit + 1, 1000)
             return [_Partition(fetch, page, page)]
         per_shard = query.limit / self.shard_count
-        first = min(1000, math.ceil(per_shard * 1.1) + 1)
-        refill = min(1000, max(2, math.ceil(per_shard / 3)))
+        first = min(1000, math.ceil(per_shard))
+        refill = min(1000, max(2, math.ceil(per_shard / 4)))
         return [
             _Partition(
                 self._fetcher(

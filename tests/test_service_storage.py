@@ -1,0 +1,241 @@
+"""The writer and reader against moto: newest-N merge, paging, idempotency under faults."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from service_support import REGION, TABLE, create_table, log_items
+
+from log_service import keys, limits
+from log_service.errors import ConflictError, Unavailable
+from log_service.ingest import handle_post
+from log_service.model import parse_entry
+from log_service.reader import LogReader, RecentQuery
+from log_service.retry import Backoff
+from log_service.settings import Settings
+from log_service.writer import DUPLICATE, NOT_STORED, STORED, LogWriter
+
+SHARDS = 8
+SETTINGS = Settings(table_name=TABLE, shard_count=SHARDS)
+NO_SLEEP = Backoff(sleep=lambda _s: None)
+
+
+@pytest.fixture
+def table(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield create_table()
+
+
+def client():
+    return boto3.resource("dynamodb", region_name=REGION).meta.client
+
+
+def writer(fault_client=None):
+    return LogWriter(fault_client or client(), TABLE, SHARDS, backoff=NO_SLEEP)
+
+
+def reader(table):
+    return LogReader(table, keys.DEFAULT_INDEX_NAME, SHARDS)
+
+
+def entry(**fields):
+    base = {"service_name": "svc", "level": "INFO", "message": "hello"}
+    return parse_entry(base | fields, SETTINGS)
+
+
+def seed(table, count, services, rng):
+    """Write ``count`` entries with random timestamps (and some exact ties) directly."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    expected = []
+    with table.batch_writer() as batch:
+        for n in range(count):
+            moment = start + timedelta(milliseconds=rng.randrange(0, 3_600_000))
+            if n % 50 == 0 and expected:
+                moment_text = expected[-1]["timestamp"]  # same millisecond as another entry
+            else:
+                moment_text = keys.format_timestamp(moment)
+            log_id = f"id-{n:05d}"
+            item = {
+                "service_name": f"service-{rng.randrange(services):02d}",
+                "sk": keys.sort_key(moment_text, log_id),
+                "log_id": log_id,
+                "timestamp": moment_text,
+                "ingested_at": moment_text,
+                "level": rng.choice(limits.LEVELS),
+                "log_type": "application",
+                "message": f"message {n}",
+                "gsi_shard": keys.shard_for(log_id, SHARDS),
+                "expires_at": 2_000_000_000,
+            }
+            batch.put_item(Item=item)
+            expected.append(item)
+    return expected
+
+
+def newest(items, n):
+    return [i["log_id"] for i in sorted(items, key=lambda i: i["sk"], reverse=True)[:n]]
+
+
+def test_newest_100_across_20_services_is_exact_and_reads_close_to_n(table):
+    expected = seed(table, 2000, 20, random.Random(7))
+    page = reader(table).recent(RecentQuery(limit=100))
+    assert [e["log_id"] for e in page.logs] == newest(expected, 100)
+    assert page.items_read <= 1.3 * 100, page.items_read
+
+
+def test_newest_per_service_uses_its_partition(table):
+    expected = seed(table, 600, 3, random.Random(3))
+    mine = [i for i in expected if i["service_name"] == "service-01"]
+    page = reader(table).recent(RecentQuery(service_name="service-01", limit=50))
+    assert [e["log_id"] for e in page.logs] == newest(mine, 50)
+    assert page.queries == 1
+
+
+@pytest.mark.parametrize("service", [None, "service-02"])
+def test_paging_yields_every_entry_once_even_while_entries_arrive(table, service):
+    rng = random.Random(11)
+    expected = seed(table, 700, 4, rng)
+    subset = [i for i in expected if service is None or i["service_name"] == service]
+    log_reader = reader(table)
+    seen, cursor, pages = [], None, 0
+    while pages < 100:
+        page = log_reader.recent(RecentQuery(service_name=service, limit=37, cursor=cursor))
+        seen.extend(e["log_id"] for e in page.logs)
+        pages += 1
+        if pages == 2:  # newer entries arrive mid-walk: they must not shift later pages
+            w = writer()
+            for n in range(5):
+                w.put(entry(service_name=service or "service-00", log_id=f"late-{n}"))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen))
+    assert set(newest(subset, len(subset))) <= set(seen)
+    assert [x for x in seen if not x.startswith("late-")] == newest(subset, len(subset))
+
+
+def test_replay_after_server_timestamp_is_a_duplicate(table):
+    w = writer()
+    first = w.put(entry(log_id="r-1"))
+    second = w.put(entry(log_id="r-1"))
+    assert (first.status, second.status) == (STORED, DUPLICATE)
+    assert len(log_items(table)) == 1
+    with pytest.raises(ConflictError):
+        w.put(entry(log_id="r-1", level="ERROR"))
+    with pytest.raises(ConflictError):
+        w.put(entry(log_id="r-1", timestamp="2026-01-01T00:00:00Z"))
+
+
+class FaultyClient:
+    """Wraps a DynamoDB client; fails chosen calls before or after they take effect."""
+
+    def __init__(self, inner, plan):
+        self.inner = inner
+        self.plan = plan  # list of (operation, "before"|"after"|None) consumed per call
+        self.calls = []
+
+    def _call(self, operation, **kwargs):
+        self.calls.append(operation)
+        mode = None
+        for index, (op, when) in enumerate(self.plan):
+            if op == operation:
+                mode = when
+                del self.plan[index]
+                break
+        if mode == "before":
+            raise throttled(operation)
+        result = getattr(self.inner, operation)(**kwargs)
+        if mode == "after":
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, operation)
+        return result
+
+    def put_item(self, **kwargs):
+        return self._call("put_item", **kwargs)
+
+    def get_item(self, **kwargs):
+        return self._call("get_item", **kwargs)
+
+
+def throttled(operation):
+    return ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+        operation,
+    )
+
+
+def test_write_that_took_effect_before_an_error_is_stored_once(table):
+    faulty = FaultyClient(client(), [("put_item", "after"), ("put_item", "after")])
+    result = writer(faulty).put(entry(log_id="a-1"))
+    assert result.status == STORED
+    assert [i["log_id"] for i in log_items(table)] == ["a-1"]
+
+
+def test_throttled_then_recovered_write_is_stored(table):
+    faulty = FaultyClient(client(), [("put_item", "before")] * 3)
+    assert writer(faulty).put(entry(log_id="t-1")).status == STORED
+    assert len(log_items(table)) == 1
+
+
+def test_half_written_entry_is_finished_by_the_retry(table):
+    # The marker was written, then every later call failed: the client saw an error.
+    faulty = FaultyClient(client(), [("put_item", None)] + [("put_item", "before")] * 10)
+    with pytest.raises(Unavailable):
+        writer(faulty).put(entry(log_id="h-1"))
+    assert log_items(table) == []
+    # The client retries (server picks the time again): the entry is completed once.
+    assert writer().put(entry(log_id="h-1")).status == STORED
+    assert [i["log_id"] for i in log_items(table)] == ["h-1"]
+
+
+def test_throttled_batch_is_retried_then_reported_nothing_silently_lost(table):
+    plan = [("put_item", "before")] * 200  # more failures than the backoff allows for some
+    faulty = FaultyClient(client(), plan)
+    logs = [
+        {"service_name": "svc", "level": "INFO", "message": f"m{i}", "log_id": f"b{i}"}
+        for i in range(10)
+    ]
+    try:
+        status, body = handle_post({"logs": logs}, writer(faulty), SETTINGS)
+    except Unavailable:
+        status, body = 503, {"results": []}
+    stored_ids = {i["log_id"] for i in log_items(table)}
+    if status == 503:
+        assert stored_ids == set()
+    else:
+        assert status in (201, 207)
+        reported_stored = {r["log_id"] for r in body["results"] if r["status"] != NOT_STORED}
+        assert reported_stored == stored_ids
+        assert len(body["results"]) == 10
+    # Retrying the not-stored entries with their log_ids completes the batch exactly once.
+    status, body = handle_post({"logs": logs}, writer(), SETTINGS)
+    assert status == 201
+    assert {i["log_id"] for i in log_items(table)} == {f"b{i}" for i in range(10)}
+    assert len(log_items(table)) == 10
+
+
+def test_batch_fully_throttled_is_503(table):
+    faulty = FaultyClient(client(), [("put_item", "before")] * 1000)
+    logs = [{"service_name": "svc", "level": "INFO", "message": f"m{i}"} for i in range(3)]
+    with pytest.raises(Unavailable):
+        handle_post({"logs": logs}, writer(faulty), SETTINGS)
+    assert log_items(table) == []
+
+
+def test_batch_with_a_conflicting_entry_is_207(table):
+    writer().put(entry(log_id="c-1"))
+    logs = [
+        {"service_name": "svc", "level": "INFO", "message": "new", "log_id": "c-2"},
+        {"service_name": "svc", "level": "ERROR", "message": "changed", "log_id": "c-1"},
+    ]
+    status, body = handle_post({"logs": logs}, writer(), SETTINGS)
+    assert status == 207
+    assert [r["status"] for r in body["results"]] == [STORED, NOT_STORED]
+    assert "different content" in body["results"][1]["error"]
