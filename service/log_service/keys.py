@@ -28,7 +28,7 @@ INDEX_PARTITION_KEY = "gsi_shard"
 INDEX_SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expires_at"
 DEFAULT_INDEX_NAME = "all-services-newest"
-DEFAULT_SHARD_COUNT = 16
+DEFAULT_SHARD_COUNT = 8
 
 # Idempotency markers.
 MARKER_PREFIX = "#log_id#"
