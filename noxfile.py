@@ -40,3 +40,82 @@ def tests(session: nox.Session) -> None:
     """The pytest suite (starts the local stack once per pytest session when needed)."""
     install_project(session, "test", "load")
     session.run("pytest", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+
+
+def _stdlib_helper(name: str):
+    """Load tools/slsops/<name>.py (stdlib only) without installing the project."""
+    import importlib.util
+
+    path = ROOT / "tools" / "slsops" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_slsops_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECKOV = "checkov==3.3.30"
+
+
+@nox.session(python=PYTHON)
+def infra(session: nox.Session) -> None:
+    """terraform fmt -check, init (offline from a provider mirror), validate; checkov on infra/.
+
+    Terraform runs on a copy under build/ (TF_DATA_DIR and lock file there too), so infra/
+    stays clean. The provider mirror: SLSOPS_TF_PLUGIN_DIR, else /opt/tf-plugins when present,
+    else the registry. checkov runs in this session's own environment (its HCL parser clashes
+    with python-hcl2) and must report zero failed checks; skips sit next to their resources.
+    """
+    tf = _stdlib_helper("terraform")
+    try:
+        binary = str(tf.find_terraform())
+        mirror = tf.plugin_dir()
+    except tf.TerraformMissingError as exc:
+        session.error(str(exc))
+    work = ROOT / "build" / "terraform-check"
+    env = tf.terraform_env(work)
+    config = tf.copy_config(ROOT / "infra", work / "infra")
+    document = str(ROOT / "service" / "openapi.json")
+    session.run(binary, "fmt", "-check", "-recursive", "infra", external=True, env=env)
+    session.run(binary, f"-chdir={config}", "init", *tf.init_args(mirror), external=True, env=env)
+    session.run(
+        binary,
+        f"-chdir={config}",
+        "validate",
+        "-no-color",
+        external=True,
+        env={**env, "TF_VAR_api_document_path": document},
+    )
+    session.install(CHECKOV)
+    session.run(
+        "checkov",
+        *("-d", "infra", "--framework", "terraform"),
+        *("--skip-download", "--quiet", "--compact"),
+    )
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Build the Lambda zip reproducibly: build/lambda/log_service.zip (path and sha256 printed)."""
+    # pip installs the zip's dependencies for Lambda's platform (--target, wheels only).
+    session.install("pip")
+    session.run("python", str(ROOT / "tools" / "slsops" / "packaging.py"), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def suite(session: nox.Session) -> None:
+    """The main job: local stack, seed, every slsops command, one summary (results/suite/).
+
+    The steps live in tools/slsops/suite.py (STEPS: one line per command). Exit non-zero if a
+    step failed or a SKIP is not on tools/slsops/skip_allowlist.toml; the stack always stops.
+    """
+    install_project(session, "load")
+    session.run("python", "-m", "slsops.suite", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Every bench/bench_*.py, one after the other (each prints its own numbers)."""
+    install_project(session, "test", "load")
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.log(f"--- {script.name}")
+        session.run("python", str(script), env={"PYTHONUNBUFFERED": "1"})

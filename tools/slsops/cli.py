@@ -13,6 +13,13 @@ from slsops.redact import redact_text
 
 # Each module defines ``register(app)``; the order is the order of ``slsops --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "slsops.commands.verify",
+    "slsops.commands.roles",
+    "slsops.commands.audit",
+    "slsops.commands.drill",
+    "slsops.commands.local",
+    "slsops.commands.faults",  # issue 8: `slsops local faults` (must follow local)
+    "slsops.commands.doctor",
 )
 
 app = typer.Typer(

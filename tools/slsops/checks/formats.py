@@ -28,6 +28,12 @@ def render_table(report: Report) -> str:
     return f"{table}\n\n{report.command}: {summary} ({report.duration_s:.1f} s)\n"
 
 
+def _shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters (table cells stay readable)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def render_json(report: Report) -> str:
     return json.dumps(report.as_dict(), indent=2, sort_keys=False, default=str) + "\n"
 

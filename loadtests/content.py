@@ -1,0 +1,47 @@
+"""Content checks of GET /logs/recent answers: a wrong answer is a failure, like a 5xx.
+
+The service promises newest first (timestamp, then log_id, descending, as in the sort key),
+``count`` equal to the entries returned and never above ``limit``, the service and levels asked
+for, nothing before ``since``, and pages that continue where the previous one stopped.
+No Locust import: the tests use it directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def order_key(entry: dict) -> tuple[str, str]:
+    """The service's order: timestamp, then log_id (as in the sort key)."""
+    return (str(entry.get("timestamp", "")), str(entry.get("log_id", "")))
+
+
+def check_page(
+    body: Any,
+    limit: int,
+    after: tuple[str, str] | None = None,
+    service: str | None = None,
+    levels: set[str] | None = None,
+    since: str | None = None,
+) -> str | None:
+    """Why a GET /logs/recent page is wrong, or None when it is right."""
+    if not isinstance(body, dict) or not isinstance(body.get("logs"), list):
+        return "body has no 'logs' list"
+    logs = body["logs"]
+    if body.get("count") != len(logs):
+        return f"count {body.get('count')!r} != {len(logs)} entries returned"
+    if len(logs) > limit:
+        return f"{len(logs)} entries returned for limit {limit}"
+    keys = [order_key(e) for e in logs]
+    if any(keys[i] < keys[i + 1] for i in range(len(keys) - 1)):
+        return "entries are not newest first"
+    if after is not None and keys and keys[0] >= after:
+        return "next page repeats or is newer than the previous page's last entry"
+    for entry in logs:
+        if service is not None and entry.get("service_name") != service:
+            return f"entry of service {entry.get('service_name')!r} in a read of {service!r}"
+        if levels is not None and entry.get("level") not in levels:
+            return f"entry with level {entry.get('level')!r} outside filter {sorted(levels)}"
+        if since is not None and str(entry.get("timestamp", "")) < since:
+            return f"entry at {entry.get('timestamp')} before since={since}"
+    return None

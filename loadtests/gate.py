@@ -1,0 +1,220 @@
+"""Locust event wiring of the release gate: options, stack, entry counting, verdict at exit.
+
+Imported by locustfile.py; keeps Locust's event plumbing out of the user classes.
+
+* Options (``locust --help`` lists them under "Simple Log Service"): the stack file, the
+  profile of targets, where the verdict JSON goes, batch size, per-user pacing, pages to follow.
+* Entries stored are counted here, since a batch request stores up to 100 entries and Locust
+  counts requests. In distributed mode every worker sends its count with each stats report
+  (``report_to_master``) and the master adds them up (``worker_report``), so the master's
+  total matches its aggregated request stats. With ``--reset-stats`` the count is reset
+  together with Locust's stats, once every user runs, so rates cover the steady state only.
+* At exit (``quitting``), the process that holds the aggregated stats (the master, or the only
+  process) computes the verdict (slsops.load.verdict), prints the table, writes the JSON and
+  sets Locust's exit code: 1 on a breach, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+from signing import RoleCredentialCache
+
+from slsops.checks.formats import render_json, write_atomically
+from slsops.errors import SlsopsError
+from slsops.load import verdict
+from slsops.stack import Stack, load_stack
+
+log = logging.getLogger("slsops.load")
+HERE = Path(__file__).resolve().parent
+DEFAULT_TARGETS = HERE / "targets.toml"
+
+
+class EntryCounter:
+    """Log entries stored in this process since the last reset (thread- and greenlet-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._count += n
+
+    def take(self) -> int:
+        """The count so far, and zero it (what a worker sends with each report)."""
+        with self._lock:
+            n, self._count = self._count, 0
+            return n
+
+    def reset(self) -> None:
+        self.take()
+
+    @property
+    def value(self) -> int:
+        return self._count
+
+
+class GateState:
+    """What the users of this process share: the stack, credentials, options, counters."""
+
+    stack: Stack | None = None
+    credentials: RoleCredentialCache | None = None
+    entries = EntryCounter()
+    batch_size = 25
+    read_pages = 3
+    started_at = datetime.now(UTC)
+
+
+STATE = GateState()
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser: Any) -> None:
+    group = parser.add_argument_group("Simple Log Service")
+    group.add_argument(
+        "--slsops-stack",
+        default=os.environ.get("SLSOPS_STACK", ".slsops/local.json"),
+        help="Stack file (terraform output -json, or the local stack's). Env SLSOPS_STACK.",
+    )
+    group.add_argument(
+        "--gate-profile",
+        default="",
+        help="Profile of loadtests/targets.toml to judge the run by (empty: no verdict).",
+    )
+    group.add_argument("--gate-targets", default=str(DEFAULT_TARGETS), help="Targets file.")
+    group.add_argument("--verdict-json", default="", help="Write the verdict JSON here.")
+    group.add_argument(
+        "--batch-size", type=int, default=25, help="Entries per batch request (1..100)."
+    )
+    group.add_argument(
+        "--task-rate",
+        type=float,
+        default=0.0,
+        help="Tasks per second per user (constant throughput); 0: no wait between tasks.",
+    )
+    group.add_argument(
+        "--read-pages", type=int, default=3, help="Pages a per-service read follows (1..10)."
+    )
+
+
+def _fail_fast(message: str, code: int) -> None:
+    """Locust has no error exit from init; print one line and leave."""
+    print(f"locustfile: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _classes_with_tags(classes: list[type], tags: set[str]) -> list[type]:
+    """User classes with at least one task carrying one of ``tags``.
+
+    Locust filters tasks by tag but keeps a class whose tasks were all filtered out and then
+    fails to start it; selecting by tag here also selects the classes.
+    """
+    return [
+        cls
+        for cls in classes
+        if any(getattr(task, "locust_tag_set", set()) & tags for task in cls.tasks)
+    ]
+
+
+@events.init.add_listener
+def on_init(environment: Any, **_kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None:  # used as a library (the benchmark): nothing to set up
+        return
+    if not 1 <= options.batch_size <= 100:
+        _fail_fast(f"--batch-size must be 1..100, not {options.batch_size}", 2)
+    if not 1 <= options.read_pages <= 10:
+        _fail_fast(f"--read-pages must be 1..10, not {options.read_pages}", 2)
+    if options.task_rate < 0:
+        _fail_fast("--task-rate must be >= 0", 2)
+    STATE.batch_size = options.batch_size
+    STATE.read_pages = options.read_pages
+    try:
+        STATE.stack = load_stack(Path(options.slsops_stack))
+    except SlsopsError as exc:
+        _fail_fast(str(exc), exc.exit_code)
+    STATE.credentials = RoleCredentialCache(STATE.stack)
+    if not environment.host:
+        environment.host = STATE.stack.api_url
+    if options.tags:
+        chosen = _classes_with_tags(environment.user_classes, set(options.tags))
+        if not chosen:
+            _fail_fast(f"no user class has a task tagged {', '.join(options.tags)}", 2)
+        environment.user_classes = chosen
+    if options.task_rate > 0:
+        from locust import constant_throughput
+
+        for cls in environment.user_classes:
+            cls.wait_time = constant_throughput(options.task_rate)
+    if not isinstance(environment.runner, MasterRunner):
+        _preflight_credentials()
+    _wire_entry_counting(environment)
+    STATE.started_at = datetime.now(UTC)
+
+
+def _preflight_credentials() -> None:
+    """Assume both roles once now, so a wrong external id stops the run with one line."""
+    if STATE.credentials is None:
+        return
+    for role in ("ingest", "read"):
+        try:
+            STATE.credentials.for_role(role)
+        except Exception as exc:  # botocore raises many types; all mean "cannot sign"
+            _fail_fast(f"cannot assume the {role} role: {type(exc).__name__}: {exc}", 3)
+
+
+def _wire_entry_counting(environment: Any) -> None:
+    runner = environment.runner
+
+    if isinstance(runner, WorkerRunner):
+
+        @environment.events.report_to_master.add_listener
+        def send_entries(client_id: str, data: dict, **_kw: Any) -> None:
+            data["slsops_entries_stored"] = STATE.entries.take()
+
+    elif isinstance(runner, MasterRunner):
+
+        @environment.events.worker_report.add_listener
+        def add_entries(client_id: str, data: dict, **_kw: Any) -> None:
+            STATE.entries.add(int(data.get("slsops_entries_stored", 0)))
+
+    @environment.events.spawning_complete.add_listener
+    def reset_with_stats(user_count: int, **_kw: Any) -> None:
+        if environment.reset_stats:
+            STATE.entries.reset()
+
+
+@events.quitting.add_listener
+def judge(environment: Any, **_kwargs: Any) -> None:
+    """Compute, print and write the verdict where the aggregated stats are."""
+    options = environment.parsed_options
+    if options is None or not options.gate_profile:
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    clock = time.time()
+    try:
+        profile = verdict.load_profile(Path(options.gate_targets), options.gate_profile)
+    except SlsopsError as exc:
+        print(f"locustfile: error: {exc}", file=sys.stderr)
+        environment.process_exit_code = exc.exit_code
+        return
+    measured = verdict.measure(environment.stats, STATE.entries.value)
+    rows = verdict.evaluate(measured, profile)
+    target = STATE.stack.target() if STATE.stack else {"kind": "unknown"}
+    duration = clock - STATE.started_at.timestamp()
+    report = verdict.to_report(rows, measured, profile, target, STATE.started_at, duration)
+    print(verdict.render_table(rows, measured, profile), flush=True)
+    if options.verdict_json:
+        write_atomically(Path(options.verdict_json), render_json(report))
+    environment.process_exit_code = report.exit_code()

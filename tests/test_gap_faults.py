@@ -1,0 +1,228 @@
+"""The fault-injection middleware on a real in-process moto server (``gaps/faults.py``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from slsops.local import fault_admin
+from slsops.local.aws_app import build_moto_app, serve_in_thread
+from slsops.local.gaps.faults import ADMIN_PATH
+
+NO_RETRIES = Config(retries={"total_max_attempts": 1}, read_timeout=10)
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    with serve_in_thread(build_moto_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def ddb(endpoint):
+    fault_admin.clear(endpoint)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=NO_RETRIES,
+    )
+    name = f"faults-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    yield client, name
+    fault_admin.clear(endpoint)
+    client.delete_table(TableName=name)
+
+
+def _put(client, table, key):
+    client.put_item(TableName=table, Item={"pk": {"S": key}})
+
+
+def _exists(client, table, key):
+    return "Item" in client.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)
+
+
+def _error_code(call) -> str | None:
+    try:
+        call()
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+    return None
+
+
+def test_off_by_default(endpoint, ddb):
+    client, table = ddb
+    _put(client, table, "a")
+    assert _exists(client, table, "a")
+    state = fault_admin.show(endpoint)
+    assert state["enabled"] is False
+    assert state["counters"]["total_injected"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "status"),
+    [
+        ("throttle", "ProvisionedThroughputExceededException", 400),
+        ("throttling", "ThrottlingException", 400),
+        ("internal", "InternalServerError", 500),
+    ],
+)
+def test_error_before_the_call_writes_nothing(endpoint, ddb, kind, code, status):
+    client, table = ddb
+    fault_admin.set_plan(endpoint, {"rules": [{"operation": "PutItem", "kind": kind, "rate": 1}]})
+    with pytest.raises(ClientError) as raised:
+        _put(client, table, "x")
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert not _exists(client, table, "x")  # GetItem is not in the rule
+    assert fault_admin.show(endpoint)["counters"]["injected"] == {"PutItem": {f"{kind}/before": 1}}
+
+
+def test_error_after_the_call_took_effect(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "PutItem", "kind": "internal", "rate": 1, "when": "after"}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    assert _error_code(lambda: _put(client, table, "y")) == "InternalServerError"
+    assert _exists(client, table, "y")  # the write happened, the caller was told otherwise
+
+
+def test_after_does_not_replace_a_failed_call(endpoint, ddb):
+    client, table = ddb
+    _put(client, table, "z")
+    rule = {"operation": "PutItem", "kind": "internal", "rate": 1, "when": "after"}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+
+    def conditional_put():
+        client.put_item(
+            TableName=table,
+            Item={"pk": {"S": "z"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    assert _error_code(conditional_put) == "ConditionalCheckFailedException"
+    assert fault_admin.show(endpoint)["counters"]["total_injected"] == 0
+
+
+def _pattern(endpoint, client, table, seed, calls=40):
+    plan = {"seed": seed, "rules": [{"operation": "GetItem", "kind": "throttle", "rate": 0.5}]}
+    fault_admin.set_plan(endpoint, plan)
+    return [
+        _error_code(lambda: client.get_item(TableName=table, Key={"pk": {"S": "k"}})) is not None
+        for _ in range(calls)
+    ]
+
+
+def test_seeded_decisions_repeat(endpoint, ddb):
+    client, table = ddb
+    first = _pattern(endpoint, client, table, seed=7)
+    again = _pattern(endpoint, client, table, seed=7)
+    other = _pattern(endpoint, client, table, seed=8)
+    assert first == again
+    assert first != other
+    assert 8 <= sum(first) <= 32  # about half of 40
+    assert fault_admin.show(endpoint)["counters"]["calls"]["GetItem"] == 40
+
+
+def test_operation_filter_and_max(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "PutItem", "kind": "throttle", "rate": 1, "max": 2}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    codes = [_error_code(lambda n=n: _put(client, table, f"m{n}")) for n in range(4)]
+    assert codes == ["ProvisionedThroughputExceededException"] * 2 + [None, None]
+    assert _error_code(lambda: client.describe_table(TableName=table)) is None
+    state = fault_admin.show(endpoint)
+    assert state["counters"]["injected"] == {"PutItem": {"throttle/before": 2}}
+    assert state["counters"]["calls"] == {"PutItem": 4, "DescribeTable": 1}
+
+
+def test_table_filter(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "*", "kind": "internal", "rate": 1, "table": "some-other-table"}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    _put(client, table, "t")
+    assert _exists(client, table, "t")
+
+
+def test_latency_is_added_and_bounded(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "GetItem", "kind": "latency", "rate": 1, "delay_ms": 300}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    began = time.monotonic()
+    client.get_item(TableName=table, Key={"pk": {"S": "k"}})
+    assert time.monotonic() - began >= 0.3
+    too_slow = {"operation": "GetItem", "kind": "latency", "rate": 1, "delay_ms": 60_000}
+    with pytest.raises(Exception, match="delay_ms must be from 0 to 5000"):
+        fault_admin.set_plan(endpoint, {"rules": [too_slow]})
+
+
+def test_unprocessed_items_are_reported_and_not_written(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "BatchWriteItem", "kind": "unprocessed", "rate": 0.4}
+    fault_admin.set_plan(endpoint, {"seed": 3, "rules": [rule]})
+    keys = [f"b{n:02d}" for n in range(20)]
+    answer = client.batch_write_item(
+        RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": k}}}} for k in keys]}
+    )
+    withheld = {r["PutRequest"]["Item"]["pk"]["S"] for r in answer["UnprocessedItems"][table]}
+    assert 0 < len(withheld) < len(keys)
+    stored = {i["pk"]["S"] for i in client.scan(TableName=table, ConsistentRead=True)["Items"]}
+    assert stored == set(keys) - withheld
+    injected = fault_admin.show(endpoint)["counters"]["injected"]
+    assert injected == {"BatchWriteItem": {"unprocessed": len(withheld)}}
+
+
+def test_unprocessed_everything_is_a_throttle(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "BatchWriteItem", "kind": "unprocessed", "rate": 1}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+
+    def batch():
+        client.batch_write_item(
+            RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "u"}}}}]}
+        )
+
+    assert _error_code(batch) == "ProvisionedThroughputExceededException"
+    assert not _exists(client, table, "u")
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({"rules": [{"operation": "PutItem", "kind": "explode", "rate": 1}]}, "kind must be"),
+        ({"rules": [{"operation": "PutItem", "kind": "throttle", "rate": 2}]}, "rate must be"),
+        ({"rules": [{"operation": "PutItem", "kind": "unprocessed", "rate": 1}]}, "BatchWrite"),
+        ({"seed": "x", "rules": []}, "seed must be"),
+        ({"rules": [{"operation": "GetItem", "kind": "throttle", "rate": 1, "x": 1}]}, "unknown"),
+    ],
+)
+def test_bad_plans_are_refused_and_change_nothing(endpoint, ddb, plan, message):
+    response = requests.post(endpoint + ADMIN_PATH, json=plan, timeout=5)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+    assert fault_admin.show(endpoint)["enabled"] is False
+
+
+def test_delete_answers_final_counters_and_switches_off(endpoint, ddb):
+    client, table = ddb
+    fault_admin.set_plan(
+        endpoint, {"rules": [{"operation": "PutItem", "kind": "internal", "rate": 1}]}
+    )
+    _error_code(lambda: _put(client, table, "d"))
+    final = fault_admin.clear(endpoint)
+    assert final["counters"]["total_injected"] == 1
+    _put(client, table, "d")
+    assert _exists(client, table, "d")
+    assert fault_admin.show(endpoint)["enabled"] is False

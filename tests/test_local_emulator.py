@@ -1,0 +1,503 @@
+"""The API Gateway emulator in process, against an in-process embedded AWS (no Terraform).
+
+A small REST API (AWS_IAM and NONE methods, a request validator, a path parameter) in front of
+a toy function that echoes its event is built with boto3 on moto behind the gap fixes; the
+emulator runs in this process with a clock the tests set, so signature and credential expiry
+are tested exactly. The full stack (real Terraform, real handlers) is in test_local_stack.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import time
+import zipfile
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from werkzeug.test import Client
+
+from slsops.local.aws_app import build_moto_app, serve_in_thread
+from slsops.local.emulator import ApiGatewayEmulator
+from slsops.local.lambda_workers import LambdaWorkers
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ADMIN = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+STAGE = "test"
+
+TOY_HANDLER = """
+import json, os, time
+
+def handler(event, context):
+    path = event["path"]
+    if path == "/crash":
+        raise RuntimeError("boom")
+    if path == "/slow":
+        time.sleep(5)
+    if path == "/malformed":
+        return {"statusCode": "not a number"}
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"X-Multi": ["a", "b"]},
+        "body": json.dumps({
+            "event": event,
+            "context": {
+                "aws_request_id": context.aws_request_id,
+                "function_name": context.function_name,
+                "memory_limit_in_mb": context.memory_limit_in_mb,
+                "invoked_function_arn": context.invoked_function_arn,
+                "remaining_ms": context.get_remaining_time_in_millis(),
+            },
+            "env": {k: os.environ.get(k) for k in ("GREETING", "AWS_ENDPOINT_URL", "AWS_REGION")},
+        }),
+    }
+"""
+
+ITEM_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string", "maxLength": 20}},
+}
+
+
+def toy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("toy.py", TOY_HANDLER)
+    return buffer.getvalue()
+
+
+class Api:
+    """The deployed toy API and the handles the tests need."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        session = boto3.Session(region_name=REGION, **ADMIN)
+        self.iam = session.client("iam", endpoint_url=url)
+        self.apigw = session.client("apigateway", endpoint_url=url)
+        self.lam = session.client("lambda", endpoint_url=url)
+        self.sts = session.client("sts", endpoint_url=url)
+
+    def build(self) -> None:
+        role = self.iam.create_role(
+            RoleName="toy-fn",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        self.function_arn = self.lam.create_function(
+            FunctionName="toy",
+            Runtime="python3.11",
+            Role=role,
+            Handler="toy.handler",
+            Code={"ZipFile": toy_zip()},
+            Timeout=2,
+            MemorySize=256,
+            Environment={"Variables": {"GREETING": "hello"}},
+        )["FunctionArn"]
+        self.api_id = self.apigw.create_rest_api(name="toy")["id"]
+        root = self.apigw.get_resources(restApiId=self.api_id)["items"][0]["id"]
+        self.model = self.apigw.create_model(
+            restApiId=self.api_id,
+            name="Item",
+            contentType="application/json",
+            schema=json.dumps(ITEM_SCHEMA),
+        )
+        self.validator = self.apigw.create_request_validator(
+            restApiId=self.api_id,
+            name="all",
+            validateRequestBody=True,
+            validateRequestParameters=True,
+        )["id"]
+        self.resources: dict[str, str] = {}
+        for path in ("items", "open", "crash", "slow", "malformed"):
+            self.resources[f"/{path}"] = self.apigw.create_resource(
+                restApiId=self.api_id, parentId=root, pathPart=path
+            )["id"]
+        self.resources["/items/{id}"] = self.apigw.create_resource(
+            restApiId=self.api_id, parentId=self.resources["/items"], pathPart="{id}"
+        )["id"]
+        self.put(
+            "/items", "GET", "AWS_IAM", requestParameters={"method.request.querystring.q": True}
+        )
+        self.put("/items", "POST", "AWS_IAM", requestModels={"application/json": "Item"})
+        self.put("/items/{id}", "GET", "AWS_IAM")
+        for path in ("/open", "/crash", "/slow", "/malformed"):
+            self.put(path, "GET", "NONE")
+        self.apigw.create_deployment(restApiId=self.api_id, stageName=STAGE)
+
+    def put(self, path: str, verb: str, auth: str, **extra: Any) -> None:
+        rid = self.resources[path]
+        self.apigw.put_method(
+            restApiId=self.api_id,
+            resourceId=rid,
+            httpMethod=verb,
+            authorizationType=auth,
+            requestValidatorId=self.validator,
+            **extra,
+        )
+        self.apigw.put_integration(
+            restApiId=self.api_id,
+            resourceId=rid,
+            httpMethod=verb,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+            f"{self.function_arn}/invocations",
+        )
+
+    def redeploy(self) -> None:
+        deployment = self.apigw.create_deployment(restApiId=self.api_id)["id"]
+        self.apigw.update_stage(
+            restApiId=self.api_id,
+            stageName=STAGE,
+            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment}],
+        )
+
+    def user(self, name: str, resources: list[str] | None) -> Credentials:
+        self.iam.create_user(UserName=name)
+        if resources is not None:
+            self.iam.put_user_policy(
+                UserName=name,
+                PolicyName="invoke",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "execute-api:Invoke",
+                                "Resource": resources,
+                            }
+                        ],
+                    }
+                ),
+            )
+        key = self.iam.create_access_key(UserName=name)["AccessKey"]
+        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    with serve_in_thread(build_moto_app()) as url:
+        api = Api(url)
+        api.build()
+        arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}"
+        api.caller = api.user(
+            "caller",
+            [f"{arn}/{STAGE}/GET/items", f"{arn}/{STAGE}/GET/items/*", f"{arn}/{STAGE}/POST/items"],
+        )
+        api.getter = api.user("getter", [f"{arn}/{STAGE}/GET/*"])
+        api.nobody = api.user("nobody", None)
+        workers = LambdaWorkers(url, tmp_path_factory.mktemp("logs"), pool_size=1)
+        clock = Clock()
+        emulator = ApiGatewayEmulator(workers, clock=clock)
+        emulator.serve_api(api.api_id, ACCOUNT, REGION)
+        try:
+            yield api, emulator, clock, Client(emulator)
+        finally:
+            workers.close()
+
+
+def signed(
+    creds: Credentials,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    region: str = REGION,
+    service: str = "execute-api",
+    at: float | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Headers of a request signed with botocore's SigV4 signer (optionally at time ``at``)."""
+    request = AWSRequest(
+        method=method, url=f"http://localhost{path}", data=body, headers=dict(headers or {})
+    )
+    moment = dt.datetime.fromtimestamp(at or time.time(), tz=dt.UTC).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=moment):
+        SigV4Auth(creds, service, region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def call(client: Client, method: str, path: str, body: bytes = b"", headers=None):
+    response = client.open(path, method=method, data=body, headers=headers or {})
+    return response.status_code, response.get_json(silent=True), response
+
+
+def test_signed_request_reaches_the_function_with_a_proxy_event(env) -> None:
+    api, _, _, client = env
+    status, body, response = call(
+        client,
+        "GET",
+        "/test/items/42?q=1&q=2&x=y",
+        headers=signed(api.caller, "GET", "/test/items/42?q=1&q=2&x=y"),
+    )
+    assert status == 200, body
+    event = body["event"]
+    assert event["resource"] == "/items/{id}" and event["path"] == "/items/42"
+    assert event["httpMethod"] == "GET"
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["queryStringParameters"] == {"q": "2", "x": "y"}
+    assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"], "x": ["y"]}
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    ctx = event["requestContext"]
+    assert ctx["stage"] == STAGE and ctx["apiId"] == api.api_id and ctx["accountId"] == ACCOUNT
+    assert ctx["identity"]["userArn"] == f"arn:aws:iam::{ACCOUNT}:user/caller"
+    assert ctx["identity"]["accessKey"] == api.caller.access_key
+    assert ctx["requestId"] == response.headers["x-amzn-RequestId"]
+    assert abs(ctx["requestTimeEpoch"] / 1000 - time.time()) < 60
+    assert body["context"]["function_name"] == "toy"
+    assert body["context"]["memory_limit_in_mb"] == 256
+    assert body["context"]["invoked_function_arn"] == api.function_arn
+    assert 0 < body["context"]["remaining_ms"] <= 2000
+    assert body["env"] == {"GREETING": "hello", "AWS_ENDPOINT_URL": api.url, "AWS_REGION": REGION}
+    assert response.headers.getlist("X-Multi") == ["a", "b"]
+
+
+def test_unsigned_request_to_an_iam_method_is_refused(env) -> None:
+    _, _, _, client = env
+    status, body, response = call(client, "GET", "/test/items?q=1")
+    assert (status, body) == (403, {"message": "Missing Authentication Token"})
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def test_unknown_route_method_and_stage_are_refused_as_api_gateway_does(env) -> None:
+    _, _, _, client = env
+    assert call(client, "GET", "/test/nothing")[:2] == (
+        403,
+        {"message": "Missing Authentication Token"},
+    )
+    assert call(client, "DELETE", "/test/open")[0] == 403
+    assert call(client, "GET", "/other-stage/open")[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"region": "eu-west-1"}, "Credential should be scoped to a valid region"),
+        ({"service": "s3"}, "Credential should be scoped to correct service"),
+    ],
+)
+def test_wrong_scope_is_refused(env, change, fragment) -> None:
+    api, _, _, client = env
+    path = "/test/items?q=1"
+    status, body, _ = call(client, "GET", path, headers=signed(api.caller, "GET", path, **change))
+    assert status == 403 and fragment in body["message"]
+
+
+def test_tampered_signature_and_body_are_refused(env) -> None:
+    api, _, _, client = env
+    headers = signed(
+        api.caller,
+        "POST",
+        "/test/items",
+        b'{"name": "a"}',
+        headers={"Content-Type": "application/json"},
+    )
+    status, body, _ = call(client, "POST", "/test/items", b'{"name": "b"}', headers)
+    assert status == 403 and body["message"].startswith("The request signature we calculated")
+    headers["Authorization"] = headers["Authorization"][:-1] + (
+        "0" if headers["Authorization"][-1] != "0" else "1"
+    )
+    status, _, _ = call(client, "POST", "/test/items", b'{"name": "a"}', headers)
+    assert status == 403
+
+
+def test_unknown_access_key_is_refused(env) -> None:
+    _, _, _, client = env
+    stranger = Credentials("AKIAEXAMPLEUNKNOWN01", "x" * 40)
+    status, body, _ = call(
+        client, "GET", "/test/items?q=1", headers=signed(stranger, "GET", "/test/items?q=1")
+    )
+    assert (status, body) == (
+        403,
+        {"message": "The security token included in the request is invalid."},
+    )
+
+
+def test_signature_expires_by_the_emulator_clock(env) -> None:
+    api, _, clock, client = env
+    path = "/test/items?q=1"
+    headers = signed(api.caller, "GET", path)
+    clock.offset = 301
+    try:
+        status, body, _ = call(client, "GET", path, headers=headers)
+    finally:
+        clock.offset = 0
+    assert status == 403 and body["message"].startswith("Signature expired")
+    assert call(client, "GET", path, headers=headers)[0] == 200  # same request, clock back
+
+
+def test_expired_session_credentials_are_refused(env) -> None:
+    api, _, clock, client = env
+    api.iam.create_role(
+        RoleName="short",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/caller"},
+                    }
+                ],
+            }
+        ),
+    )
+    api.iam.put_role_policy(
+        RoleName="short",
+        PolicyName="invoke",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}],
+            }
+        ),
+    )
+    sts = boto3.client(
+        "sts",
+        endpoint_url=api.url,
+        region_name=REGION,
+        aws_access_key_id=api.caller.access_key,
+        aws_secret_access_key=api.caller.secret_key,
+    )
+    answer = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/short",
+        RoleSessionName="short-session",
+        DurationSeconds=900,
+    )["Credentials"]
+    creds = Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"])
+    path = "/test/items?q=1"
+    assert call(client, "GET", path, headers=signed(creds, "GET", path))[0] == 200
+    later = time.time() + 3600  # the credentials lasted 900 s; the signature itself is fresh
+    clock.offset = 3600
+    try:
+        status, body, _ = call(client, "GET", path, headers=signed(creds, "GET", path, at=later))
+    finally:
+        clock.offset = 0
+    assert status == 403 and "expired" in body["message"]
+
+
+def test_caller_without_invoke_on_the_method_is_refused(env) -> None:
+    api, _, _, client = env
+    for creds in (api.getter, api.nobody):
+        headers = signed(
+            creds,
+            "POST",
+            "/test/items",
+            b'{"name": "a"}',
+            headers={"Content-Type": "application/json"},
+        )
+        status, body, _ = call(client, "POST", "/test/items", b'{"name": "a"}', headers)
+        assert status == 403
+        assert "is not authorized to perform: execute-api:Invoke" in body["message"]
+    headers = signed(api.getter, "GET", "/test/items?q=1")
+    assert call(client, "GET", "/test/items?q=1", headers=headers)[0] == 200
+
+
+def test_request_validator_checks_body_and_required_parameters(env) -> None:
+    api, _, _, client = env
+    ok = b'{"name": "short"}'
+    for bad in (b'{"name": 5}', b"{not json", b'{"other": 1}', b""):
+        headers = signed(
+            api.caller, "POST", "/test/items", bad, headers={"Content-Type": "application/json"}
+        )
+        assert call(client, "POST", "/test/items", bad, headers)[:2] == (
+            400,
+            {"message": "Invalid request body"},
+        ), bad
+    headers = signed(
+        api.caller, "POST", "/test/items", ok, headers={"Content-Type": "application/json"}
+    )
+    status, body, _ = call(client, "POST", "/test/items", ok, headers)
+    assert status == 200 and body["event"]["body"] == ok.decode()
+    status, body, _ = call(
+        client, "GET", "/test/items", headers=signed(api.caller, "GET", "/test/items")
+    )
+    assert (status, body) == (400, {"message": "Missing required request parameters: [q]"})
+
+
+def test_non_utf8_body_is_base64_encoded(env) -> None:
+    _, _, _, client = env
+    status, body, _ = call(client, "GET", "/test/open", b"\xff\xfe\x00raw")
+    assert status == 200
+    assert body["event"]["isBase64Encoded"] is True
+    assert base64.b64decode(body["event"]["body"]) == b"\xff\xfe\x00raw"
+
+
+def test_payload_over_10_mb_is_refused(env) -> None:
+    _, _, _, client = env
+    status, body, _ = call(client, "GET", "/test/open", b"x" * (10 * 1024 * 1024 + 1))
+    assert status == 413 and "message" in body
+
+
+@pytest.mark.parametrize("path", ["/test/crash", "/test/slow", "/test/malformed"])
+def test_function_failure_is_a_502(env, path) -> None:
+    _, _, _, client = env
+    assert call(client, "GET", path)[:2] == (502, {"message": "Internal server error"})
+    assert call(client, "GET", "/test/open")[0] == 200  # a fresh environment serves again
+
+
+def test_method_change_takes_effect_only_after_a_new_deployment(env) -> None:
+    api, _, _, client = env
+    assert call(client, "GET", "/test/items/7")[0] == 403
+    api.put("/items/{id}", "GET", "NONE")
+    try:
+        assert call(client, "GET", "/test/items/7")[0] == 403, "changed before deployment"
+        api.redeploy()
+        status, body, _ = call(client, "GET", "/test/items/7")
+        assert status == 200 and body["event"]["requestContext"]["identity"]["userArn"] is None
+    finally:
+        api.put("/items/{id}", "GET", "AWS_IAM")
+        api.redeploy()
+    assert call(client, "GET", "/test/items/7")[0] == 403
+
+
+def test_stage_method_throttling_answers_429(env) -> None:
+    api, _, _, client = env
+    patch = [
+        {"op": "replace", "path": "/~1open/GET/throttling/rateLimit", "value": "0.001"},
+        {"op": "replace", "path": "/~1open/GET/throttling/burstLimit", "value": "1"},
+    ]
+    api.apigw.update_stage(restApiId=api.api_id, stageName=STAGE, patchOperations=patch)
+    try:
+        assert call(client, "GET", "/test/open")[0] == 200
+        assert call(client, "GET", "/test/open")[:2] == (429, {"message": "Too Many Requests"})
+    finally:
+        api.apigw.update_stage(
+            restApiId=api.api_id,
+            stageName=STAGE,
+            patchOperations=[
+                {"op": "replace", "path": "/~1open/GET/throttling/rateLimit", "value": "10000"},
+                {"op": "replace", "path": "/~1open/GET/throttling/burstLimit", "value": "5000"},
+            ],
+        )

@@ -1,0 +1,290 @@
+"""The operator policies in tools/slsops/policies/, checked with the project's IAM evaluator.
+
+For each command: every action it calls is allowed on the resources it calls it on (concrete
+ARNs of a default deployment), the source table can never be written, changed or deleted, and
+verify/audit/roles are read-only. The AWS calls of ``slsops verify`` and ``slsops roles`` are
+read from their source, so a new call without a policy line fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from slsops import contract
+from slsops.iam.evaluator import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "tools" / "slsops" / "policies"
+REGION, ACCOUNT = "eu-west-1", "123456789012"
+N = contract.names()
+
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{N.table}"
+INDEX = f"{TABLE}/index/{contract.TABLE.index_name}"
+DRILL = f"{TABLE}-drill-20260101T000000Z"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_CONTEXT = {"kms:ResourceAliases": [N.kms_alias]}
+VIA_DYNAMODB = {**KEY_CONTEXT, "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+ROLES = {k: f"arn:aws:iam::{ACCOUNT}:role/{N.client_role(k)}" for k in contract.CLIENT_ROLES}
+API = f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3d4e5"
+
+
+def function_arn(key: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{N.function(key)}"
+
+
+def load(command: str) -> dict:
+    return json.loads((POLICIES / f"operator-{command}.json").read_text(encoding="utf-8"))
+
+
+# What each command calls: (IAM action, resource, request context).
+NEEDS: dict[str, list[tuple[str, str, dict]]] = {
+    "verify": [
+        ("apigateway:GET", API, {}),
+        ("apigateway:GET", f"{API}/resources", {}),
+        ("apigateway:GET", f"{API}/resources/abc123/methods/POST", {}),
+        ("apigateway:GET", f"{API}/stages/{N.environment}", {}),
+        ("apigateway:GET", f"{API}/deployments/dep123", {}),
+        ("apigateway:GET", f"{API}/requestvalidators/val123", {}),
+        *[
+            (action, arn, {})
+            for key in contract.FUNCTIONS
+            for action, arn in (
+                ("lambda:GetFunctionConfiguration", function_arn(key)),
+                ("lambda:GetFunctionConcurrency", function_arn(key)),
+                ("lambda:GetAlias", f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}"),
+            )
+        ],
+        ("logs:DescribeLogGroups", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", {}),
+        ("dynamodb:DescribeTable", TABLE, {}),
+        ("dynamodb:DescribeTimeToLive", TABLE, {}),
+        ("dynamodb:DescribeContinuousBackups", TABLE, {}),
+        ("dynamodb:DescribeContributorInsights", TABLE, {}),
+        ("kms:DescribeKey", KEY, KEY_CONTEXT),
+        ("kms:GetKeyRotationStatus", KEY, KEY_CONTEXT),
+        ("kms:GetKeyPolicy", KEY, KEY_CONTEXT),
+        ("kms:ListAliases", "*", {}),
+        *[("iam:GetRole", arn, {}) for arn in ROLES.values()],
+        *[
+            (action, f"arn:aws:iam::{ACCOUNT}:role/{N.execution_role(key)}", {})
+            for key in contract.FUNCTIONS
+            for action in (
+                "iam:ListRolePolicies",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+            )
+        ],
+        ("iam:GetPolicy", f"arn:aws:iam::{ACCOUNT}:policy/extra", {}),
+        ("iam:GetPolicyVersion", "arn:aws:iam::aws:policy/ReadOnlyAccess", {}),
+        *[
+            ("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{a}", {})
+            for a in contract.alarm_names(N)
+        ],
+        ("cloudwatch:GetDashboard", f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{N.dashboard}", {}),
+        ("sns:GetTopicAttributes", f"arn:aws:sns:{REGION}:{ACCOUNT}:{N.alarm_topic}", {}),
+        ("config:DescribeConfigRules", "*", {}),
+        ("config:DescribeConfigurationRecorderStatus", "*", {}),
+        ("sts:AssumeRole", ROLES["ingest"], {}),
+        ("sts:AssumeRole", ROLES["read"], {}),
+    ],
+    "roles": [
+        *[("sts:AssumeRole", arn, {}) for arn in ROLES.values()],
+        *[("iam:GetRole", arn, {}) for arn in ROLES.values()],
+        *[("iam:SimulatePrincipalPolicy", arn, {}) for arn in ROLES.values()],
+    ],
+    "audit": [
+        ("dynamodb:Scan", TABLE, {}),
+        ("dynamodb:Scan", INDEX, {}),
+        ("dynamodb:Query", TABLE, {}),
+        ("dynamodb:Query", INDEX, {}),
+        ("dynamodb:DescribeTable", TABLE, {}),
+        ("dynamodb:DescribeTimeToLive", TABLE, {}),
+        ("dynamodb:DescribeContinuousBackups", TABLE, {}),
+        ("kms:Decrypt", KEY, VIA_DYNAMODB),
+    ],
+    "drill": [
+        ("dynamodb:DescribeTable", TABLE, {}),
+        ("dynamodb:DescribeContinuousBackups", TABLE, {}),
+        ("dynamodb:Scan", TABLE, {}),
+        ("dynamodb:RestoreTableToPointInTime", TABLE, {}),
+        ("dynamodb:CreateBackup", TABLE, {}),
+        ("dynamodb:RestoreTableFromBackup", f"{TABLE}/backup/01234567890123-abcdefgh", {}),
+        ("dynamodb:DeleteBackup", f"{TABLE}/backup/01234567890123-abcdefgh", {}),
+        ("dynamodb:PutItem", DRILL, {}),
+        ("dynamodb:BatchWriteItem", DRILL, {}),
+        ("dynamodb:Scan", DRILL, {}),
+        ("dynamodb:Query", f"{DRILL}/index/{contract.TABLE.index_name}", {}),
+        ("dynamodb:DescribeTable", DRILL, {}),
+        ("dynamodb:DeleteTable", DRILL, {}),
+        ("dynamodb:TagResource", DRILL, {}),
+        ("dynamodb:ListTables", "*", {}),
+        ("kms:CreateGrant", KEY, VIA_DYNAMODB),
+        ("kms:Decrypt", KEY, VIA_DYNAMODB),
+    ],
+}
+
+SOURCE_WRITES = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:RestoreTableToPointInTime",
+]
+READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Scan", "Query", "Decrypt", "Simulate")
+
+
+@pytest.mark.parametrize("command", sorted(NEEDS))
+def test_every_needed_call_is_allowed(command: str) -> None:
+    policy = load(command)
+    denied = [
+        f"{action} on {resource}: {decision.reason}"
+        for action, resource, context in NEEDS[command]
+        if not (decision := evaluate(policy, action, resource, context)).allowed
+    ]
+    assert denied == []
+
+
+@pytest.mark.parametrize("command", sorted(NEEDS))
+def test_source_table_cannot_be_changed(command: str) -> None:
+    policy = load(command)
+    writes = SOURCE_WRITES if command != "drill" else SOURCE_WRITES[:-1]
+    allowed = [a for a in writes if evaluate(policy, a, TABLE).allowed]
+    allowed += [a for a in writes if evaluate(policy, a, INDEX).allowed]
+    assert allowed == []
+
+
+def test_drill_restores_only_into_drill_tables() -> None:
+    policy = load("drill")
+    other = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/payments"
+    assert not evaluate(policy, "dynamodb:DeleteTable", other).allowed
+    assert not evaluate(policy, "dynamodb:PutItem", other).allowed
+    assert evaluate(policy, "dynamodb:DeleteTable", DRILL).allowed
+
+
+def test_key_use_is_limited_to_dynamodb_and_the_project_key() -> None:
+    for command in ("audit", "drill"):
+        policy = load(command)
+        assert not evaluate(policy, "kms:Decrypt", KEY, KEY_CONTEXT).allowed  # not via DynamoDB
+        other_key = {"kms:ResourceAliases": ["alias/other"], "kms:ViaService": "dynamodb.x"}
+        assert not evaluate(policy, "kms:Decrypt", KEY, other_key).allowed
+
+
+@pytest.mark.parametrize("command", ["verify", "audit", "roles"])
+def test_read_only_commands_hold_no_write_action(command: str) -> None:
+    actions = {
+        action
+        for statement in load(command)["Statement"]
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    }
+    writes = [
+        a
+        for a in actions
+        if a not in ("apigateway:GET", "sts:AssumeRole")
+        and not a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES)
+    ]
+    assert writes == []
+
+
+def test_role_switching_is_limited_to_the_client_roles() -> None:
+    other = f"arn:aws:iam::{ACCOUNT}:role/admin"
+    for command in ("verify", "roles"):
+        assert not evaluate(load(command), "sts:AssumeRole", other).allowed
+    assert not evaluate(load("verify"), "sts:AssumeRole", ROLES["full"]).allowed
+
+
+# ------------------------------------------------------------------ calls read from the code
+
+_CAMEL = re.compile(r"_([a-z])")
+_CALL = re.compile(r"\b(?:ctx|c)\.call\(\s*\"(\w+)\",\s*\"(\w+)\"")
+# Direct client calls: ``<var>.<operation>(`` and ``<var>.get_paginator("<operation>")``.
+_DIRECT = re.compile(r"\b(\w+)\.(?:get_paginator\(\s*\"(\w+)\"|(\w+)\()")
+# Which AWS service each client variable holds, per module (``client`` differs by module).
+CLIENT_VARIABLES = {
+    "checks/cloudwatch.py": {"client": "cloudwatch"},
+    "checks/config_rules.py": {"client": "config"},
+    "checks/iam_roles.py": {"iam": "iam"},
+}
+IAM_SERVICE = {
+    "apigateway": "apigateway",
+    "lambda": "lambda",
+    "logs": "logs",
+    "dynamodb": "dynamodb",
+    "kms": "kms",
+    "iam": "iam",
+    "cloudwatch": "cloudwatch",
+    "sns": "sns",
+    "config": "config",
+    "sts": "sts",
+}
+
+
+def _iam_action(service: str, operation: str) -> str:
+    if service == "apigateway":
+        return "apigateway:GET"
+    camel = _CAMEL.sub(lambda m: m.group(1).upper(), operation)
+    return f"{IAM_SERVICE[service]}:{camel[0].upper()}{camel[1:]}"
+
+
+def _called(modules: list[str]) -> set[str]:
+    found: set[str] = set()
+    for name in modules:
+        text = (ROOT / "tools" / "slsops" / name).read_text(encoding="utf-8")
+        found |= {_iam_action(s, op) for s, op in _CALL.findall(text)}
+        variables = CLIENT_VARIABLES.get(name, {})
+        for var, paginated, operation in _DIRECT.findall(text):
+            op = paginated or operation
+            if var in variables and op not in ("get_paginator", "paginate"):
+                found.add(_iam_action(variables[var], op))
+    return found
+
+
+def _policy_actions(command: str) -> set[str]:
+    return {
+        action
+        for statement in load(command)["Statement"]
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    }
+
+
+def test_verify_policy_covers_every_call_in_the_checks() -> None:
+    modules = [
+        f"checks/{m}.py"
+        for m in (
+            "api",
+            "functions",
+            "dynamodb",
+            "kms",
+            "iam_roles",
+            "cloudwatch",
+            "config_rules",
+            "e2e",
+        )
+    ]
+    called = _called(modules) | {"sts:AssumeRole"}  # api_client.assume_role (E2E)
+    assert {"cloudwatch:DescribeAlarms", "config:DescribeConfigRules", "iam:GetRolePolicy"} <= (
+        called
+    ), "the patterns no longer match the code"
+    assert called - _policy_actions("verify") == set()
+    needed = {action for action, _, _ in NEEDS["verify"]}
+    assert called - needed == set(), "add the new call with its resource to NEEDS"
+
+
+def test_roles_policy_covers_the_aws_path() -> None:
+    text = (ROOT / "tools" / "slsops" / "checks" / "roles.py").read_text(encoding="utf-8")
+    assert "simulate_principal_policy" in text
+    assert _policy_actions("roles") >= {
+        "sts:AssumeRole",
+        "iam:GetRole",
+        "iam:SimulatePrincipalPolicy",
+    }

@@ -1,0 +1,338 @@
+"""Per-item rules: what one stored item must look like (log items and idempotency markers).
+
+Items are judged in DynamoDB's wire form (``{"S": "..."}``, ``{"N": "..."}``) as the
+low-level client returns them, so a wrong attribute *type* is visible. The numbers come from
+``log_service.limits`` and the layout from ``log_service.keys``: the audit checks stored items
+against the same rules the handlers enforce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from log_service import canonical, keys, limits
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of violation: its check id in the report, title and remediation."""
+
+    name: str
+    check_id: str
+    title: str
+    remediation: str
+
+
+_FIX_ITEM = (
+    "Find the writer from the item's ingested_at and the ingest function's logs; fix it, then "
+    "rewrite or delete the listed items (runbooks/integrity-audit-found-violations.md)."
+)
+
+KINDS: tuple[Kind, ...] = (
+    Kind("missing_attribute", "AUD-001", "Log items carry every required attribute", _FIX_ITEM),
+    Kind("wrong_type", "AUD-002", "Attributes have their DynamoDB types", _FIX_ITEM),
+    Kind("bad_level", "AUD-003", "Level is one of DEBUG, INFO, WARN, ERROR", _FIX_ITEM),
+    Kind(
+        "bad_timestamp",
+        "AUD-004",
+        "timestamp and ingested_at are parseable and normalised",
+        _FIX_ITEM,
+    ),
+    Kind(
+        "timestamp_key_mismatch",
+        "AUD-005",
+        "timestamp is the one in the sort key",
+        _FIX_ITEM,
+    ),
+    Kind("bad_log_id", "AUD-006", "log_id is well-formed", _FIX_ITEM),
+    Kind("log_id_key_mismatch", "AUD-007", "log_id is the one in the sort key", _FIX_ITEM),
+    Kind("bad_service_name", "AUD-008", "service_name is well-formed", _FIX_ITEM),
+    Kind(
+        "index_attr_mismatch",
+        "AUD-009",
+        "gsi_shard is the shard the service derives from log_id",
+        "Items with a wrong gsi_shard are missing from their index partition: rewrite "
+        "gsi_shard = keys.shard_for(log_id, SHARD_COUNT) (runbook).",
+    ),
+    Kind(
+        "over_limit",
+        "AUD-010",
+        "message, log_type and metadata within the limits",
+        _FIX_ITEM,
+    ),
+    Kind("bad_metadata", "AUD-011", "metadata is a canonical JSON string", _FIX_ITEM),
+    Kind(
+        "bad_ttl",
+        "AUD-012",
+        "TTL attribute present and within the retention window",
+        "Items without a sane expires_at are never deleted or deleted early: rewrite "
+        "expires_at = keys.expires_at(ingested_at, retention_days) (runbook).",
+    ),
+    Kind(
+        "clock_skew",
+        "AUD-013",
+        "No timestamp beyond the allowed clock skew",
+        "Check MAX_CLOCK_SKEW_SECONDS of the ingest function and the clients' clocks (runbook).",
+    ),
+    Kind("bad_marker", "AUD-014", "Idempotency markers are well-formed", _FIX_ITEM),
+    Kind(
+        "duplicate_log_id",
+        "AUD-015",
+        "No log_id is stored twice",
+        "Two items share a log_id: keep the one the marker points at, delete the other (runbook).",
+    ),
+    Kind(
+        "index_count_mismatch",
+        "AUD-016",
+        "Index holds exactly the table's items (count per shard)",
+        "An index that disagrees with its table is an AWS-side issue or a write that bypassed "
+        "the key scheme: compare per shard, open a support case if gsi_shard values are right.",
+    ),
+    Kind(
+        "index_sample_missing",
+        "AUD-017",
+        "A sample of table items is readable through the index",
+        "See AUD-016; the sampled keys are in the evidence.",
+    ),
+)
+KINDS_BY_NAME = {k.name: k for k in KINDS}
+
+LOG_ITEM_TYPES: dict[str, str] = {
+    keys.PARTITION_KEY: "S",
+    keys.SORT_KEY: "S",
+    "log_id": "S",
+    "timestamp": "S",
+    "ingested_at": "S",
+    "level": "S",
+    "log_type": "S",
+    "message": "S",
+    keys.INDEX_PARTITION_KEY: "N",
+    keys.TTL_ATTRIBUTE: "N",
+}
+OPTIONAL_TYPES: dict[str, str] = {"metadata": "S"}
+MARKER_TYPES: dict[str, str] = {
+    keys.PARTITION_KEY: "S",
+    keys.SORT_KEY: "S",
+    "log_id": "S",
+    "entry_service": "S",
+    "entry_sk": "S",
+    "content_hash": "S",
+    keys.TTL_ATTRIBUTE: "N",
+}
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """What the rules compare against (the deployment's settings and the audit's clock)."""
+
+    shard_count: int
+    now: float
+    max_retention_days: int = limits.DEFAULT_RETENTION_DAYS
+    max_clock_skew_seconds: int = limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    key: dict[str, str]
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        check = KINDS_BY_NAME[self.kind].check_id
+        return {"kind": self.kind, "check": check, "key": self.key, "detail": self.detail}
+
+
+def item_key(item: dict[str, Any]) -> dict[str, str]:
+    """The primary key of an item as plain strings (for reports)."""
+    return {
+        name: str(next(iter(item[name].values()), "")) if isinstance(item.get(name), dict) else ""
+        for name in (keys.PARTITION_KEY, keys.SORT_KEY)
+    }
+
+
+def string(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+def number(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("N") if isinstance(value, dict) else None
+
+
+def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
+    """Every rule one item breaks (an empty list for a good item)."""
+    if string(item, keys.PARTITION_KEY) and keys.is_marker(
+        {keys.PARTITION_KEY: string(item, keys.PARTITION_KEY)}
+    ):
+        return _check_marker(item)
+    return _check_log_item(item, settings)
+
+
+def _types(item: dict[str, Any], key: dict[str, str], wanted: dict[str, str]) -> list[Violation]:
+    found: list[Violation] = []
+    missing = sorted(name for name in wanted if name not in item)
+    if missing:
+        found.append(Violation("missing_attribute", key, f"missing {', '.join(missing)}"))
+    wrong = [
+        f"{name} is {next(iter(item[name]), '?')} not {want}"
+        for name, want in {**wanted, **OPTIONAL_TYPES}.items()
+        if name in item and want not in item[name]
+    ]
+    if wrong:
+        found.append(Violation("wrong_type", key, "; ".join(sorted(wrong))))
+    return found
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """A stored timestamp, or None when it is not in the normalised stored form."""
+    if text is None:
+        return None
+    try:
+        moment = keys.parse_stored_timestamp(text)
+    except ValueError:
+        return None
+    return moment if keys.format_timestamp(moment) == text else None
+
+
+def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
+    key = item_key(item)
+    found = _types(item, key, LOG_ITEM_TYPES)
+    add = found.append
+
+    service = string(item, keys.PARTITION_KEY)
+    if service is not None and not keys.SERVICE_NAME_PATTERN.match(service):
+        add(Violation("bad_service_name", key, f"service_name {service[:80]!r}"))
+
+    level = string(item, "level")
+    if level is not None and level not in limits.LEVELS:
+        add(Violation("bad_level", key, f"level {level[:40]!r}"))
+
+    timestamp_text, ingested_text = string(item, "timestamp"), string(item, "ingested_at")
+    timestamp, ingested = _parse_time(timestamp_text), _parse_time(ingested_text)
+    bad_times = [
+        f"{name} {text[:40]!r}"
+        for name, text, parsed in (
+            ("timestamp", timestamp_text, timestamp),
+            ("ingested_at", ingested_text, ingested),
+        )
+        if text is not None and parsed is None
+    ]
+    if bad_times:
+        add(Violation("bad_timestamp", key, "not normalised: " + ", ".join(bad_times)))
+
+    log_id, sort_key = string(item, "log_id"), string(item, keys.SORT_KEY)
+    if log_id is not None and not keys.LOG_ID_PATTERN.match(log_id):
+        add(Violation("bad_log_id", key, f"log_id {log_id[:80]!r}"))
+    if sort_key is not None:
+        key_time, _, key_id = sort_key.partition("#")
+        if timestamp_text is not None and key_time != timestamp_text:
+            add(Violation("timestamp_key_mismatch", key, f"sk time {key_time!r}"))
+        if log_id is not None and key_id != log_id:
+            add(Violation("log_id_key_mismatch", key, f"sk log_id {key_id[:80]!r}"))
+
+    shard = number(item, keys.INDEX_PARTITION_KEY)
+    if log_id is not None and shard is not None:
+        expected = keys.shard_for(log_id, settings.shard_count)
+        if shard != str(expected):
+            add(Violation("index_attr_mismatch", key, f"gsi_shard {shard}, expected {expected}"))
+
+    found.extend(_limits(item, key))
+    found.extend(_ttl(item, key, ingested, settings))
+
+    skews = []
+    limit = settings.max_clock_skew_seconds
+    if timestamp and ingested and (timestamp - ingested).total_seconds() > limit:
+        skews.append(f"timestamp {timestamp_text} is > {limit} s after ingested_at")
+    if ingested and ingested.timestamp() > settings.now + limit:
+        skews.append(f"ingested_at {ingested_text} is in the future")
+    if skews:
+        add(Violation("clock_skew", key, "; ".join(skews)))
+    return found
+
+
+def _limits(item: dict[str, Any], key: dict[str, str]) -> list[Violation]:
+    found: list[Violation] = []
+    over = []
+    message, log_type = string(item, "message"), string(item, "log_type")
+    if message is not None and len(message) > limits.MAX_MESSAGE_CHARS:
+        over.append(f"message {len(message)} chars > {limits.MAX_MESSAGE_CHARS}")
+    if log_type is not None and len(log_type) > limits.MAX_LOG_TYPE_CHARS:
+        over.append(f"log_type {len(log_type)} chars > {limits.MAX_LOG_TYPE_CHARS}")
+    metadata = string(item, "metadata")
+    if metadata is not None:
+        size = len(metadata.encode("utf-8"))
+        if size > limits.MAX_METADATA_BYTES:
+            over.append(f"metadata {size} bytes > {limits.MAX_METADATA_BYTES}")
+        problem = _metadata_problem(metadata)
+        if problem:
+            found.append(Violation("bad_metadata", key, problem))
+    if over:
+        found.append(Violation("over_limit", key, "; ".join(over)))
+    return found
+
+
+def _metadata_problem(text: str) -> str | None:
+    try:
+        value = canonical.loads_strict(text)
+    except canonical.StrictJsonError as exc:
+        return f"metadata is not strict JSON: {str(exc)[:80]}"
+    if canonical.dumps_canonical(value) != text:
+        return "metadata is not in canonical form (sorted keys, compact)"
+    if canonical.depth(value) > limits.MAX_METADATA_DEPTH:
+        return f"metadata nests deeper than {limits.MAX_METADATA_DEPTH}"
+    return None
+
+
+def _ttl(
+    item: dict[str, Any], key: dict[str, str], ingested: datetime | None, settings: RuleSettings
+) -> list[Violation]:
+    raw = number(item, keys.TTL_ATTRIBUTE)
+    if raw is None:
+        return []  # missing or wrong type: already reported
+    try:
+        value = int(raw)
+    except ValueError:
+        return [Violation("bad_ttl", key, f"expires_at {raw!r} is not whole seconds")]
+    if ingested is None:
+        return [] if value > 0 else [Violation("bad_ttl", key, f"expires_at {value}")]
+    lifetime = value - ingested.timestamp()
+    # keys.expires_at truncates to whole seconds: allow one second either side.
+    if not DAY - 1 <= lifetime <= settings.max_retention_days * DAY + 1:
+        return [
+            Violation(
+                "bad_ttl",
+                key,
+                f"expires_at is {lifetime / DAY:.2f} days after ingested_at "
+                f"(allowed 1 .. {settings.max_retention_days})",
+            )
+        ]
+    return []
+
+
+def _check_marker(item: dict[str, Any]) -> list[Violation]:
+    key = item_key(item)
+    found = _types(item, key, MARKER_TYPES)
+    problems = []
+    log_id = string(item, "log_id")
+    if log_id is not None and string(item, keys.PARTITION_KEY) != keys.MARKER_PREFIX + log_id:
+        problems.append("partition key does not name its log_id")
+    if string(item, keys.SORT_KEY) != keys.MARKER_SORT_KEY:
+        problems.append(f"sort key is not {keys.MARKER_SORT_KEY!r}")
+    entry_sk = string(item, "entry_sk")
+    if entry_sk is not None and log_id is not None:
+        try:
+            _, entry_log_id = keys.split_sort_key(entry_sk)
+        except ValueError:
+            entry_log_id = None
+        if entry_log_id != log_id:
+            problems.append(f"entry_sk {entry_sk[:80]!r} does not end with its log_id")
+    service = string(item, "entry_service")
+    if service is not None and not keys.SERVICE_NAME_PATTERN.match(service):
+        problems.append(f"entry_service {service[:80]!r}")
+    if problems:
+        found.append(Violation("bad_marker", key, "; ".join(problems)))
+    return found

@@ -1,0 +1,275 @@
+"""API-*: the REST API, its methods and integrations, the deployed stage (``slsops verify``).
+
+Expected values come from ``slsops.contract`` (METHODS, STAGE) and the stack outputs (api_id,
+stage_name, function names); nothing here is a constant of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slsops import contract
+from slsops.checks.compare import compared, problems_outcome
+from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.verify_context import StackContext
+
+CHECKS: list[Check] = []
+
+_FUNCTION_IN_URI = re.compile(r"/functions/(arn:[^/]+)/invocations")
+
+
+def _api_id(ctx: StackContext) -> str:
+    return str(ctx.stack["api_id"])
+
+
+def _stage(ctx: StackContext) -> dict[str, Any]:
+    return ctx.call(
+        "apigateway", "get_stage", restApiId=_api_id(ctx), stageName=str(ctx.stack["stage_name"])
+    )
+
+
+def _resources_by_path(ctx: StackContext) -> dict[str, str]:
+    answer = ctx.call("apigateway", "get_resources", restApiId=_api_id(ctx), limit=500)
+    return {item["path"]: item["id"] for item in answer.get("items", [])}
+
+
+def _method(ctx: StackContext, spec: contract.MethodContract) -> dict[str, Any] | None:
+    """The live method for ``spec`` (None when its resource or method does not exist)."""
+    resource_id = _resources_by_path(ctx).get(spec.path)
+    if resource_id is None:
+        return None
+    try:
+        return ctx.call(
+            "apigateway",
+            "get_method",
+            restApiId=_api_id(ctx),
+            resourceId=resource_id,
+            httpMethod=spec.http_method,
+        )
+    except ctx.client("apigateway").exceptions.NotFoundException:
+        return None
+
+
+def _label(spec: contract.MethodContract) -> str:
+    return f"{spec.http_method} {spec.path}"
+
+
+@check(
+    CHECKS,
+    "API-001",
+    "REST API exists with the contract's name and endpoint type",
+    Severity.CRITICAL,
+    "Apply infra/ (terraform apply) or point --stack at the right deployment's outputs.",
+)
+def rest_api(ctx: StackContext) -> Outcome:
+    api = ctx.call("apigateway", "get_rest_api", restApiId=_api_id(ctx))
+    types = api.get("endpointConfiguration", {}).get("types", [])
+    return compared(
+        {"name": ctx.names.api, "endpoint_types": [contract.STAGE.endpoint_type]},
+        {"name": api.get("name"), "endpoint_types": types},
+        f"REST API {api.get('name')} ({_api_id(ctx)}) is {', '.join(types)}",
+        api_id=_api_id(ctx),
+    )
+
+
+@check(
+    CHECKS,
+    "API-002",
+    "Both methods require AWS_IAM authorization",
+    Severity.CRITICAL,
+    'Set authorization = "AWS_IAM" on the method in infra/api.tf, apply, and redeploy the stage.',
+)
+def methods_use_iam(ctx: StackContext) -> Outcome:
+    expected, actual = {}, {}
+    for spec in contract.METHODS:
+        method = _method(ctx, spec)
+        expected[_label(spec)] = spec.authorization
+        actual[_label(spec)] = None if method is None else method.get("authorizationType")
+    return compared(expected, actual, "every method requires AWS_IAM (SigV4) authorization")
+
+
+@check(
+    CHECKS,
+    "API-003",
+    "Methods are Lambda proxy integrations to the right function alias",
+    Severity.CRITICAL,
+    "Point each integration at its function's alias ARN (AWS_PROXY, POST) in infra/ and apply.",
+)
+def proxy_integrations(ctx: StackContext) -> Outcome:
+    expected, actual = {}, {}
+    for spec in contract.METHODS:
+        fn = contract.FUNCTIONS[spec.function]
+        name = str(ctx.stack[f"{spec.function}_function_name"])
+        integration = (_method(ctx, spec) or {}).get("methodIntegration") or {}
+        match = _FUNCTION_IN_URI.search(integration.get("uri") or "")
+        target = match.group(1) if match else None
+        parts = target.split(":") if target else []
+        label = _label(spec)
+        expected[f"{label}.type"] = spec.integration_type
+        expected[f"{label}.http_method"] = "POST"
+        expected[f"{label}.function"] = name
+        expected[f"{label}.qualifier"] = fn.alias
+        actual[f"{label}.type"] = integration.get("type")
+        actual[f"{label}.http_method"] = integration.get("httpMethod")
+        actual[f"{label}.function"] = parts[6] if len(parts) > 6 else None
+        actual[f"{label}.qualifier"] = parts[7] if len(parts) > 7 else None
+    return compared(expected, actual, "each method invokes its function's alias via AWS_PROXY")
+
+
+@check(
+    CHECKS,
+    "API-004",
+    "The stage exists and serves a deployment",
+    Severity.CRITICAL,
+    "Create a deployment and point the stage at it (terraform apply redeploys on method changes).",
+)
+def stage_deployed(ctx: StackContext) -> Outcome:
+    stage = _stage(ctx)
+    deployment_id = stage.get("deploymentId")
+    if not deployment_id:
+        return problems_outcome([f"stage {stage.get('stageName')} has no deployment"], "")
+    deployment = ctx.call(
+        "apigateway", "get_deployment", restApiId=_api_id(ctx), deploymentId=deployment_id
+    )
+    missing = [_label(s) for s in contract.METHODS if _method(ctx, s) is None]
+    problems = [f"method {m} does not exist" for m in missing]
+    return problems_outcome(
+        problems,
+        f"stage {stage.get('stageName')} serves deployment {deployment_id}",
+        stage=stage.get("stageName"),
+        deployment_id=deployment_id,
+        deployment_created=deployment.get("createdDate"),
+        api_url=ctx.stack.get("api_url"),
+    )
+
+
+def _all_methods_setting(stage: dict[str, Any]) -> dict[str, Any]:
+    return (stage.get("methodSettings") or {}).get("*/*") or {}
+
+
+@check(
+    CHECKS,
+    "API-005",
+    "Stage throttling (rate and burst) on every method",
+    Severity.HIGH,
+    "Set aws_api_gateway_method_settings for */* with the contract's rate and burst and apply.",
+)
+def throttling(ctx: StackContext) -> Outcome:
+    settings = _all_methods_setting(_stage(ctx))
+    rate = settings.get("throttlingRateLimit")
+    return compared(
+        {
+            "rate_limit": float(contract.STAGE.throttling_rate_limit),
+            "burst_limit": contract.STAGE.throttling_burst_limit,
+        },
+        {
+            "rate_limit": None if rate is None else float(rate),
+            "burst_limit": settings.get("throttlingBurstLimit"),
+        },
+        "every method is throttled at the contract's rate and burst",
+    )
+
+
+@check(
+    CHECKS,
+    "API-006",
+    "Access logging to the API's log group with its retention",
+    Severity.HIGH,
+    "Set the stage's access_log_settings to the API log group and its retention in infra/; apply.",
+)
+def access_logging(ctx: StackContext) -> Outcome:
+    settings = _stage(ctx).get("accessLogSettings") or {}
+    destination = settings.get("destinationArn") or ""
+    group = destination.split(":log-group:", 1)[1].removesuffix(":*") if destination else None
+    expected_group = ctx.names.api_access_log_group
+    groups = ctx.call("logs", "describe_log_groups", logGroupNamePrefix=expected_group)
+    found = next(
+        (g for g in groups.get("logGroups", []) if g["logGroupName"] == expected_group), {}
+    )
+    return compared(
+        {
+            "destination_log_group": expected_group,
+            "format_has_request_id": True,
+            "log_group_exists": True,
+            "retention_days": contract.STAGE.access_log_retention_days,
+        },
+        {
+            "destination_log_group": group,
+            "format_has_request_id": "$context.requestId" in (settings.get("format") or ""),
+            "log_group_exists": bool(found),
+            "retention_days": found.get("retentionInDays"),
+        },
+        f"access logs go to {expected_group}",
+        format=settings.get("format"),
+    )
+
+
+@check(
+    CHECKS,
+    "API-007",
+    "Request validation: POST body against the model, GET query parameters",
+    Severity.MEDIUM,
+    "Attach the request validator and model from service/openapi.json to each method; apply.",
+)
+def request_validation(ctx: StackContext) -> Outcome:
+    problems: list[str] = []
+    evidence: dict[str, Any] = {}
+    for spec in contract.METHODS:
+        label = _label(spec)
+        method = _method(ctx, spec)
+        if method is None:
+            problems.append(f"{label}: method does not exist")
+            continue
+        validator_id = method.get("requestValidatorId")
+        validator: dict[str, Any] = {}
+        if validator_id:
+            validator = ctx.call(
+                "apigateway",
+                "get_request_validator",
+                restApiId=_api_id(ctx),
+                requestValidatorId=validator_id,
+            )
+        body, params = (
+            validator.get("validateRequestBody"),
+            validator.get("validateRequestParameters"),
+        )
+        evidence[label] = {
+            "validator": validator.get("name"),
+            "validate_body": body,
+            "validate_parameters": params,
+            "models": method.get("requestModels") or {},
+        }
+        if spec.validates_body and not body:
+            problems.append(f"{label}: the request body is not validated")
+        if spec.validates_body and "application/json" not in (method.get("requestModels") or {}):
+            problems.append(f"{label}: no application/json request model")
+        if spec.validates_parameters and not params:
+            problems.append(f"{label}: query parameters are not validated")
+        declared = method.get("requestParameters") or {}
+        for name in spec.query_parameters:
+            if f"method.request.querystring.{name}" not in declared:
+                problems.append(f"{label}: query parameter {name} is not declared")
+    return problems_outcome(problems, "each method validates what the contract says", **evidence)
+
+
+@check(
+    CHECKS,
+    "API-008",
+    "Stage tracing (X-Ray) and metrics enabled",
+    Severity.LOW,
+    "Set xray_tracing_enabled on the stage and metrics_enabled in the */* method settings; apply.",
+)
+def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
+    stage = _stage(ctx)
+    return compared(
+        {
+            "xray_tracing": contract.STAGE.xray_tracing,
+            "metrics_enabled": contract.STAGE.metrics_enabled,
+        },
+        {
+            "xray_tracing": bool(stage.get("tracingEnabled")),
+            "metrics_enabled": bool(_all_methods_setting(stage).get("metricsEnabled")),
+        },
+        "the stage traces with X-Ray and publishes per-method metrics",
+    )

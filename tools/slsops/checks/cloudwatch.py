@@ -1,0 +1,179 @@
+"""CW-*: the alarms, their thresholds and actions, the alarm topic and the dashboard (verify)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slsops import contract
+from slsops.checks.compare import compared, problems_outcome
+from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.verify_context import StackContext
+
+CHECKS: list[Check] = []
+
+
+def _expected_alarms(ctx: StackContext) -> dict[str, contract.AlarmContract]:
+    """Alarm name -> its contract, for this deployment's names."""
+    return {ctx.names.alarm(key): spec for key, spec in contract.ALARMS.items()}
+
+
+def _alarms(ctx: StackContext) -> dict[str, dict[str, Any]]:
+    """The deployment's alarms by name (those the contract and the ``alarm_names`` output name)."""
+    names = sorted(set(_expected_alarms(ctx)) | set(ctx.stack.get("alarm_names") or []))
+
+    def fetch() -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        client = ctx.client("cloudwatch")
+        for start in range(0, len(names), 100):  # DescribeAlarms takes up to 100 names
+            pages = client.get_paginator("describe_alarms").paginate(
+                AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm"]
+            )
+            for page in pages:
+                found.update({a["AlarmName"]: a for a in page.get("MetricAlarms", [])})
+        return found
+
+    return ctx.cached(("cloudwatch", "alarms", tuple(names)), fetch)
+
+
+def _period(alarm: dict[str, Any]) -> int | None:
+    if alarm.get("Period"):
+        return alarm["Period"]
+    periods = {m["MetricStat"]["Period"] for m in alarm.get("Metrics", []) if m.get("MetricStat")}
+    return periods.pop() if len(periods) == 1 else None
+
+
+def _expression(alarm: dict[str, Any]) -> str | None:
+    returned = [m for m in alarm.get("Metrics", []) if m.get("ReturnData")]
+    return returned[0].get("Expression") if returned else None
+
+
+def _metric_names(alarm: dict[str, Any]) -> list[str]:
+    if alarm.get("MetricName"):
+        return [alarm["MetricName"]]
+    return sorted(
+        {
+            m["MetricStat"]["Metric"]["MetricName"]
+            for m in alarm.get("Metrics", [])
+            if m.get("MetricStat")
+        }
+    )
+
+
+@check(
+    CHECKS,
+    "CW-001",
+    "Every alarm of the contract exists",
+    Severity.HIGH,
+    "Apply infra/cloudwatch.tf (terraform apply) to recreate the missing alarms.",
+)
+def alarms_exist(ctx: StackContext) -> Outcome:
+    found = _alarms(ctx)
+    wanted = sorted(_expected_alarms(ctx))
+    missing = [name for name in wanted if name not in found]
+    not_in_output = [n for n in wanted if n not in (ctx.stack.get("alarm_names") or [])]
+    problems = [f"alarm {name} does not exist" for name in missing]
+    problems += [f"alarm {name} missing from the alarm_names output" for name in not_in_output]
+    return problems_outcome(
+        problems,
+        f"{len(wanted)} alarms exist",
+        alarms={n: (found[n].get("StateValue") if n in found else None) for n in wanted},
+    )
+
+
+@check(
+    CHECKS,
+    "CW-002",
+    "Alarms' metrics, thresholds, periods and comparison",
+    Severity.HIGH,
+    "Restore the alarm's definition from infra/cloudwatch.tf (terraform apply).",
+)
+def alarm_thresholds(ctx: StackContext) -> Outcome:
+    found = _alarms(ctx)
+    expected: dict[str, Any] = {}
+    actual: dict[str, Any] = {}
+    for name, spec in _expected_alarms(ctx).items():
+        alarm = found.get(name)
+        if alarm is None:
+            continue  # CW-001 reports a missing alarm
+        expected.update(
+            {
+                f"{name}.threshold": float(spec.threshold),
+                f"{name}.comparison": spec.comparison,
+                f"{name}.evaluation_periods": spec.evaluation_periods,
+                f"{name}.period_s": spec.period_s,
+                f"{name}.metrics": sorted(spec.metrics),
+                f"{name}.expression": spec.expression,
+                f"{name}.treat_missing_data": spec.treat_missing_data,
+            }
+        )
+        actual.update(
+            {
+                f"{name}.threshold": float(alarm.get("Threshold", "nan")),
+                f"{name}.comparison": alarm.get("ComparisonOperator"),
+                f"{name}.evaluation_periods": alarm.get("EvaluationPeriods"),
+                f"{name}.period_s": _period(alarm),
+                f"{name}.metrics": _metric_names(alarm),
+                f"{name}.expression": _expression(alarm),
+                f"{name}.treat_missing_data": alarm.get("TreatMissingData"),
+            }
+        )
+    return compared(expected, actual, "every alarm matches the contract")
+
+
+@check(
+    CHECKS,
+    "CW-003",
+    "Alarms notify the alarm topic (encrypted)",
+    Severity.HIGH,
+    "Set alarm_actions (and ok_actions) to the alarm topic in infra/cloudwatch.tf; apply.",
+)
+def alarm_actions(ctx: StackContext) -> Outcome:
+    topic = str(ctx.stack["alarm_topic_arn"])
+    attributes = ctx.call("sns", "get_topic_attributes", TopicArn=topic)["Attributes"]
+    problems: list[str] = []
+    if contract.MONITORING.topic_kms_encrypted and not attributes.get("KmsMasterKeyId"):
+        problems.append(f"topic {topic} is not KMS-encrypted")
+    if topic.rsplit(":", 1)[-1] != ctx.names.alarm_topic:
+        problems.append(f"topic {topic} is not named {ctx.names.alarm_topic}")
+    actions: dict[str, list[str]] = {}
+    for name, alarm in _alarms(ctx).items():
+        actions[name] = alarm.get("AlarmActions", [])
+        if topic not in actions[name]:
+            problems.append(f"alarm {name} does not notify {topic}")
+        if alarm.get("ActionsEnabled") is False:
+            problems.append(f"alarm {name} has its actions disabled")
+    return problems_outcome(
+        problems,
+        f"every alarm notifies {topic}",
+        alarm_actions=actions,
+        topic_kms_key=attributes.get("KmsMasterKeyId"),
+    )
+
+
+@check(
+    CHECKS,
+    "CW-004",
+    "Dashboard exists and shows the functions, the table and the API",
+    Severity.LOW,
+    "Apply infra/cloudwatch.tf to recreate the dashboard.",
+)
+def dashboard(ctx: StackContext) -> Outcome:
+    name = str(ctx.stack["dashboard_name"])
+    answer = ctx.call("cloudwatch", "get_dashboard", DashboardName=name)
+    body = json.loads(answer.get("DashboardBody") or "{}")
+    text = json.dumps(body)
+    wanted = [
+        str(ctx.stack["ingest_function_name"]),
+        str(ctx.stack["read_function_name"]),
+        str(ctx.stack["table_name"]),
+        ctx.names.api,
+    ]
+    problems = [f"dashboard {name} does not show {w}" for w in wanted if w not in text]
+    if name != ctx.names.dashboard:
+        problems.append(f"dashboard is named {name}, not {ctx.names.dashboard}")
+    return problems_outcome(
+        problems,
+        f"dashboard {name} has {len(body.get('widgets', []))} widgets",
+        widgets=len(body.get("widgets", [])),
+    )

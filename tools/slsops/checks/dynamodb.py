@@ -1,0 +1,207 @@
+"""DDB-*: the log table: keys, index, billing, TTL, encryption, PITR, protection (verify)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slsops import contract
+from slsops.checks.compare import compared
+from slsops.checks.model import Check, Outcome, Severity, check, skipped
+from slsops.verify_context import StackContext, local_feature_off
+
+CHECKS: list[Check] = []
+T = contract.TABLE
+
+
+def _table_name(ctx: StackContext) -> str:
+    return str(ctx.stack["table_name"])
+
+
+def _table(ctx: StackContext) -> dict[str, Any]:
+    return ctx.call("dynamodb", "describe_table", TableName=_table_name(ctx))["Table"]
+
+
+def _key_names(schema: list[dict[str, str]]) -> dict[str, str | None]:
+    by_type = {k["KeyType"]: k["AttributeName"] for k in schema or []}
+    return {"hash": by_type.get("HASH"), "range": by_type.get("RANGE")}
+
+
+@check(
+    CHECKS,
+    "DDB-001",
+    "Table keys (partition and sort key names and types)",
+    Severity.CRITICAL,
+    "The key schema cannot change in place: restore into a new table with the contract's keys.",
+)
+def table_keys(ctx: StackContext) -> Outcome:
+    table = _table(ctx)
+    keys = _key_names(table.get("KeySchema"))
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    return compared(
+        {
+            "name": _table_name(ctx),
+            "partition_key": T.partition_key,
+            "partition_key_type": T.partition_key_type,
+            "sort_key": T.sort_key,
+            "sort_key_type": T.sort_key_type,
+        },
+        {
+            "name": table.get("TableName"),
+            "partition_key": keys["hash"],
+            "partition_key_type": types.get(keys["hash"] or ""),
+            "sort_key": keys["range"],
+            "sort_key_type": types.get(keys["range"] or ""),
+        },
+        f"{_table_name(ctx)} is keyed by {T.partition_key} + {T.sort_key}",
+        table_status=table.get("TableStatus"),
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-002",
+    "All-services index (keys, projection, active)",
+    Severity.HIGH,
+    "Create the GSI from infra/dynamodb.tf (gsi_shard + sk, projection ALL) and apply.",
+)
+def index(ctx: StackContext) -> Outcome:
+    table = _table(ctx)
+    name = str(ctx.stack.get("index_name") or T.index_name)
+    gsi = next((g for g in table.get("GlobalSecondaryIndexes", []) if g["IndexName"] == name), {})
+    keys = _key_names(gsi.get("KeySchema", []))
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    return compared(
+        {
+            "index_name": T.index_name,
+            "exists": True,
+            "partition_key": T.index_partition_key,
+            "partition_key_type": T.index_partition_key_type,
+            "sort_key": T.index_sort_key,
+            "projection": T.index_projection,
+            "status": "ACTIVE",
+        },
+        {
+            "index_name": name,
+            "exists": bool(gsi),
+            "partition_key": keys["hash"],
+            "partition_key_type": types.get(keys["hash"] or ""),
+            "sort_key": keys["range"],
+            "projection": (gsi.get("Projection") or {}).get("ProjectionType"),
+            "status": gsi.get("IndexStatus"),
+        },
+        f"index {name} on {T.index_partition_key} + {T.index_sort_key}, projection ALL",
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-003",
+    "Billing mode",
+    Severity.MEDIUM,
+    "Set billing_mode on the table in infra/ and apply.",
+)
+def billing_mode(ctx: StackContext) -> Outcome:
+    table = _table(ctx)
+    # DescribeTable leaves BillingModeSummary out for tables that were always provisioned.
+    mode = (table.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
+    return compared({"billing_mode": T.billing_mode}, {"billing_mode": mode}, f"billing {mode}")
+
+
+@check(
+    CHECKS,
+    "DDB-004",
+    "Time to live enabled on the TTL attribute",
+    Severity.HIGH,
+    "aws dynamodb update-time-to-live --table-name <table> "
+    "--time-to-live-specification Enabled=true,AttributeName=expires_at",
+)
+def ttl(ctx: StackContext) -> Outcome:
+    answer = ctx.call("dynamodb", "describe_time_to_live", TableName=_table_name(ctx))
+    desc = answer.get("TimeToLiveDescription") or {}
+    return compared(
+        {"status": "ENABLED", "attribute": str(ctx.stack.get("ttl_attribute") or T.ttl_attribute)},
+        {"status": desc.get("TimeToLiveStatus"), "attribute": desc.get("AttributeName")},
+        f"TTL on {desc.get('AttributeName')}",
+        contract_attribute=T.ttl_attribute,
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-005",
+    "Encryption at rest with the project's customer-managed key",
+    Severity.CRITICAL,
+    "Set server_side_encryption { enabled = true, kms_key_arn = <the CMK> } in infra/ and apply.",
+)
+def sse(ctx: StackContext) -> Outcome:
+    desc = _table(ctx).get("SSEDescription") or {}
+    return compared(
+        {"status": "ENABLED", "type": "KMS", "kms_key_arn": str(ctx.stack["kms_key_arn"])},
+        {
+            "status": desc.get("Status"),
+            "type": desc.get("SSEType"),
+            "kms_key_arn": desc.get("KMSMasterKeyArn"),
+        },
+        "encrypted with the project's CMK",
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-006",
+    "Point-in-time recovery enabled",
+    Severity.CRITICAL,
+    "aws dynamodb update-continuous-backups --table-name <table> "
+    "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
+)
+def pitr(ctx: StackContext) -> Outcome:
+    answer = ctx.call("dynamodb", "describe_continuous_backups", TableName=_table_name(ctx))
+    desc = (answer.get("ContinuousBackupsDescription") or {}).get(
+        "PointInTimeRecoveryDescription"
+    ) or {}
+    want = "ENABLED" if T.point_in_time_recovery else "DISABLED"
+    return compared(
+        {"pitr_status": want},
+        {"pitr_status": desc.get("PointInTimeRecoveryStatus")},
+        "point-in-time recovery is on",
+        earliest_restorable=desc.get("EarliestRestorableDateTime"),
+        latest_restorable=desc.get("LatestRestorableDateTime"),
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-007",
+    "Deletion protection enabled",
+    Severity.HIGH,
+    "aws dynamodb update-table --table-name <table> --deletion-protection-enabled",
+)
+def deletion_protection(ctx: StackContext) -> Outcome:
+    if reason := local_feature_off(ctx, "enable_deletion_protection"):
+        return skipped(reason)
+    enabled = bool(_table(ctx).get("DeletionProtectionEnabled"))
+    return compared(
+        {"deletion_protection": T.deletion_protection},
+        {"deletion_protection": enabled},
+        "the table cannot be deleted by accident",
+    )
+
+
+@check(
+    CHECKS,
+    "DDB-008",
+    "Contributor insights enabled",
+    Severity.LOW,
+    "aws dynamodb update-contributor-insights --table-name <table> "
+    "--contributor-insights-action ENABLE",
+)
+def contributor_insights(ctx: StackContext) -> Outcome:
+    if ctx.is_local:
+        return skipped("the local stack cannot hold it: moto has no contributor-insights API")
+    answer = ctx.call("dynamodb", "describe_contributor_insights", TableName=_table_name(ctx))
+    status = answer.get("ContributorInsightsStatus")
+    return compared(
+        {"status": "ENABLED" if T.contributor_insights else "DISABLED"},
+        {"status": status},
+        "contributor insights on",
+    )

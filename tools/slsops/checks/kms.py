@@ -1,0 +1,111 @@
+"""KMS-*: the customer-managed key, its rotation, alias and key policy (``slsops verify``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slsops import contract
+from slsops.checks.compare import compared, problems_outcome
+from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.verify_context import StackContext
+
+CHECKS: list[Check] = []
+
+
+def _key_id(ctx: StackContext) -> str:
+    return str(ctx.stack["kms_key_arn"])
+
+
+def _metadata(ctx: StackContext) -> dict[str, Any]:
+    return ctx.call("kms", "describe_key", KeyId=_key_id(ctx))["KeyMetadata"]
+
+
+@check(
+    CHECKS,
+    "KMS-001",
+    "Key is an enabled, symmetric, customer-managed key",
+    Severity.CRITICAL,
+    "Enable the key (aws kms enable-key) or cancel its deletion (aws kms cancel-key-deletion).",
+)
+def key_state(ctx: StackContext) -> Outcome:
+    meta = _metadata(ctx)
+    return compared(
+        {
+            "state": "Enabled",
+            "manager": "CUSTOMER",
+            "key_spec": contract.KMS.key_spec,
+            "key_usage": contract.KMS.key_usage,
+        },
+        {
+            "state": meta.get("KeyState"),
+            "manager": meta.get("KeyManager"),
+            "key_spec": meta.get("KeySpec") or meta.get("CustomerMasterKeySpec"),
+            "key_usage": meta.get("KeyUsage"),
+        },
+        f"key {meta.get('KeyId')} is enabled and customer-managed",
+    )
+
+
+@check(
+    CHECKS,
+    "KMS-002",
+    "Automatic key rotation enabled",
+    Severity.HIGH,
+    "aws kms enable-key-rotation --key-id <kms_key_arn>",
+)
+def rotation(ctx: StackContext) -> Outcome:
+    answer = ctx.call("kms", "get_key_rotation_status", KeyId=_key_id(ctx))
+    return compared(
+        {"rotation_enabled": contract.KMS.rotation_enabled},
+        {"rotation_enabled": bool(answer.get("KeyRotationEnabled"))},
+        "the key rotates automatically",
+        rotation_period_days=answer.get("RotationPeriodInDays"),
+    )
+
+
+@check(
+    CHECKS,
+    "KMS-003",
+    "Alias names the key",
+    Severity.MEDIUM,
+    "aws kms update-alias --alias-name <kms_alias> --target-key-id <kms_key_arn>",
+)
+def alias(ctx: StackContext) -> Outcome:
+    key_id = _metadata(ctx)["KeyId"]
+    answer = ctx.call("kms", "list_aliases", KeyId=key_id)
+    names = sorted(a["AliasName"] for a in answer.get("Aliases", []))
+    wanted = {str(ctx.stack["kms_alias"]), ctx.names.kms_alias}
+    return problems_outcome(
+        [f"alias {w} does not name key {key_id}" for w in sorted(wanted) if w not in names],
+        f"{', '.join(sorted(wanted))} names key {key_id}",
+        aliases=names,
+    )
+
+
+@check(
+    CHECKS,
+    "KMS-004",
+    "Key policy admits the CloudWatch service principals",
+    Severity.MEDIUM,
+    "Restore the key policy from infra/kms.tf (logs and cloudwatch service statements); apply.",
+)
+def key_policy(ctx: StackContext) -> Outcome:
+    answer = ctx.call("kms", "get_key_policy", KeyId=_key_id(ctx), PolicyName="default")
+    policy = json.loads(answer["Policy"])
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    services: set[str] = set()
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal") or {}
+        value = principal.get("Service", []) if isinstance(principal, dict) else []
+        services.update([value] if isinstance(value, str) else value)
+    wanted = [p.format(region=ctx.stack.region) for p in contract.KMS.service_principals]
+    return problems_outcome(
+        [f"no Allow statement for {p}" for p in wanted if p not in services],
+        "the key policy admits " + ", ".join(wanted),
+        service_principals=sorted(services),
+    )

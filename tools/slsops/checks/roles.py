@@ -1,0 +1,314 @@
+"""ROLE-*: do the client roles give exactly the access they should? (``slsops roles``)
+
+- ROLE-001..006: each role can be assumed with its external id (identity in evidence), and is
+  refused with a wrong external id and with none.
+- ROLE-010..016: the access matrix through the real API with each role's credentials, and the
+  requests that must get 403 (unsigned, bad signature, stale signature, unknown access key).
+- ROLE-020..022: each role's DynamoDB permissions on the table, evaluated from its actual
+  policies (AWS: iam:SimulatePrincipalPolicy; local stack: the evaluator the emulator enforces),
+  against the contract's least-privilege design.
+- ROLE-030: static trust review (shared with ``slsops verify``'s IAM-002).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from slsops import contract
+from slsops.api_client import (
+    LogApiClient,
+    RoleAssumptionError,
+    RoleCredentials,
+    Signing,
+    assume_role,
+    foreign_credentials,
+)
+from slsops.checks.compare import problems_outcome
+from slsops.checks.e2e import smoke_entry
+from slsops.checks.iam_roles import policies_of_role, review_trust, role_name_from_arn
+from slsops.checks.model import Check, Outcome, Severity, check, skipped
+from slsops.iam.evaluator import evaluate
+from slsops.verify_context import StackContext
+
+CHECKS: list[Check] = []
+
+ROUTES = {("POST", "/logs"): "POST /logs", ("GET", "/logs/recent"): "GET /logs/recent"}
+ROLE_TITLES = {"ingest": "ingest", "read": "read", "full": "full-access"}
+
+
+# ------------------------------------------------------------------------------ assuming roles
+
+
+def credentials_for(ctx: StackContext, role: str) -> RoleCredentials:
+    """The role's credentials, assumed once per run with the stack's external id."""
+    return ctx.cached(
+        ("assume", role), lambda: assume_role(ctx.stack, role, session_name=f"slsops-roles-{role}")
+    )
+
+
+def _assume_check(role: str) -> Callable[[StackContext], Outcome]:
+    def run(ctx: StackContext) -> Outcome:
+        creds = credentials_for(ctx, role)
+        session = boto3.Session(
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret_key,
+            aws_session_token=creds.token,
+            region_name=ctx.stack.region,
+        )
+        identity = ctx.stack.client("sts", session=session).get_caller_identity()
+        expected_role = role_name_from_arn(str(ctx.stack["roles"][role]["arn"]))
+        arn = identity.get("Arn", "")
+        return problems_outcome(
+            [] if f":assumed-role/{expected_role}/" in arn else [f"session identity is {arn}"],
+            f"assumed as {arn}",
+            identity={k: identity.get(k) for k in ("Arn", "Account", "UserId")},
+            expires=str(creds.expiration),
+        )
+
+    return run
+
+
+def _refusal_check(role: str) -> Callable[[StackContext], Outcome]:
+    def run(ctx: StackContext) -> Outcome:
+        attempts = {"wrong external id": f"wrong-{uuid.uuid4().hex}", "no external id": None}
+        evidence: dict[str, Any] = {}
+        problems: list[str] = []
+        for label, external_id in attempts.items():
+            try:
+                creds = assume_role(ctx.stack, role, external_id=external_id)
+            except RoleAssumptionError as exc:
+                if exc.code != "AccessDenied":
+                    raise
+                evidence[label] = f"refused ({exc.code})"
+                continue
+            evidence[label] = f"ACCEPTED as {creds.assumed_role_arn}"
+            problems.append(f"assumable with {label}")
+        return problems_outcome(problems, "refused with a wrong and no external id", **evidence)
+
+    return run
+
+
+for _n, _role in enumerate(contract.CLIENT_ROLES, start=1):
+    check(
+        CHECKS,
+        f"ROLE-{_n:03d}",
+        f"{ROLE_TITLES[_role]} role: assumable with its external id",
+        Severity.CRITICAL,
+        "Check the caller is in trusted_principal_arns and uses the role's external id; "
+        "see runbooks/role-assumption-fails.md.",
+    )(_assume_check(_role))
+
+for _n, _role in enumerate(contract.CLIENT_ROLES, start=4):
+    check(
+        CHECKS,
+        f"ROLE-{_n:03d}",
+        f"{ROLE_TITLES[_role]} role: refused with a wrong or no external id",
+        Severity.CRITICAL,
+        "Restore the StringEquals sts:ExternalId condition of the trust policy (infra/); apply.",
+    )(_refusal_check(_role))
+
+
+# ------------------------------------------------------------------------------ API matrix
+
+
+def _call(api: LogApiClient, method: str, path: str) -> int:
+    if method == "POST":
+        return api.post_logs(smoke_entry(f"roles-{uuid.uuid4().hex}")).status_code
+    if path == "/logs/recent":
+        return api.get_recent(service_name="slsops-smoke", limit=1).status_code
+    return api.request(method, path).status_code
+
+
+def _allowed(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def _matrix_check(role: str) -> Callable[[StackContext], Outcome]:
+    def run(ctx: StackContext) -> Outcome:
+        spec = contract.CLIENT_ROLES[role]
+        evidence: dict[str, Any] = {}
+        problems: list[str] = []
+        with LogApiClient(ctx.stack, credentials_for(ctx, role)) as api:
+            for (method, path), label in ROUTES.items():
+                status = _call(api, method, path)
+                want = spec.allows_api(method, path)
+                evidence[label] = {"expected": "allow" if want else "403", "status": status}
+                if want and not _allowed(status):
+                    problems.append(f"{label} answered {status}, expected 2xx")
+                if not want and status != 403:
+                    problems.append(f"{label} answered {status}, expected 403")
+        return problems_outcome(problems, "API access is exactly the contract's", **evidence)
+
+    return run
+
+
+for _n, _role in enumerate(contract.CLIENT_ROLES, start=10):
+    check(
+        CHECKS,
+        f"ROLE-{_n:03d}",
+        f"{ROLE_TITLES[_role]} role: API access matrix",
+        Severity.CRITICAL,
+        "Restore the role's execute-api:Invoke policy from infra/iam_clients.tf; apply.",
+    )(_matrix_check(_role))
+
+
+def _all_routes_forbidden(ctx: StackContext, credentials: Any, signing: Signing) -> Outcome:
+    evidence: dict[str, Any] = {}
+    problems: list[str] = []
+    with LogApiClient(ctx.stack, credentials, signing=signing) as api:
+        for (method, path), label in ROUTES.items():
+            status = _call(api, method, path)
+            evidence[label] = status
+            if status != 403:
+                problems.append(f"{label} answered {status}, expected 403")
+    return problems_outcome(problems, "every route answered 403", **evidence)
+
+
+@check(
+    CHECKS,
+    "ROLE-013",
+    "Unsigned requests are refused (403)",
+    Severity.CRITICAL,
+    'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+)
+def unsigned(ctx: StackContext) -> Outcome:
+    return _all_routes_forbidden(ctx, None, Signing.VALID)
+
+
+@check(
+    CHECKS,
+    "ROLE-014",
+    "Requests with a bad signature are refused (403)",
+    Severity.CRITICAL,
+    'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+)
+def bad_signature(ctx: StackContext) -> Outcome:
+    return _all_routes_forbidden(ctx, credentials_for(ctx, "full"), Signing.TAMPERED)
+
+
+_AWS_ONLY_REASON = (
+    "on AWS, {what} cannot be made on the spot without waiting out a session or owning a "
+    "second account; checked on the local stack"
+)
+
+
+@check(
+    CHECKS,
+    "ROLE-015",
+    "Expired signatures are refused (403)",
+    Severity.HIGH,
+    "The API must check x-amz-date (AWS does); on the local stack see the emulator's SigV4 check.",
+)
+def expired_signature(ctx: StackContext) -> Outcome:
+    if not ctx.is_local:
+        return skipped(_AWS_ONLY_REASON.format(what="expired credentials"))
+    return _all_routes_forbidden(ctx, credentials_for(ctx, "full"), Signing.STALE)
+
+
+@check(
+    CHECKS,
+    "ROLE-016",
+    "Foreign credentials (unknown access key) are refused (403)",
+    Severity.HIGH,
+    "The API must reject access keys it does not know; see the emulator's SigV4 check.",
+)
+def foreign(ctx: StackContext) -> Outcome:
+    if not ctx.is_local:
+        return skipped(_AWS_ONLY_REASON.format(what="foreign credentials"))
+    return _all_routes_forbidden(ctx, foreign_credentials(), Signing.VALID)
+
+
+# ------------------------------------------------------------------------------ DynamoDB matrix
+
+
+def role_policies(ctx: StackContext, role: str) -> dict[str, Any]:
+    """The client role's identity policies as IAM holds them: inline and attached, by name."""
+    return policies_of_role(ctx, role_name_from_arn(str(ctx.stack["roles"][role]["arn"])))
+
+
+def dynamodb_decisions(ctx: StackContext, role: str) -> dict[str, str]:
+    """``action -> "allow" | "deny"`` on the table for the probe actions."""
+    actions = list(contract.DYNAMODB_PROBE_ACTIONS)
+    table_arn = str(ctx.stack["table_arn"])
+    if ctx.is_local:
+        policies = role_policies(ctx, role)
+        return {a: "allow" if evaluate(policies, a, table_arn).allowed else "deny" for a in actions}
+    iam = ctx.client("iam")
+    decisions: dict[str, str] = {}
+    pages = iam.get_paginator("simulate_principal_policy").paginate(
+        PolicySourceArn=str(ctx.stack["roles"][role]["arn"]),
+        ActionNames=actions,
+        ResourceArns=[table_arn],
+    )
+    for page in pages:
+        for result in page.get("EvaluationResults", []):
+            allowed = result.get("EvalDecision") == "allowed"
+            decisions[result["EvalActionName"]] = "allow" if allowed else "deny"
+    return decisions
+
+
+def _dynamodb_check(role: str) -> Callable[[StackContext], Outcome]:
+    def run(ctx: StackContext) -> Outcome:
+        spec = contract.CLIENT_ROLES[role]
+        actual = dynamodb_decisions(ctx, role)
+        matrix = {
+            action: {
+                "expected": "allow" if spec.allows_dynamodb(action) else "deny",
+                "actual": actual.get(action),
+            }
+            for action in contract.DYNAMODB_PROBE_ACTIONS
+        }
+        problems = [
+            f"{action}: {row['actual']}, expected {row['expected']}"
+            for action, row in matrix.items()
+            if row["actual"] != row["expected"]
+        ]
+        method = "evaluator (local)" if ctx.is_local else "iam:SimulatePrincipalPolicy"
+        allowed = [a for a, row in matrix.items() if row["actual"] == "allow"]
+        ok = f"allows {', '.join(allowed) or 'none of the probed actions'}; denies the rest"
+        return problems_outcome(problems, ok, matrix=matrix, method=method)
+
+    return run
+
+
+for _n, _role in enumerate(contract.CLIENT_ROLES, start=20):
+    check(
+        CHECKS,
+        f"ROLE-{_n:03d}",
+        f"{ROLE_TITLES[_role]} role: DynamoDB permissions on the table",
+        Severity.CRITICAL,
+        "Remove the extra grant (or restore the missing one) in the role's policy from "
+        "infra/iam_clients.tf; apply.",
+    )(_dynamodb_check(_role))
+
+
+@check(
+    CHECKS,
+    "ROLE-030",
+    "Trust policies: configured principals only, external id required",
+    Severity.CRITICAL,
+    "Restore the trust policy from infra/iam_clients.tf (principals = trusted_principal_arns, "
+    "StringEquals sts:ExternalId) and apply.",
+)
+def trust_review(ctx: StackContext) -> Outcome:
+    return review_trust(ctx)
+
+
+def dynamodb_matrix_rows(results: list[Any]) -> tuple[list[str], list[list[str]]]:
+    """Rows action x role of the ROLE-02x evidence (for the table printed on stderr)."""
+    by_role = {r.id: r.evidence.get("matrix") or {} for r in results if r.id.startswith("ROLE-02")}
+    ids = {f"ROLE-{n:03d}": role for n, role in enumerate(contract.CLIENT_ROLES, start=20)}
+    headers = ["action"] + [ids[i] for i in ids if i in by_role]
+    rows = []
+    for action in contract.DYNAMODB_PROBE_ACTIONS:
+        row = [action]
+        for check_id in (i for i in ids if i in by_role):
+            cell = by_role[check_id].get(action) or {}
+            actual, expected = cell.get("actual"), cell.get("expected")
+            row.append(f"{actual}" if actual == expected else f"{actual} (want {expected})")
+        rows.append(row)
+    return headers, rows

@@ -1,0 +1,58 @@
+"""``slsops roles``: do the client roles give exactly the access they should?
+
+Assumes each role (right, wrong and no external id), drives the API with each role's
+credentials, evaluates each role's DynamoDB permissions and reviews the trust policies. In table
+format the DynamoDB matrix (action x role) is also printed on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from tabulate import tabulate
+
+from slsops.checks import roles as role_checks
+from slsops.checks.model import CheckResult
+from slsops.commands.common import check_format, run_report
+from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.preflight import caller_identity
+from slsops.stack import load_stack
+from slsops.verify_context import StackContext
+
+
+def _print_matrix(results: list[CheckResult]) -> list[CheckResult]:
+    headers, rows = role_checks.dynamodb_matrix_rows(results)
+    if len(headers) > 1:
+        print("DynamoDB permissions on the table (actual; want = contract):", file=sys.stderr)
+        print(tabulate(rows, headers=headers), file=sys.stderr)
+        print(file=sys.stderr)
+    return results
+
+
+def roles(
+    stack: StackOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+) -> None:
+    """Check role assumption, the API access matrix, DynamoDB permissions and trust policies."""
+    check_format(fmt)
+    target = load_stack(stack)
+    caller_identity(target)
+    run_report(
+        "roles",
+        target.target(),
+        role_checks.CHECKS,
+        StackContext(target),
+        fmt,
+        output,
+        only,
+        skip,
+        after=_print_matrix if fmt == "table" else None,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("roles")(roles)

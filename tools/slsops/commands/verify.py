@@ -1,0 +1,45 @@
+"""``slsops verify``: is the live deployment what the deployment contract says it must be?
+
+Checks every resource family against ``slsops.contract`` and the stack outputs, then runs an
+end-to-end smoke test through the API with the client roles. Exit 0 when nothing FAILs or
+ERRORs, 1 otherwise, 2 on bad input, 3 when the target cannot be reached.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from slsops.checks import api, cloudwatch, config_rules, dynamodb, e2e, functions, iam_roles, kms
+from slsops.checks.model import Check
+from slsops.commands.common import check_format, run_report
+from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.preflight import caller_identity
+from slsops.stack import load_stack
+from slsops.verify_context import StackContext
+
+FAMILIES = (api, functions, dynamodb, kms, iam_roles, cloudwatch, config_rules, e2e)
+
+
+def verify_checks() -> list[Check]:
+    """Every check of ``slsops verify``, family by family (the order of the report)."""
+    return [c for family in FAMILIES for c in family.CHECKS]
+
+
+def verify(
+    stack: StackOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+) -> None:
+    """Compare the live deployment with the deployment contract, then smoke-test the API."""
+    check_format(fmt)
+    target = load_stack(stack)
+    caller_identity(target)
+    run_report(
+        "verify", target.target(), verify_checks(), StackContext(target), fmt, output, only, skip
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)

@@ -1,0 +1,1 @@
+"""The local stack: moto in process as the embedded AWS plus an API Gateway emulator."""

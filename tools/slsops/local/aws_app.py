@@ -1,0 +1,51 @@
+"""The embedded AWS: moto's server WSGI app with the local stack's gap fixes around it."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from slsops.local.gaps import wrap_all
+
+
+def build_moto_app() -> Any:
+    """Return moto's multi-service WSGI app (as ``moto_server`` builds it) wrapped with the gaps."""
+    return wrap_all(DomainDispatcherApplication(create_backend_app))
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """Moto's handler without one log line per request (they drown test and CLI output)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
+) -> Iterator[str]:
+    """Serve ``app`` on loopback in a daemon thread; yield its base URL; stop it on exit.
+
+    Port 0 picks a free port. Uses moto's request handler so headers with underscores survive,
+    as they do under ``moto_server``; ``quiet`` drops the per-request access log.
+    """
+    handler = QuietRequestHandler if quiet else MotoRequestHandler
+    server = make_server(host, port, app, threaded=True, request_handler=handler)
+    thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+    thread.start()
+    try:
+        bound_host, bound_port = server.server_address[:2]
+        yield f"http://{bound_host}:{bound_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

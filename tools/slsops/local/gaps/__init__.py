@@ -1,0 +1,39 @@
+"""Moto's gaps the local stack closes: THE one place they live (see docs/local-stack.md).
+
+Each gap is one module in this package exposing ``wrap(app) -> app``: a WSGI middleware that
+sits in front of moto's server application and makes one behaviour match AWS. ``MIDDLEWARES``
+lists them in the order they are applied by ``wrap_all``; the first entry is the innermost
+wrapper (closest to moto), the last one sees each request first. To add a gap: write
+``gaps/<name>.py`` with ``wrap``, append it here, add a subsection to docs/local-stack.md and a
+test ``tests/test_gap_<name>.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slsops.local.gaps import (
+    apigw_deployment_snapshot,
+    faults,  # issue 8
+    pitr,  # issue 6
+    sts_trust,
+)
+
+# The WSGI calling convention (PEP 3333): app(environ, start_response) -> iterable of bytes.
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Middleware = Callable[[WSGIApp], WSGIApp]
+
+MIDDLEWARES: list[Middleware] = [
+    sts_trust.wrap,
+    apigw_deployment_snapshot.wrap,  # issue 4: the emulator serves stages from these
+    pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
+    faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)
+]
+
+
+def wrap_all(app: WSGIApp) -> WSGIApp:
+    """Wrap moto's WSGI app with every gap middleware, in list order."""
+    for middleware in MIDDLEWARES:
+        app = middleware(app)
+    return app

@@ -1,0 +1,457 @@
+"""Gap: moto's point-in-time recovery and backup restores differ from AWS; this makes them match.
+
+moto 5.2.5's RestoreTableToPointInTime copies the source table as it is *now*, accepts any
+restore time, never advances LatestRestorableDateTime, and (like RestoreTableFromBackup) drops
+the table's SSE and billing mode. A restore drill that passes on that proves nothing, so this
+middleware, which runs in the same process as moto, reads and writes moto's DynamoDB backend
+directly (``moto.dynamodb.models.dynamodb_backends``) to give AWS's behaviour:
+
+* **Journal.** Every table with PITR enabled has a journal: a baseline copy of its items taken
+  when PITR is enabled (or when the journal first sees the table), then, after each successful
+  write call (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems), the new
+  version of each key the call named (``None`` for a deleted item), stamped with the time the
+  write finished. Write calls are serialised by one lock so the stamps are in write order.
+* **Restore to a point.** RestoreTableToPointInTime replays the journal up to the restore time
+  into the new table, so writes and deletes after the point are absent from it. A time outside
+  [EarliestRestorableDateTime, LatestRestorableDateTime] is refused with DynamoDB's
+  ``InvalidRestoreTimeException``; a source without PITR with
+  ``PointInTimeRecoveryUnavailableException``.
+* **Latest restorable time** is ``now - lag`` (AWS: about 5 minutes behind). The local lag is
+  ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` (default 5 s) so tests and drills need not wait minutes.
+  DescribeContinuousBackups reports the earliest (PITR enable time) and latest times.
+* **Encryption and billing mode** of the source (or of the backup) are copied to the restored
+  table, as AWS does, unless the request carries ``SSESpecificationOverride`` /
+  ``BillingModeOverride``. Indexes: moto already copies them. Index, throughput and
+  local-index overrides are not applied (the toolkit does not use them).
+
+Not journaled (documented limits): PartiQL writes (ExecuteStatement and friends) and writes
+that bypass HTTP by calling moto's backend directly; the journal lives in memory for the life
+of the process and is dropped when PITR is disabled or the table is deleted or re-created.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+TARGET_PREFIX = "DynamoDB_20120810."
+LAG_ENV = "SLSOPS_LOCAL_PITR_LAG_SECONDS"
+DEFAULT_LAG_SECONDS = 5.0
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+)
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+
+# A key in the journal: (hash value, range value) as moto stores them (DynamoType objects).
+ItemKey = tuple[Any, Any]
+
+
+def lag_seconds() -> float:
+    """How far the local latest restorable time trails the clock."""
+    try:
+        return max(0.0, float(os.environ.get(LAG_ENV, DEFAULT_LAG_SECONDS)))
+    except ValueError:
+        return DEFAULT_LAG_SECONDS
+
+
+@dataclass
+class Journal:
+    """The item history of one table: a baseline copy, then one version per written key."""
+
+    baseline_time: float
+    baseline: dict[ItemKey, Any]
+    versions: list[tuple[float, ItemKey, Any]] = field(default_factory=list)
+
+    def state_at(self, moment: float) -> dict[ItemKey, Any]:
+        """The table's items as they were at ``moment`` (epoch seconds)."""
+        state = dict(self.baseline)
+        for stamp, key, item in self.versions:
+            if stamp > moment:
+                break
+            if item is None:
+                state.pop(key, None)
+            else:
+                state[key] = item
+        return state
+
+
+class PitrJournals:
+    """Journals of all tables, keyed by (account, region, table name)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.journals: dict[tuple[str, str, str], Journal] = {}
+
+    def drop(self, where: tuple[str, str, str]) -> None:
+        with self.lock:
+            self.journals.pop(where, None)
+
+    def ensure(self, where: tuple[str, str, str], table: Any) -> Journal:
+        """The table's journal; a baseline copy of its current items when there is none yet."""
+        with self.lock:
+            journal = self.journals.get(where)
+            if journal is None:
+                baseline = {_item_key(item): copy.deepcopy(item) for item in table.all_items()}
+                journal = Journal(baseline_time=time.time(), baseline=baseline)
+                self.journals[where] = journal
+                pitr = table.continuous_backups["PointInTimeRecoveryDescription"]
+                if pitr.get("PointInTimeRecoveryStatus") == "ENABLED":
+                    pitr["EarliestRestorableDateTime"] = max(
+                        float(pitr.get("EarliestRestorableDateTime") or 0), journal.baseline_time
+                    )
+            return journal
+
+
+JOURNALS = PitrJournals()
+
+
+def wrap(app: Any) -> Any:
+    """WSGI middleware around moto's app closing the PITR/restore gap (see module docstring)."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(TARGET_PREFIX):
+            return app(environ, start_response)
+        operation = target[len(TARGET_PREFIX) :]
+        body = _read_body(environ)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return app(environ, start_response)
+        account, region = _account_and_region(environ)
+        handler = _HANDLERS.get(operation)
+        if handler is None:
+            return app(environ, start_response)
+        return handler(app, environ, start_response, request, account, region)
+
+    return middleware
+
+
+# --- per-operation handling ---------------------------------------------------------------
+
+
+def _handle_write(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    """Forward a write; on success record the new version of every key it named."""
+    operation = environ["HTTP_X_AMZ_TARGET"][len(TARGET_PREFIX) :]
+    with JOURNALS.lock:
+        backend = _backend(account, region)
+        touched = _touched_keys(operation, request)
+        # Baselines are taken before the write so that they hold the pre-write state.
+        for table_name in {name for name, _ in touched}:
+            table = _table(backend, table_name)
+            if table is not None and _pitr_enabled(table):
+                JOURNALS.ensure((account, region, table.name), table)
+        status, headers, chunks = _call(app, environ)
+        if status.startswith("200"):
+            stamp = time.time()
+            for table_name, raw_key in touched:
+                table = _table(backend, table_name)
+                journal = JOURNALS.journals.get((account, region, table.name)) if table else None
+                if table is None or journal is None:
+                    continue
+                key = _key_from_request(table, raw_key)
+                if key is None:
+                    continue
+                current = table.get_item(*key) if table.range_key_attr else table.get_item(key[0])
+                journal.versions.append((stamp, key, copy.deepcopy(current)))
+    start_response(status, headers)
+    return chunks
+
+
+def _handle_update_continuous_backups(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    """Enabling PITR starts a journal at that moment; disabling it forgets the history."""
+    with JOURNALS.lock:
+        status, headers, chunks = _call(app, environ)
+        if status.startswith("200"):
+            table = _table(_backend(account, region), request.get("TableName", ""))
+            if table is not None:
+                where = (account, region, table.name)
+                if _pitr_enabled(table):
+                    JOURNALS.ensure(where, table)
+                else:
+                    JOURNALS.drop(where)
+                chunks = [_json_bytes(_describe_backups(table))]
+                headers = _with_length(headers, chunks[0])
+    start_response(status, headers)
+    return chunks
+
+
+def _handle_describe_continuous_backups(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    table = _table(_backend(account, region), request.get("TableName", ""))
+    if table is not None and _pitr_enabled(table):
+        JOURNALS.ensure((account, region, table.name), table)
+        _advance_latest(table)
+    return app(environ, start_response)
+
+
+def _handle_table_lifecycle(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    """CreateTable/DeleteTable: a table name's history does not survive its table."""
+    status, headers, chunks = _call(app, environ)
+    if status.startswith("200"):
+        JOURNALS.drop((account, region, _plain_name(request.get("TableName", ""))))
+    start_response(status, headers)
+    return chunks
+
+
+def _handle_restore_pitr(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    """Refuse times outside the window; replay the journal to the point into the new table."""
+    backend = _backend(account, region)
+    source_name = request.get("SourceTableName") or _plain_name(request.get("SourceTableArn", ""))
+    source = _table(backend, source_name)
+    if source is None:
+        return app(environ, start_response)  # moto answers SourceTableNotFoundException
+    if not _pitr_enabled(source):
+        return _error(
+            start_response,
+            "PointInTimeRecoveryUnavailableException",
+            f"Point in time recovery is not enabled for table '{source.name}'",
+        )
+    with JOURNALS.lock:
+        journal = JOURNALS.ensure((account, region, source.name), source)
+        earliest, latest = _advance_latest(source)
+        if request.get("UseLatestRestorableTime"):
+            point = latest
+        elif request.get("RestoreDateTime") is not None:
+            point = float(request["RestoreDateTime"])
+        else:
+            return _error(
+                start_response,
+                "ValidationException",
+                "Either RestoreDateTime or UseLatestRestorableTime must be specified",
+            )
+        if not earliest <= point <= latest:
+            return _error(
+                start_response,
+                "InvalidRestoreTimeException",
+                f"Restore time {_iso(point)} is not within the restorable window "
+                f"[{_iso(earliest)}, {_iso(latest)}] of table '{source.name}'",
+            )
+        status, headers, chunks = _call(app, environ)
+        if not status.startswith("200"):
+            start_response(status, headers)
+            return chunks
+        restored = _table(backend, request["TargetTableName"])
+        _replace_items(restored, journal.state_at(point))
+        restored.restore_date_time = datetime.fromtimestamp(point, UTC)
+        _carry_settings(restored, source, request)
+        body = _json_bytes(restored.describe())
+    start_response(status, _with_length(headers, body))
+    return [body]
+
+
+def _handle_restore_backup(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
+    """moto keeps the backup's items and indexes but drops its SSE and billing mode."""
+    status, headers, chunks = _call(app, environ)
+    if status.startswith("200"):
+        backend = _backend(account, region)
+        restored = _table(backend, request["TargetTableName"])
+        backup = backend.backups.get(request.get("BackupArn", ""))
+        if restored is not None and backup is not None:
+            _carry_settings(restored, backup.table, request)
+            chunks = [_json_bytes(restored.describe())]
+            headers = _with_length(headers, chunks[0])
+    start_response(status, headers)
+    return chunks
+
+
+_HANDLERS = {
+    **{op: _handle_write for op in WRITE_OPERATIONS},
+    "UpdateContinuousBackups": _handle_update_continuous_backups,
+    "DescribeContinuousBackups": _handle_describe_continuous_backups,
+    "CreateTable": _handle_table_lifecycle,
+    "DeleteTable": _handle_table_lifecycle,
+    "RestoreTableToPointInTime": _handle_restore_pitr,
+    "RestoreTableFromBackup": _handle_restore_backup,
+}
+
+
+# --- moto backend access ------------------------------------------------------------------
+
+
+def _backend(account: str, region: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[account][region]
+
+
+def _plain_name(name_or_arn: str) -> str:
+    return (
+        name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
+        if ":table/" in name_or_arn
+        else name_or_arn
+    )
+
+
+def _table(backend: Any, name_or_arn: str) -> Any:
+    return backend.tables.get(_plain_name(name_or_arn))
+
+
+def _pitr_enabled(table: Any) -> bool:
+    pitr = table.continuous_backups.get("PointInTimeRecoveryDescription", {})
+    return pitr.get("PointInTimeRecoveryStatus") == "ENABLED"
+
+
+def _advance_latest(table: Any) -> tuple[float, float]:
+    """Set LatestRestorableDateTime to now - lag (never before the earliest); return both."""
+    pitr = table.continuous_backups["PointInTimeRecoveryDescription"]
+    earliest = float(pitr.get("EarliestRestorableDateTime") or time.time())
+    latest = max(earliest, time.time() - lag_seconds())
+    pitr["LatestRestorableDateTime"] = latest
+    return earliest, latest
+
+
+def _describe_backups(table: Any) -> dict[str, Any]:
+    if _pitr_enabled(table):
+        _advance_latest(table)
+    return {"ContinuousBackupsDescription": table.continuous_backups}
+
+
+def _item_key(item: Any) -> ItemKey:
+    return (item.hash_key, item.range_key)
+
+
+def _key_from_request(table: Any, raw_key: dict[str, Any]) -> ItemKey | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if table.hash_key_attr not in raw_key:
+        return None
+    hash_value = DynamoType(raw_key[table.hash_key_attr])
+    if not table.range_key_attr:
+        return (hash_value, None)
+    if table.range_key_attr not in raw_key:
+        return None
+    return (hash_value, DynamoType(raw_key[table.range_key_attr]))
+
+
+def _touched_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(table name, key or whole item) of every item a write call names."""
+    if operation == "PutItem":
+        return [(request.get("TableName", ""), request.get("Item", {}))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(request.get("TableName", ""), request.get("Key", {}))]
+    touched: list[tuple[str, dict[str, Any]]] = []
+    if operation == "BatchWriteItem":
+        for table_name, writes in (request.get("RequestItems") or {}).items():
+            for write in writes:
+                if "PutRequest" in write:
+                    touched.append((table_name, write["PutRequest"].get("Item", {})))
+                elif "DeleteRequest" in write:
+                    touched.append((table_name, write["DeleteRequest"].get("Key", {})))
+    elif operation == "TransactWriteItems":
+        for entry in request.get("TransactItems") or []:
+            for kind, op in entry.items():
+                if kind == "Put":
+                    touched.append((op.get("TableName", ""), op.get("Item", {})))
+                elif kind in ("Update", "Delete"):
+                    touched.append((op.get("TableName", ""), op.get("Key", {})))
+    return touched
+
+
+def _replace_items(table: Any, state: dict[ItemKey, Any]) -> None:
+    """Make ``table`` hold exactly the items of ``state`` (copies, keyed as moto keys them)."""
+    table.items.clear()
+    for (hash_value, range_value), item in state.items():
+        if table.range_key_attr:
+            table.items[hash_value][range_value] = copy.deepcopy(item)
+        else:
+            table.items[hash_value] = copy.deepcopy(item)
+
+
+def _carry_settings(restored: Any, source: Any, request: dict[str, Any]) -> None:
+    """Copy what AWS carries over from the source (or backup): SSE and billing mode."""
+    override = request.get("SSESpecificationOverride")
+    if override:
+        restored.sse_specification = dict(override)
+        if override.get("Enabled") and "KMSMasterKeyId" not in override:
+            restored.sse_specification["KMSMasterKeyId"] = restored._get_default_encryption_key(
+                restored.account_id, restored.region_name
+            )
+    else:
+        restored.sse_specification = copy.deepcopy(source.sse_specification)
+    restored.billing_mode = request.get("BillingModeOverride") or source.billing_mode
+
+
+# --- WSGI plumbing --------------------------------------------------------------------------
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back so moto can read it again."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _account_and_region(environ: dict[str, Any]) -> tuple[str, str]:
+    """The account and region moto will use for this request (same rules as moto's)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    region = match.group(2) if match else "us-east-1"
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"], region
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"], region
+    account = get_account_id_from(match.group(1)) if match else DEFAULT_ACCOUNT_ID
+    return account, region
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """Run the inner app to completion; return its status, headers and body."""
+    captured: dict[str, Any] = {}
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, list(headers)
+        return lambda _data: None
+
+    result = app(environ, start)
+    try:
+        chunks = [bytes(chunk) for chunk in result]
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], captured["headers"], chunks
+
+
+def _with_length(headers: list[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
+    kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "x-amz-crc32")]
+    return [*kept, ("Content-Length", str(len(body)))]
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _error(start_response: Callable[..., Any], code: str, message: str) -> list[bytes]:
+    body = json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+    ).encode("utf-8")
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
