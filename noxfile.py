@@ -108,7 +108,7 @@ def suite(session: nox.Session) -> None:
     The steps live in tools/slsops/suite.py (STEPS: one line per command). Exit non-zero if a
     step failed or a SKIP is not on tools/slsops/skip_allowlist.toml; the stack always stops.
     """
-    install_project(session, "load")
+    install_project(session, "load", "fuzz")  # fuzz: the reliability step generates cases
     session.run("python", "-m", "slsops.suite", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
 
 
@@ -119,3 +119,51 @@ def bench(session: nox.Session) -> None:
     for script in sorted((ROOT / "bench").glob("bench_*.py")):
         session.log(f"--- {script.name}")
         session.run("python", str(script), env={"PYTHONUNBUFFERED": "1"})
+
+
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """Locust release gate (loadtests/): a bounded headless run judged against a profile.
+
+    Arguments after `--` (tools/slsops/load/run.py): --profile local|aws (default local),
+    --stack PATH (default: start a local stack on free loopback ports, stop it after),
+    --users, --spawn-rate, --run-time, --task-rate, --batch-size, --processes, --tags,
+    --classes. Writes Locust's CSV and HTML and verdict.json to results/load/; fails on a breach.
+    """
+    install_project(session, "load")
+    session.run("python", "-m", "slsops.load.run", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Generated requests (schemathesis) from service/openapi.json against a stack's API.
+
+    Signed requests (ingest role for POST, read role for GET); no 5xx, answers match the
+    document, every stored entry reads back unchanged, every 4xx wrote nothing. Arguments after
+    `--` (tools/slsops/fuzz.py): --cases N (default 2000), --seed S, --max-seconds T,
+    --stack PATH (default: start a local stack on free loopback ports, stop it after),
+    --output FILE (default results/fuzz/figures.json).
+    """
+    install_project(session, "fuzz")
+    args = list(session.posargs)
+    if "--output" not in args:
+        args += ["--output", str(RESULTS / "fuzz" / "figures.json")]
+    session.run("python", "-m", "slsops.fuzz", *args, env={"PYTHONUNBUFFERED": "1"})
+
+
+@nox.session(python=PYTHON)
+def reliability(session: nox.Session) -> None:
+    """Figures: generated cases, 5xx, entries acknowledged vs found, duplicates, let-through.
+
+    Fuzzing, DynamoDB fault campaigns (slsops local faults), concurrent ingests and the access
+    matrix against one stack; fails on any loss, duplicate or let-through. Arguments after `--`
+    (tools/slsops/reliability.py): --short (the main job's form), --cases N, --seed S,
+    --stack PATH (default: a local stack for the run), --format, --output (default
+    results/reliability/report.json).
+    """
+    install_project(session, "fuzz")
+    args = list(session.posargs)
+    if "--output" not in args:
+        args += ["--output", str(RESULTS / "reliability" / "report.json")]
+        args += [] if "--format" in args else ["--format", "json"]
+    session.run("python", "-m", "slsops.reliability", *args, env={"PYTHONUNBUFFERED": "1"})

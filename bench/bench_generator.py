@@ -417,7 +417,7 @@ def print_table(results: dict[str, dict], summary: dict, endpoint: str, cores: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per approach")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per approach")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds, approaches interleaved; median reported"

@@ -7,8 +7,11 @@ Imported by locustfile.py; keeps Locust's event plumbing out of the user classes
 * Entries stored are counted here, since a batch request stores up to 100 entries and Locust
   counts requests. In distributed mode every worker sends its count with each stats report
   (``report_to_master``) and the master adds them up (``worker_report``), so the master's
-  total matches its aggregated request stats. With ``--reset-stats`` the count is reset
-  together with Locust's stats, once every user runs, so rates cover the steady state only.
+  total matches its aggregated request stats.
+* Warm-up: ``--warmup S`` resets Locust's stats and the entry count S seconds after every
+  user has started (on the master, whose stats are the aggregate), so cold starts and first
+  connections stay out of the verdict; with ``--reset-stats`` instead, the reset happens as
+  soon as every user has started.
 * At exit (``quitting``), the process that holds the aggregated stats (the master, or the only
   process) computes the verdict (slsops.load.verdict), prints the table, writes the JSON and
   sets Locust's exit code: 1 on a breach, 0 otherwise.
@@ -25,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 from signing import RoleCredentialCache
@@ -104,6 +108,13 @@ def add_options(parser: Any) -> None:
     )
     group.add_argument(
         "--read-pages", type=int, default=3, help="Pages a per-service read follows (1..10)."
+    )
+    group.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="Seconds after every user started before the stats (and entry count) are reset: "
+        "cold starts and first connections stay out of the verdict. 0: no warm-up.",
     )
 
 
@@ -188,10 +199,19 @@ def _wire_entry_counting(environment: Any) -> None:
         def add_entries(client_id: str, data: dict, **_kw: Any) -> None:
             STATE.entries.add(int(data.get("slsops_entries_stored", 0)))
 
+    warmup = float(getattr(environment.parsed_options, "warmup", 0.0) or 0.0)
+
     @environment.events.spawning_complete.add_listener
     def reset_with_stats(user_count: int, **_kw: Any) -> None:
-        if environment.reset_stats:
+        if environment.reset_stats:  # Locust resets its stats now (--reset-stats)
             STATE.entries.reset()
+        if warmup > 0 and not isinstance(runner, WorkerRunner):
+            gevent.spawn_later(warmup, end_warmup)
+
+    def end_warmup() -> None:
+        log.info("warm-up of %.0f s over: stats and entry count reset", warmup)
+        environment.stats.reset_all()
+        STATE.entries.reset()
 
 
 @events.quitting.add_listener

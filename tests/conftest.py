@@ -1,6 +1,6 @@
 """Shared fixtures: ONE local stack for the whole pytest session (one terraform apply).
 
-``local_stack`` starts ``slsops local up`` detached on free ports with a stack file in a
+``local_stack`` runs ``slsops local up --detach`` on free ports with a stack file in a
 temporary folder, yields the loaded ``Stack`` and, at the end of the session, stops it and
 asserts that no process (runner or Lambda worker) and no port is left behind. The stack runs in
 a process of its own: many tests use moto's in-process ``mock_aws``, whose reset would wipe a
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,18 +63,44 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if reuse:
         yield load_stack(Path(reuse))
         return
-    from slsops.local import process
-
     stack_path = tmp_path_factory.mktemp("local-stack") / "local.json"
-    pid = process.start_detached(stack_path, 0, 0, START_TIMEOUT_S)
+    slsops = [sys.executable, "-m", "slsops.cli", "local"]
+    up = subprocess.run(  # noqa: S603 - our own CLI
+        [
+            *slsops,
+            "up",
+            "--detach",
+            "--aws-port",
+            "0",
+            "--api-port",
+            "0",
+            "--stack",
+            str(stack_path),
+            "--timeout",
+            str(START_TIMEOUT_S),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S + 60,
+        check=False,
+    )
+    assert up.returncode == 0, f"slsops local up failed: {up.stderr[-2000:]}"
     stack = load_stack(stack_path)
+    pid = int(stack["local_pid"])
     aws_port = int(stack.endpoint_url.rsplit(":", 1)[1])
     api_port = int(stack["local_api_port"])
     try:
         yield stack
     finally:
         workers = _children(pid)
-        process.stop_pid(pid)
+        down = subprocess.run(  # noqa: S603 - our own CLI
+            [*slsops, "down", "--stack", str(stack_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert down.returncode == 0, f"slsops local down failed: {down.stderr}"
         leftovers = [p for p in {pid, *workers} if _alive(p)]
         assert not leftovers, f"processes left behind by the local stack: {leftovers}"
         assert not stack_path.exists(), "the stack file outlived the stack"

@@ -221,21 +221,38 @@ def restore_trust(stack: Stack, before: Any) -> None:
     )
 
 
-def revoke_ingest_invoke(stack: Stack) -> Any:
+def revoke_invoke(stack: Stack, role: str) -> Any:
+    """The client role loses its policy (execute-api:Invoke); returns the document."""
     iam = stack.client("iam")
-    name = _client_role_name(stack, "ingest")
+    name = _client_role_name(stack, role)
     before = iam.get_role_policy(RoleName=name, PolicyName="least-privilege")["PolicyDocument"]
     iam.delete_role_policy(RoleName=name, PolicyName="least-privilege")
     return before
 
 
-def restore_ingest_invoke(stack: Stack, before: Any) -> None:
+def restore_invoke(stack: Stack, role: str, before: Any) -> None:
     document = before if isinstance(before, str) else json.dumps(before)
     stack.client("iam").put_role_policy(
-        RoleName=_client_role_name(stack, "ingest"),
+        RoleName=_client_role_name(stack, role),
         PolicyName="least-privilege",
         PolicyDocument=document,
     )
+
+
+def revoke_ingest_invoke(stack: Stack) -> Any:
+    return revoke_invoke(stack, "ingest")
+
+
+def restore_ingest_invoke(stack: Stack, before: Any) -> None:
+    restore_invoke(stack, "ingest", before)
+
+
+def revoke_read_invoke(stack: Stack) -> Any:
+    return revoke_invoke(stack, "read")
+
+
+def restore_read_invoke(stack: Stack, before: Any) -> None:
+    restore_invoke(stack, "read", before)
 
 
 def delete_config_rule(stack: Stack) -> dict:
@@ -337,3 +354,94 @@ def grant_read_function_delete_item(stack: Stack) -> str:
 
 def revoke_read_function_delete_item(stack: Stack, name: str) -> None:
     stack.client("iam").delete_role_policy(RoleName=name, PolicyName=EXTRA_POLICY)
+
+
+def deletion_protection_off(stack: Stack) -> None:
+    stack.client("dynamodb").update_table(TableName=_table(stack), DeletionProtectionEnabled=False)
+
+
+def deletion_protection_on(stack: Stack, _saved: Any) -> None:
+    stack.client("dynamodb").update_table(TableName=_table(stack), DeletionProtectionEnabled=True)
+
+
+def alarm_threshold_raised(stack: Stack) -> dict:
+    """The API 5xx alarm fires only at 10x its threshold (put back from its description)."""
+    name = contract.names().alarm("api_5xx")
+    cloudwatch = stack.client("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    saved = {k: alarm[k] for k in ALARM_FIELDS if alarm.get(k) not in (None, [], "")}
+    cloudwatch.put_metric_alarm(**{**saved, "Threshold": saved["Threshold"] * 10})
+    return saved
+
+
+def access_log_retention(stack: Stack) -> int:
+    group = contract.names().api_access_log_group
+    logs = stack.client("logs")
+    before = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"]
+    logs.put_retention_policy(logGroupName=group, retentionInDays=1)
+    return before
+
+
+def access_log_retention_back(stack: Stack, before: int) -> None:
+    stack.client("logs").put_retention_policy(
+        logGroupName=contract.names().api_access_log_group, retentionInDays=before
+    )
+
+
+def reserved_concurrency(stack: Stack) -> int:
+    name = str(stack["read_function_name"])
+    client = stack.client("lambda")
+    before = client.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"]
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    return before
+
+
+def reserved_concurrency_back(stack: Stack, before: int) -> None:
+    stack.client("lambda").put_function_concurrency(
+        FunctionName=str(stack["read_function_name"]), ReservedConcurrentExecutions=before
+    )
+
+
+def ttl_off(stack: Stack) -> None:
+    stack.client("dynamodb").update_time_to_live(
+        TableName=_table(stack),
+        TimeToLiveSpecification={"Enabled": False, "AttributeName": str(stack["ttl_attribute"])},
+    )
+
+
+def ttl_on(stack: Stack, _saved: Any) -> None:
+    stack.client("dynamodb").update_time_to_live(
+        TableName=_table(stack),
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": str(stack["ttl_attribute"])},
+    )
+
+
+def environment_changed(stack: Stack) -> dict:
+    """The read function logs at DEBUG (an environment value that differs from the contract)."""
+    name = str(stack["read_function_name"])
+    client = stack.client("lambda")
+    before = client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    client.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {**before, "POWERTOOLS_LOG_LEVEL": "DEBUG"}}
+    )
+    return before
+
+
+def environment_back(stack: Stack, before: dict) -> None:
+    stack.client("lambda").update_function_configuration(
+        FunctionName=str(stack["read_function_name"]), Environment={"Variables": before}
+    )
+
+
+def long_sessions(stack: Stack) -> int:
+    iam = stack.client("iam")
+    name = _client_role_name(stack, "ingest")
+    before = iam.get_role(RoleName=name)["Role"]["MaxSessionDuration"]
+    iam.update_role(RoleName=name, MaxSessionDuration=43200)
+    return before
+
+
+def long_sessions_back(stack: Stack, before: int) -> None:
+    stack.client("iam").update_role(
+        RoleName=_client_role_name(stack, "ingest"), MaxSessionDuration=before
+    )

@@ -264,3 +264,37 @@ def test_cleanup_removes_tagged_leftovers_and_backups_only(endpoint, source):
     assert backup["BackupDetails"]["BackupArn"] in out
     assert name in ddb.list_tables()["TableNames"]
     ddb.delete_table(TableName=untagged)
+
+
+def test_timeout_leaves_a_recorded_table_that_cleanup_removes(endpoint, source, monkeypatch):
+    """On AWS a table still CREATING cannot be deleted: the drill records it for cleanup."""
+    name, stack = source
+    ddb = client(endpoint, "dynamodb")
+
+    def still_creating(parsed, **_):
+        table = parsed.get("Table") or {}
+        if drill_cleanup.is_drill_name(table.get("TableName", ""), name):
+            table["TableStatus"] = "CREATING"
+
+    ddb.meta.events.register("after-call.dynamodb.DescribeTable", still_creating)
+    monkeypatch.setattr(restore, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(drill_cleanup, "POLL_SECONDS", 0.05)
+    options = restore.DrillOptions(
+        mode="pitr",
+        restore_time=None,
+        timeout_s=1,
+        keep=False,
+        guard_s=60,
+        segments=1,
+        threads=1,
+        index_name="all-services-newest",
+    )
+    record = drill_cleanup.DrillRecord.beside(stack)
+    result = restore.run_drill(ddb, name, options, record)
+    assert "timeout" in result.error
+    assert result.cleanup["table"].startswith("left in CREATING")
+    assert list(record.load()["tables"]) == [result.drill_table]
+    assert drill_tables(endpoint, name) == [result.drill_table]
+    code, out = invoke("drill", "cleanup", "--stack", str(stack))
+    assert code == 0 and f"table {result.drill_table}: deleted" in out
+    assert drill_tables(endpoint, name) == [] and record.load()["tables"] == {}

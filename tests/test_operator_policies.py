@@ -104,10 +104,13 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         ("dynamodb:DescribeTimeToLive", TABLE, {}),
         ("dynamodb:DescribeContinuousBackups", TABLE, {}),
         ("kms:Decrypt", KEY, VIA_DYNAMODB),
+        *[("lambda:GetFunctionConfiguration", function_arn(k), {}) for k in contract.FUNCTIONS],
     ],
     "drill": [
         ("dynamodb:DescribeTable", TABLE, {}),
         ("dynamodb:DescribeContinuousBackups", TABLE, {}),
+        ("dynamodb:DescribeTimeToLive", TABLE, {}),
+        ("dynamodb:ListTagsOfResource", TABLE, {}),
         ("dynamodb:Scan", TABLE, {}),
         ("dynamodb:RestoreTableToPointInTime", TABLE, {}),
         ("dynamodb:CreateBackup", TABLE, {}),
@@ -120,7 +123,11 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         ("dynamodb:DescribeTable", DRILL, {}),
         ("dynamodb:DeleteTable", DRILL, {}),
         ("dynamodb:TagResource", DRILL, {}),
+        ("dynamodb:DescribeTimeToLive", DRILL, {}),
+        ("dynamodb:ListTagsOfResource", DRILL, {}),
+        ("dynamodb:DescribeBackup", f"{TABLE}/backup/01234567890123-abcdefgh", {}),
         ("dynamodb:ListTables", "*", {}),
+        ("dynamodb:ListBackups", "*", {}),
         ("kms:CreateGrant", KEY, VIA_DYNAMODB),
         ("kms:Decrypt", KEY, VIA_DYNAMODB),
     ],
@@ -288,3 +295,28 @@ def test_roles_policy_covers_the_aws_path() -> None:
         "iam:GetRole",
         "iam:SimulatePrincipalPolicy",
     }
+
+
+_AUDIT_DRILL_CALL = re.compile(r"(?:\bclient|\bstack\.client\(\"(\w+)\"\))\.([a-z_]+)\(")
+
+
+def _calls_in(paths: list[Path]) -> set[str]:
+    """IAM actions of ``client.<op>(`` (a DynamoDB client) and ``stack.client("svc").<op>(``."""
+    found: set[str] = set()
+    for path in paths:
+        for service, operation in _AUDIT_DRILL_CALL.findall(path.read_text(encoding="utf-8")):
+            if operation not in ("get_paginator", "exceptions", "close"):
+                found.add(_iam_action(service or "dynamodb", operation))
+    return found
+
+
+@pytest.mark.parametrize("command", ["audit", "drill"])
+def test_audit_and_drill_policies_cover_their_code(command: str) -> None:
+    tools = ROOT / "tools" / "slsops"
+    paths = [*(tools / command).glob("*.py"), tools / "commands" / f"{command}.py"]
+    paths += [tools / "checks" / f"{command}.py"]
+    if not all(p.exists() for p in paths[-2:]):
+        pytest.skip(f"slsops {command} is not in this checkout")
+    called = _calls_in([p for p in paths if p.exists()])
+    assert called, "no calls found: the pattern no longer matches the code"
+    assert called - _policy_actions(command) == set()

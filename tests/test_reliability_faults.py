@@ -100,23 +100,8 @@ def api(endpoint, monkeypatch):
     boto3.client("dynamodb").delete_table(TableName=table_name)
 
 
-def rule(operation, kind, rate, when="before", **extra):
-    return {"operation": operation, "kind": kind, "rate": rate, "when": when, **extra}
-
-
-# name -> rules; each "before" scenario also proves not_stored means not stored.
-SCENARIOS = {
-    "throttle-before": [rule("PutItem", "throttle", 0.5), rule("GetItem", "throttle", 0.3)],
-    "throttling-all": [rule("*", "throttling", 0.4)],
-    "internal-after": [rule("PutItem", "internal", 0.5, "after")],
-    "internal-mixed": [
-        rule("PutItem", "internal", 0.3),
-        rule("PutItem", "internal", 0.3, "after"),
-        rule("Query", "internal", 0.4),
-    ],
-    "query-throttle": [rule("Query", "throttle", 0.6)],
-    "slow": [rule("*", "latency", 0.5, delay_ms=30)],
-}
+rule = campaign.rule
+SCENARIOS = campaign.SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

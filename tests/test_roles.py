@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from aws_stub import AwsStub, Pages
 from stack_breaks import (
     assert_only_failures,
     auth_iam,
@@ -16,8 +17,10 @@ from stack_breaks import (
     grant_read_put_item,
     restore_full_trust,
     restore_ingest_invoke,
+    restore_read_invoke,
     restore_trust,
     revoke_ingest_invoke,
+    revoke_read_invoke,
     revoke_read_put_item,
     trust_without_external_id,
     widen_full_trust,
@@ -133,6 +136,7 @@ BREAKS = [
     ),
     ("full-trust-any-principal", {"ROLE-030"}, widen_full_trust, restore_full_trust),
     ("ingest-role-cannot-invoke", {"ROLE-010"}, revoke_ingest_invoke, restore_ingest_invoke),
+    ("read-role-cannot-invoke", {"ROLE-011"}, revoke_read_invoke, restore_read_invoke),
     (
         "post-auth-none",
         {"ROLE-011", "ROLE-013", "ROLE-014", "ROLE-015", "ROLE-016"},
@@ -154,3 +158,36 @@ def test_each_break_fails_exactly_its_role_checks(
         report = assert_only_failures("roles", local_stack, tmp_path, expected)
     assert all(c["evidence"] for c in report["checks"] if c["id"] in expected)
     assert_only_failures("roles", local_stack, tmp_path, set())
+
+
+def test_dynamodb_matrix_uses_simulate_principal_policy_on_aws() -> None:
+    from slsops.checks.roles import CHECKS as ROLE_CHECKS
+
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/simple-log-service-logs-prod"
+    roles = {
+        k: {"arn": f"arn:aws:iam::123456789012:role/r-{k}"} for k in ("ingest", "read", "full")
+    }
+    simulated = Pages(
+        [
+            {
+                "EvaluationResults": [
+                    {"EvalActionName": "dynamodb:PutItem", "EvalDecision": "allowed"},
+                    {"EvalActionName": "dynamodb:Query", "EvalDecision": "implicitDeny"},
+                ]
+            }
+        ]
+    )
+    stub = AwsStub({}, {"simulate_principal_policy": simulated}, table_arn=table, roles=roles)
+    read_matrix = next(c for c in ROLE_CHECKS if c.id == "ROLE-021")
+    outcome = read_matrix.run(stub)
+    assert outcome.status is Status.FAIL
+    assert outcome.evidence["method"] == "iam:SimulatePrincipalPolicy"
+    assert outcome.evidence["matrix"]["dynamodb:PutItem"] == {"expected": "deny", "actual": "allow"}
+    assert simulated.calls[0]["PolicySourceArn"] == roles["read"]["arn"]
+    assert simulated.calls[0]["ResourceArns"] == [table]
+
+
+def test_expired_and_foreign_credentials_skip_on_aws_with_the_reason() -> None:
+    for check_id in ("ROLE-015", "ROLE-016"):
+        outcome = next(c for c in CHECKS if c.id == check_id).run(AwsStub({}))
+        assert outcome.status is Status.SKIP and "on AWS" in outcome.detail

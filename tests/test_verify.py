@@ -8,6 +8,7 @@ json``, assert that exactly the expected check ids FAIL with exit code 1, and re
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -18,26 +19,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_stub import AwsStub, stack_with
 from stack_breaks import (
+    access_log_retention,
+    access_log_retention_back,
+    alarm_threshold_raised,
     assert_only_failures,
     auth_iam,
     auth_none,
     broken,
     delete_alarm,
     delete_config_rule,
+    deletion_protection_off,
+    deletion_protection_on,
+    environment_back,
+    environment_changed,
     grant_read_function_delete_item,
+    long_sessions,
+    long_sessions_back,
     memory,
     memory_back,
     pitr_off,
     pitr_on,
+    reserved_concurrency,
+    reserved_concurrency_back,
     restore_alarm,
     restore_config_rule,
     restore_ingest_invoke,
+    restore_read_invoke,
     restore_trust,
     retention,
     retention_back,
     revoke_ingest_invoke,
     revoke_read_function_delete_item,
+    revoke_read_invoke,
     rotation_off,
     rotation_on,
     run_cli,
@@ -45,6 +60,8 @@ from stack_breaks import (
     throttle,
     throttle_back,
     trust_without_external_id,
+    ttl_off,
+    ttl_on,
 )
 from typer.testing import CliRunner
 
@@ -54,6 +71,7 @@ from slsops.checks.iam_roles import trust_problems
 from slsops.checks.model import Status
 from slsops.cli import app
 from slsops.commands.verify import verify_checks
+from slsops.local.apply import LOCAL_FEATURE_FLAGS
 from slsops.stack import REQUIRED_OUTPUTS, Stack
 from slsops.verify_context import Lookups, deployment_names
 
@@ -109,17 +127,11 @@ def test_compared_names_every_differing_field() -> None:
     assert compared({"a": 1}, {"a": 1}, "ok").status is Status.PASS
 
 
-def _stack(**values: Any) -> Stack:
-    outputs = {name: {"value": None} for name in REQUIRED_OUTPUTS}
-    outputs.update({k: {"value": v} for k, v in values.items()})
-    return Stack(path=Path("stack.json"), outputs=outputs)
-
-
 def test_deployment_names_follow_prefix_and_environment() -> None:
-    names = deployment_names(_stack(stage_name="staging", table_name="acme-logs-staging"))
+    names = deployment_names(stack_with(stage_name="staging", table_name="acme-logs-staging"))
     assert (names.prefix, names.environment) == ("acme", "staging")
     assert names.function("read") == "acme-read-recent-staging"
-    assert deployment_names(_stack(stage_name="prod", table_name="odd")) == contract.names()
+    assert deployment_names(stack_with(stage_name="prod", table_name="odd")) == contract.names()
 
 
 TRUSTED = ["arn:aws:iam::123456789012:user/operator"]
@@ -174,7 +186,9 @@ def test_check_ids_are_unique_and_carry_a_family_prefix() -> None:
     assert {i.split("-")[0] + "-" for i in ids} == set(prefixes)
 
 
-def _slsops(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _slsops(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "slsops.cli", *args],
         capture_output=True,
@@ -182,6 +196,7 @@ def _slsops(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         timeout=timeout,
         cwd=ROOT,
         check=False,
+        env=env,
     )
 
 
@@ -211,6 +226,20 @@ def test_unreachable_endpoint_is_a_preflight_failure(tmp_path: Path, command: st
     assert result.returncode == 3, result.stderr
     assert result.stderr.count("\n") == 1 and "cannot reach" in result.stderr
     assert result.stdout == ""
+
+
+def test_no_credentials_is_a_preflight_failure(tmp_path: Path) -> None:
+    """An AWS stack file and no credentials anywhere: exit 3 before any request is sent."""
+    path = _write_stack(tmp_path, region="eu-west-1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "SLSOPS_STACK"}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    result = _slsops("verify", "--stack", str(path), env=env)
+    assert result.returncode == 3, result.stderr
+    assert "no AWS credentials" in result.stderr and result.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -276,6 +305,13 @@ def test_only_and_skip_select_checks(local_stack: Stack, tmp_path: Path) -> None
 
 BREAKS = [
     ("pitr-off", {"DDB-006"}, pitr_off, pitr_on),
+    ("ttl-off", {"DDB-004"}, ttl_off, ttl_on),
+    ("access-log-retention", {"API-006"}, access_log_retention, access_log_retention_back),
+    ("read-concurrency", {"FN-004"}, reserved_concurrency, reserved_concurrency_back),
+    ("read-environment", {"FN-005"}, environment_changed, environment_back),
+    ("api-5xx-threshold", {"CW-002"}, alarm_threshold_raised, restore_alarm),
+    ("ingest-long-sessions", {"IAM-003"}, long_sessions, long_sessions_back),
+    ("deletion-protection-off", {"DDB-007"}, deletion_protection_off, deletion_protection_on),
     ("post-auth-none", {"API-002"}, auth_none, auth_iam),
     ("throttle-rate", {"API-005"}, throttle, throttle_back),
     ("ingest-memory", {"FN-002"}, memory, memory_back),
@@ -296,6 +332,7 @@ BREAKS = [
         revoke_ingest_invoke,
         restore_ingest_invoke,
     ),
+    ("read-role-cannot-invoke", {"E2E-002"}, revoke_read_invoke, restore_read_invoke),
 ]
 
 
@@ -313,9 +350,65 @@ def test_each_break_fails_exactly_its_checks(
 ) -> None:
     if expected & {"CFG-001"} and not local_stack.get("config_rules_enabled"):
         pytest.skip("the local stack has no Config rules (config_rules_enabled=false)")
+    if expected & {"DDB-007"} and LOCAL_FEATURE_FLAGS.get("enable_deletion_protection") is False:
+        pytest.skip("the local stack is applied without deletion protection")
     with broken(lambda: break_it(local_stack), lambda saved: revert(local_stack, saved)):
         assert_only_failures("verify", local_stack, tmp_path, expected)
     # The revert restored what the check looks at.
     only = [arg for check_id in sorted(expected) for arg in ("--only", check_id)]
     _, report = run_cli("verify", local_stack, tmp_path, *only)
     assert statuses(report, "PASS") == expected
+
+
+def test_the_document_lists_every_check() -> None:
+    from slsops.checks.roles import CHECKS as ROLE_CHECKS
+
+    text = (ROOT / "docs" / "verify-and-roles.md").read_text(encoding="utf-8")
+    missing = [c.id for c in [*verify_checks(), *ROLE_CHECKS] if f"| {c.id} | " not in text]
+    assert missing == []
+
+
+# ------------------------------------------------------------------ AWS-only paths, on stubs
+
+
+def _deployment(post_auth: str) -> dict:
+    return {
+        ("apigateway", "get_stage"): {"deploymentId": "d1"},
+        ("apigateway", "get_deployment"): {
+            "id": "d1",
+            "apiSummary": {
+                "/logs": {"POST": {"authorizationType": post_auth}},
+                "/logs/recent": {"GET": {"authorizationType": "AWS_IAM"}},
+            },
+        },
+    }
+
+
+def test_deployed_methods_check_reads_what_the_stage_serves() -> None:
+    from slsops.checks.api import deployed_methods_use_iam
+
+    assert deployed_methods_use_iam(AwsStub(_deployment("AWS_IAM"))).status is Status.PASS
+    outcome = deployed_methods_use_iam(AwsStub(_deployment("NONE")))
+    assert outcome.status is Status.FAIL and "POST /logs" in outcome.detail
+
+
+def test_contributor_insights_is_checked_on_aws() -> None:
+    from slsops.checks.dynamodb import contributor_insights
+
+    answer = {("dynamodb", "describe_contributor_insights"): {"ContributorInsightsStatus": "X"}}
+    assert contributor_insights(AwsStub(answer, table_name="t")).status is Status.FAIL
+    answer = {
+        ("dynamodb", "describe_contributor_insights"): {"ContributorInsightsStatus": "ENABLED"}
+    }
+    assert contributor_insights(AwsStub(answer, table_name="t")).status is Status.PASS
+
+
+def test_recorder_check_needs_a_recording_recorder_on_aws() -> None:
+    from slsops.checks.config_rules import recorder
+
+    key = ("config", "describe_configuration_recorder_status")
+    idle = {key: {"ConfigurationRecordersStatus": [{"name": "r", "recording": False}]}}
+    busy = {key: {"ConfigurationRecordersStatus": [{"name": "r", "recording": True}]}}
+    assert recorder(AwsStub(idle, config_rules_enabled=True)).status is Status.FAIL
+    assert recorder(AwsStub(busy, config_rules_enabled=True)).status is Status.PASS
+    assert recorder(AwsStub(busy, config_rules_enabled=False)).status is Status.SKIP

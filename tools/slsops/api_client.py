@@ -182,6 +182,11 @@ class LogApiClient:
         self.auth = None if credentials is None else _SigV4(credentials, stack.region, signing)
         self.http = requests.Session()
 
+    @classmethod
+    def unsigned(cls, stack: Stack, **options: Any) -> LogApiClient:
+        """A client that sends no signature at all (API Gateway must answer 403)."""
+        return cls(stack, None, **options)
+
     def close(self) -> None:
         self.http.close()
 

@@ -25,6 +25,28 @@ from log_service import keys
 FIXED_TIMESTAMP = "2026-01-02T03:04:05.678Z"  # many entries share this millisecond
 
 
+def rule(operation: str, kind: str, rate: float, when: str = "before", **extra: Any) -> dict:
+    """One fault rule as ``slsops local faults`` takes it."""
+    return {"operation": operation, "kind": kind, "rate": rate, "when": when, **extra}
+
+
+# Fault plans by name. "before" faults never took effect; "after" ones did, and the caller was
+# told they failed (the case idempotent retries must survive). The service writes with
+# conditional PutItem (no BatchWriteItem), so "unprocessed" does not apply to it.
+SCENARIOS: dict[str, list[dict[str, Any]]] = {
+    "throttle-before": [rule("PutItem", "throttle", 0.5), rule("GetItem", "throttle", 0.3)],
+    "throttling-all": [rule("*", "throttling", 0.4)],
+    "internal-after": [rule("PutItem", "internal", 0.5, "after")],
+    "internal-mixed": [
+        rule("PutItem", "internal", 0.3),
+        rule("PutItem", "internal", 0.3, "after"),
+        rule("Query", "internal", 0.4),
+    ],
+    "query-throttle": [rule("Query", "throttle", 0.6)],
+    "slow": [rule("*", "latency", 0.5, delay_ms=30)],
+}
+
+
 @dataclass
 class Answer:
     status: int
@@ -237,9 +259,16 @@ def run(
         without_faults()
     campaign.retry_unacknowledged(1)
     final = campaign.read()
+    campaign.count_table()
     if final.status != 200:
         campaign.tally.problems.append(f"read without faults answered {final.status}")
-    campaign.count_table()
+    else:
+        listed = {v.get("log_id") for v in final.body.get("logs", [])}
+        if len(listed) != campaign.tally.found:
+            campaign.tally.problems.append(
+                f"read without faults lists {len(listed)} entries, the table holds "
+                f"{campaign.tally.found}"
+            )
     pending = set(campaign.tally.sent) - campaign.tally.acknowledged
     if pending:
         campaign.tally.problems.append(f"{len(pending)} entries never acknowledged: {pending}")

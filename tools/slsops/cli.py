@@ -61,8 +61,10 @@ def main() -> None:
         print("slsops: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # last resort: one line, never a traceback
-        print(f"slsops: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')}",
-              file=sys.stderr)
+        print(
+            f"slsops: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')}",
+            file=sys.stderr,
+        )
         sys.exit(EXIT_FAILED)
 
 

@@ -122,9 +122,7 @@ def load_stack(path: Path | None = None) -> Stack:
     """Read and check a stack file; UsageError (exit 2) with one line when it is unusable."""
     path = Path(path) if path else default_stack_path()
     if not path.is_file():
-        raise UsageError(
-            f"no stack file at {path}; run `slsops local up --detach` or pass --stack"
-        )
+        raise UsageError(f"no stack file at {path}; run `slsops local up --detach` or pass --stack")
     try:
         outputs = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -77,6 +77,11 @@ STEPS: list[Step] = [
         report="{results}/load/verdict.json",
         timeout_s=1200.0,
     ),
+    Step(  # issue 8: the short form of nox -s reliability
+        "reliability",
+        ("{python}", "-m", "slsops.reliability", "--short", *REPORT_ARGS),
+        "slsops.reliability",
+    ),
 ]
 
 

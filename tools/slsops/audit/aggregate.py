@@ -13,7 +13,7 @@ reported as a duplicate.
 
 Index consistency: the table scan counts, per ``gsi_shard`` value, the items the index must
 hold (every item with a numeric ``gsi_shard`` and a string ``sk``: the index is sparse); the
-index is counted per shard with ``Query`` + ``Select=COUNT`` while the table is scanned, and a
+index is counted per shard with ``Query`` + ``Select=COUNT`` after the table scan, and a
 reservoir sample of table items is looked up in the index by its key. On a live table both
 sides count only items ingested a minute or more before the audit started (``ingested_at``),
 so writes during the audit and index propagation lag cause no false mismatch; an item that

@@ -11,9 +11,9 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +96,7 @@ class AuditResult:
     index_sample_missing: list[dict[str, str]]
     duplicate_log_ids: int
     expired_still_stored: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def kind_summary(self) -> list[dict[str, Any]]:
         """Per kind with at least one violation: check id, count, sample keys."""
@@ -194,28 +194,25 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
     """Scan, judge, and run the cross-item checks; the violations file is complete on return."""
     log = ViolationLog(options.violations_path)
     collector = _Collector(options, log)
+    phases: dict[str, float] = {}
     try:
-        # The index is counted while the table is scanned (on AWS both are I/O bound).
-        with ThreadPoolExecutor(max_workers=1) as background:
-            index_counting = background.submit(
-                aggregate.count_index_per_shard,
-                client,
-                options.table_name,
-                options.index_name,
-                range(options.rules.shard_count),
-                collector.cutoff,
-                options.threads,
-            )
-            stats = parallel_scan(
-                client, options.table_name, options.segments, options.threads, collector.on_page
-            )
-            index_shards = index_counting.result()
-        extra_shards = {s for s in collector.shards if s >= options.rules.shard_count}
-        if extra_shards:  # gsi_shard values outside 0 .. shard_count-1
-            index_shards |= aggregate.count_index_per_shard(
-                client, options.table_name, options.index_name, extra_shards, collector.cutoff
-            )
+        stats = parallel_scan(
+            client, options.table_name, options.segments, options.threads, collector.on_page
+        )
+        clock = time.perf_counter()
         duplicate_count = _follow_up_duplicates(client, options, collector, log)
+        phases["duplicates_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        shards = set(range(options.rules.shard_count)) | {s for s in collector.shards if s >= 0}
+        index_shards = aggregate.count_index_per_shard(
+            client,
+            options.table_name,
+            options.index_name,
+            shards,
+            collector.cutoff,
+            options.threads,
+        )
+        phases["index_count_s"] = time.perf_counter() - clock
         table_shards = {
             s: collector.shards.get(s, 0) for s in set(index_shards) | set(collector.shards)
         }
@@ -234,6 +231,7 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
                 for s in mismatched
             ]
         )
+        clock = time.perf_counter()
         missing = [
             sample
             for sample in collector.reservoir.sample
@@ -246,6 +244,7 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
                 sample[keys.PARTITION_KEY],
             )
         ]
+        phases["index_sample_s"] = time.perf_counter() - clock
         log.record(
             [
                 Violation(
@@ -276,6 +275,7 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
         index_sample_missing=missing,
         duplicate_log_ids=duplicate_count,
         expired_still_stored=collector.expired,
+        phases={"scan_s": stats.seconds, **phases},
     )
 
 

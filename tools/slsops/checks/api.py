@@ -11,7 +11,7 @@ from typing import Any
 
 from slsops import contract
 from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.checks.model import Check, Outcome, Severity, check, skipped
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
@@ -272,4 +272,43 @@ def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
             "metrics_enabled": bool(_all_methods_setting(stage).get("metricsEnabled")),
         },
         "the stage traces with X-Ray and publishes per-method metrics",
+    )
+
+
+@check(
+    CHECKS,
+    "API-009",
+    "The deployment the stage serves has AWS_IAM on both methods",
+    Severity.CRITICAL,
+    "Redeploy the stage (terraform apply, or aws apigateway create-deployment "
+    "--rest-api-id <api_id> --stage-name <stage>) so it serves the current methods.",
+)
+def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
+    """What the stage serves, not what the API's configuration says (API-002): they differ
+    when a method changed after the last deployment."""
+    if ctx.is_local:
+        return skipped(
+            "the local stack cannot hold it: moto's GetDeployment has no apiSummary "
+            "(the emulator serves its own deployment snapshots)"
+        )
+    deployment_id = _stage(ctx).get("deploymentId")
+    deployment = ctx.call(
+        "apigateway",
+        "get_deployment",
+        restApiId=_api_id(ctx),
+        deploymentId=deployment_id,
+        embed=["apisummary"],
+    )
+    summary = deployment.get("apiSummary") or {}
+    expected, actual = {}, {}
+    for spec in contract.METHODS:
+        expected[_label(spec)] = spec.authorization
+        actual[_label(spec)] = (
+            (summary.get(spec.path) or {}).get(spec.http_method, {}).get("authorizationType")
+        )
+    return compared(
+        expected,
+        actual,
+        f"deployment {deployment_id} serves AWS_IAM methods only",
+        deployment_id=deployment_id,
     )

@@ -87,9 +87,12 @@ def counts(ctx: AuditContext) -> Outcome:
         per_day=dict(sorted(result.days.items())),
         table_per_shard={str(k): v for k, v in sorted(result.table_shards.items())},
         index_per_shard={str(k): v for k, v in sorted(result.index_shards.items())},
-        scan_seconds=round(result.scan.seconds, 3),
+        seconds={k: round(v, 3) for k, v in result.phases.items()},
         segments=ctx.options.segments,
         threads=ctx.options.threads,
+        shard_count=ctx.options.rules.shard_count,
+        max_retention_days=ctx.options.rules.max_retention_days,
+        max_clock_skew_seconds=ctx.options.rules.max_clock_skew_seconds,
     )
 
 

@@ -59,7 +59,9 @@ def smoke_write(ctx: StackContext) -> SmokeWrite:
     """The one smoke POST of this run (assume ingest, POST, measure)."""
 
     def write() -> SmokeWrite:
-        credentials = assume_role(ctx.stack, "ingest", session_name="slsops-verify-smoke")
+        credentials = assume_role(
+            ctx.stack, "ingest", session_name="slsops-verify-smoke", sts_client=ctx.client("sts")
+        )
         log_id = f"smoke-{uuid.uuid4().hex}"
         with LogApiClient(ctx.stack, credentials) as api:
             started = time.perf_counter()
@@ -92,11 +94,8 @@ def smoke_post(ctx: StackContext) -> Outcome:
         "identity": write.identity,
         "response": write.body,
     }
-    if (
-        write.status == 201
-        and isinstance(write.body, dict)
-        and write.body.get("log_id") == (write.log_id)
-    ):
+    echoed = write.body.get("log_id") if isinstance(write.body, dict) else None
+    if write.status == 201 and echoed == write.log_id:
         return passed(f"201 in {write.latency_ms} ms", **evidence)
     return failed(f"POST /logs answered {write.status}, expected 201 with the log_id", **evidence)
 
@@ -112,7 +111,9 @@ def smoke_read_back(ctx: StackContext) -> Outcome:
     write = smoke_write(ctx)
     if write.status != 201:
         return failed(f"nothing to read back: the smoke POST answered {write.status}")
-    credentials = assume_role(ctx.stack, "read", session_name="slsops-verify-smoke")
+    credentials = assume_role(
+        ctx.stack, "read", session_name="slsops-verify-smoke", sts_client=ctx.client("sts")
+    )
     started = time.perf_counter()
     deadline = started + READ_BACK_TIMEOUT_S
     attempts, last_status, request_ms = 0, None, None
@@ -139,9 +140,13 @@ def smoke_read_back(ctx: StackContext) -> Outcome:
             if response.status_code in (400, 401, 403, 404) or time.perf_counter() >= deadline:
                 break
             time.sleep(READ_BACK_INTERVAL_S)
+    reason = (
+        f"GET /logs/recent answered {last_status}"
+        if last_status != 200
+        else f"not read back within {READ_BACK_TIMEOUT_S:.0f} s"
+    )
     return failed(
-        f"entry {write.log_id} not read back within {READ_BACK_TIMEOUT_S:.0f} s "
-        f"(last status {last_status})",
+        f"entry {write.log_id}: {reason}",
         log_id=write.log_id,
         attempts=attempts,
         last_status=last_status,

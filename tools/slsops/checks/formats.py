@@ -51,7 +51,10 @@ def render_junit(report: Report) -> str:
     )
     for r in report.results:
         case = ET.SubElement(
-            suite, "testcase", classname=f"slsops.{report.command}", name=f"{r.id} {r.title}",
+            suite,
+            "testcase",
+            classname=f"slsops.{report.command}",
+            name=f"{r.id} {r.title}",
             time=f"{r.duration_s:.3f}",
         )
         if r.status is Status.FAIL:

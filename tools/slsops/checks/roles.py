@@ -46,7 +46,10 @@ ROLE_TITLES = {"ingest": "ingest", "read": "read", "full": "full-access"}
 def credentials_for(ctx: StackContext, role: str) -> RoleCredentials:
     """The role's credentials, assumed once per run with the stack's external id."""
     return ctx.cached(
-        ("assume", role), lambda: assume_role(ctx.stack, role, session_name=f"slsops-roles-{role}")
+        ("assume", role),
+        lambda: assume_role(
+            ctx.stack, role, session_name=f"slsops-roles-{role}", sts_client=ctx.client("sts")
+        ),
     )
 
 
@@ -79,7 +82,9 @@ def _refusal_check(role: str) -> Callable[[StackContext], Outcome]:
         problems: list[str] = []
         for label, external_id in attempts.items():
             try:
-                creds = assume_role(ctx.stack, role, external_id=external_id)
+                creds = assume_role(
+                    ctx.stack, role, external_id=external_id, sts_client=ctx.client("sts")
+                )
             except RoleAssumptionError as exc:
                 if exc.code != "AccessDenied":
                     raise
@@ -156,10 +161,10 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=10):
     )(_matrix_check(_role))
 
 
-def _all_routes_forbidden(ctx: StackContext, credentials: Any, signing: Signing) -> Outcome:
+def _all_routes_forbidden(ctx: StackContext, api: LogApiClient) -> Outcome:
     evidence: dict[str, Any] = {}
     problems: list[str] = []
-    with LogApiClient(ctx.stack, credentials, signing=signing) as api:
+    with api:
         for (method, path), label in ROUTES.items():
             status = _call(api, method, path)
             evidence[label] = status
@@ -176,7 +181,7 @@ def _all_routes_forbidden(ctx: StackContext, credentials: Any, signing: Signing)
     'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
 )
 def unsigned(ctx: StackContext) -> Outcome:
-    return _all_routes_forbidden(ctx, None, Signing.VALID)
+    return _all_routes_forbidden(ctx, LogApiClient.unsigned(ctx.stack))
 
 
 @check(
@@ -187,7 +192,9 @@ def unsigned(ctx: StackContext) -> Outcome:
     'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
 )
 def bad_signature(ctx: StackContext) -> Outcome:
-    return _all_routes_forbidden(ctx, credentials_for(ctx, "full"), Signing.TAMPERED)
+    return _all_routes_forbidden(
+        ctx, LogApiClient(ctx.stack, credentials_for(ctx, "full"), signing=Signing.TAMPERED)
+    )
 
 
 _AWS_ONLY_REASON = (
@@ -206,7 +213,9 @@ _AWS_ONLY_REASON = (
 def expired_signature(ctx: StackContext) -> Outcome:
     if not ctx.is_local:
         return skipped(_AWS_ONLY_REASON.format(what="expired credentials"))
-    return _all_routes_forbidden(ctx, credentials_for(ctx, "full"), Signing.STALE)
+    return _all_routes_forbidden(
+        ctx, LogApiClient(ctx.stack, credentials_for(ctx, "full"), signing=Signing.STALE)
+    )
 
 
 @check(
@@ -219,7 +228,7 @@ def expired_signature(ctx: StackContext) -> Outcome:
 def foreign(ctx: StackContext) -> Outcome:
     if not ctx.is_local:
         return skipped(_AWS_ONLY_REASON.format(what="foreign credentials"))
-    return _all_routes_forbidden(ctx, foreign_credentials(), Signing.VALID)
+    return _all_routes_forbidden(ctx, LogApiClient(ctx.stack, foreign_credentials()))
 
 
 # ------------------------------------------------------------------------------ DynamoDB matrix

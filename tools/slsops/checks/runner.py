@@ -12,7 +12,9 @@ from slsops.checks.model import Check, CheckResult, Status
 from slsops.redact import redact_text
 
 
-def select(checks: Iterable[Check], only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Check]:
+def select(
+    checks: Iterable[Check], only: Sequence[str] = (), skip: Sequence[str] = ()
+) -> list[Check]:
     """Checks whose id matches one of ``only`` (all when empty) and none of ``skip``."""
 
     def matches(check_id: str, patterns: Sequence[str]) -> bool:

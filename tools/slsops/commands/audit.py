@@ -76,15 +76,21 @@ def audit(
         typer.Option(
             "--max-retention-days",
             min=1,
-            help="Longest allowed expires_at - ingested_at in days. Default: the stack's "
-            f"retention_days output, else {limits.DEFAULT_RETENTION_DAYS}.",
+            help="Longest allowed expires_at - ingested_at in days. Default: the ingest "
+            f"function's RETENTION_DAYS, else {limits.DEFAULT_RETENTION_DAYS}.",
             show_default=False,
         ),
     ] = None,
     max_clock_skew: Annotated[
-        int,
-        typer.Option("--max-clock-skew-seconds", min=0, help="Allowed timestamp skew."),
-    ] = limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+        int | None,
+        typer.Option(
+            "--max-clock-skew-seconds",
+            min=0,
+            help="Allowed timestamp - ingested_at. Default: the ingest function's "
+            f"MAX_CLOCK_SKEW_SECONDS, else {limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS}.",
+            show_default=False,
+        ),
+    ] = None,
     index_sample: Annotated[
         int,
         typer.Option("--index-sample", min=0, max=10_000, help="Items looked up in the index."),
@@ -99,8 +105,12 @@ def audit(
     caller_identity(target)
     table = describe_source(target)
     shard_count = _int_output(target, "shard_count", keys.DEFAULT_SHARD_COUNT)
-    retention = max_retention_days or _int_output(
-        target, "retention_days", limits.DEFAULT_RETENTION_DAYS
+    deployed = service_settings(target)
+    retention = max_retention_days or deployed.get("RETENTION_DAYS", limits.DEFAULT_RETENTION_DAYS)
+    skew = (
+        max_clock_skew
+        if max_clock_skew is not None
+        else deployed.get("MAX_CLOCK_SKEW_SECONDS", limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS)
     )
     item_count = int(table.get("ItemCount") or 0)
     n_segments = segments or default_segments(item_count)
@@ -117,7 +127,7 @@ def audit(
                 shard_count=shard_count,
                 now=time.time(),
                 max_retention_days=retention,
-                max_clock_skew_seconds=max_clock_skew,
+                max_clock_skew_seconds=skew,
             ),
             violations_path=violations,
             index_sample_size=index_sample,
@@ -139,6 +149,29 @@ def audit(
     if fmt == "table" and scanned is not None:
         _print_violation_summary(scanned.kind_summary(), to_stdout=output is None)
     raise typer.Exit(report.exit_code())
+
+
+def service_settings(stack: Stack) -> dict[str, int]:
+    """RETENTION_DAYS and MAX_CLOCK_SKEW_SECONDS of the deployed ingest function, if readable.
+
+    Best effort: without lambda:GetFunctionConfiguration (operator-audit.json does not grant
+    it) or on the local stack without the function, the library defaults apply.
+    """
+    name = stack.get("ingest_function_name")
+    if not name:
+        return {}
+    try:
+        config = stack.client("lambda").get_function_configuration(FunctionName=str(name))
+    except (ClientError, BotoCoreError):
+        return {}
+    variables = (config.get("Environment") or {}).get("Variables") or {}
+    found = {}
+    for key in ("RETENTION_DAYS", "MAX_CLOCK_SKEW_SECONDS"):
+        try:
+            found[key] = int(variables[key])
+        except (KeyError, ValueError):
+            continue
+    return found
 
 
 def _int_output(stack: Stack, name: str, default: int) -> int:

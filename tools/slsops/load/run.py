@@ -54,6 +54,7 @@ class RunShape:
     users: int
     spawn_rate: float
     run_time: str
+    warmup_s: float
     task_rate: float
     batch_size: int
     processes: int
@@ -77,7 +78,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--stack", type=Path, help="stack file; default: start a local stack")
     parser.add_argument("--users", type=int, help="concurrent users (profile's run.users)")
     parser.add_argument("--spawn-rate", type=float, help="users started per second")
-    parser.add_argument("--run-time", help="e.g. 45s, 5m, 1h10m (profile's run.run_time)")
+    parser.add_argument(
+        "--run-time", help="measured time after the warm-up: 45s, 5m, 1h10m (run.run_time)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, help="seconds of warm-up before measuring (run.warmup_s)"
+    )
     parser.add_argument("--task-rate", type=float, help="tasks/s per user; 0 = no wait")
     parser.add_argument("--batch-size", type=int, help="entries per batch request (1..100)")
     parser.add_argument(
@@ -118,6 +124,9 @@ def shape_from(args: argparse.Namespace, profile_run: dict) -> RunShape:
         users=int(pick("users", 10)),
         spawn_rate=float(pick("spawn_rate", 10)),
         run_time=str(pick("run_time", "45s")),
+        warmup_s=float(
+            args.warmup if args.warmup is not None else profile_run.get("warmup_s", 10.0)
+        ),
         task_rate=float(pick("task_rate", 1.0)),
         batch_size=int(pick("batch_size", 25)),
         processes=int(pick("processes", 0)),
@@ -128,11 +137,21 @@ def shape_from(args: argparse.Namespace, profile_run: dict) -> RunShape:
         raise UsageError("--users must be >= 1 and --spawn-rate > 0")
     if not 1 <= shape.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, not {shape.batch_size}")
-    if shape.task_rate < 0 or shape.processes < -1:
-        raise UsageError("--task-rate must be >= 0 and --processes >= -1")
+    if shape.task_rate < 0 or shape.processes < -1 or shape.warmup_s < 0:
+        raise UsageError("--task-rate and --warmup must be >= 0, --processes >= -1")
     if run_seconds(shape.run_time) < 1:
         raise UsageError("--run-time must be at least 1 s")
     return shape
+
+
+def ramp_seconds(shape: RunShape) -> float:
+    return shape.users / shape.spawn_rate
+
+
+def locust_seconds(shape: RunShape) -> int:
+    """Locust's --run-time: ramp-up and warm-up, then the measured run time."""
+    extra = shape.warmup_s + ramp_seconds(shape) if shape.warmup_s > 0 else ramp_seconds(shape)
+    return run_seconds(shape.run_time) + int(extra + 0.999)
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -217,14 +236,12 @@ def locust_command(
         "--spawn-rate",
         f"{shape.spawn_rate:g}",
         "--run-time",
-        shape.run_time,
+        f"{locust_seconds(shape)}s",
         "--stop-timeout",
         str(STOP_TIMEOUT_S),
         # Locust's own rule (exit 1 on any failed request) is replaced by the verdict's.
         "--exit-code-on-error",
         "0",
-        # Rates and percentiles over the steady state, not the ramp-up.
-        "--reset-stats",
         "--csv",
         str(results / "locust"),
         "--html",
@@ -242,6 +259,11 @@ def locust_command(
         "--task-rate",
         f"{shape.task_rate:g}",
     ]
+    # Rates and percentiles over the steady state: after the ramp-up and the warm-up.
+    if shape.warmup_s > 0:
+        command += ["--warmup", f"{shape.warmup_s:g}"]
+    else:
+        command += ["--reset-stats"]
     if shape.processes:
         command += ["--processes", str(shape.processes)]
     if shape.tags:
@@ -261,13 +283,14 @@ def run_load(argv: Sequence[str]) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     verdict_path = args.results / "verdict.json"
     verdict_path.unlink(missing_ok=True)
-    budget = run_seconds(shape.run_time) + shape.users / shape.spawn_rate + LOCUST_GRACE_S
+    budget = locust_seconds(shape) + STOP_TIMEOUT_S + LOCUST_GRACE_S
     with local_stack_if_needed(args.stack) as stack_path:
         api_url = check_loopback(stack_path)
         command = locust_command(args, shape, stack_path, api_url)
         print(
-            f"load: profile {profile.name!r}, {shape.users} users, {shape.run_time}, "
-            f"{shape.task_rate:g} tasks/s per user -> {args.results}/",
+            f"load: profile {profile.name!r}, {shape.users} users, {shape.warmup_s:g} s warm-up "
+            f"then {shape.run_time} measured, {shape.task_rate:g} tasks/s per user "
+            f"-> {args.results}/",
             file=sys.stderr,
             flush=True,
         )

@@ -473,7 +473,7 @@ def render_table(rows: list[Row], measured: Measurements, profile: Profile) -> s
     outcome = "PASS" if breaches == 0 else f"FAIL ({breaches} breach{'es' * (breaches != 1)})"
     return (
         f"\nLoad verdict, profile {profile.name!r}: {outcome}\n{table}\n"
-        f"Window {measured.window_s:.1f} s (stats reset once all users ran), "
+        f"Window {measured.window_s:.1f} s (measured after ramp-up and warm-up), "
         f"{measured.total_requests} requests, {measured.entries_stored} entries stored.\n"
         f"Percentile resolution: {PERCENTILE_RESOLUTION}.\n"
     )

@@ -238,6 +238,21 @@ class ApiGatewayEmulator:
         if not bucket.take():
             raise GatewayAnswer(429, "Too Many Requests", "TooManyRequestsException")
 
+    def integration_function_arns(self, stage_name: str) -> list[str]:
+        """The function ARNs the stage's deployed AWS_PROXY integrations invoke (for warming)."""
+        stage, snapshot = self._stage(stage_name)
+        variables = dict(stage.variables or {})
+        arns = []
+        for resource in snapshot.resources:
+            for method in resource.methods.values():
+                uri = _STAGE_VARIABLE.sub(
+                    lambda m: variables.get(m.group(1), ""), method.integration_uri or ""
+                )
+                found = _FUNCTION_IN_URI.search(uri)
+                if method.integration_type == "AWS_PROXY" and found:
+                    arns.append(found.group("arn"))
+        return sorted(set(arns))
+
     # ---------------------------------------------------------------- WSGI
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())

@@ -77,7 +77,7 @@ def function_spec_from_moto(function_arn: str) -> FunctionSpec | None:
         return None
     return FunctionSpec(
         name=fn.function_name,
-        arn=fn.function_arn,
+        arn=function_arn,  # as invoked (alias kept): the context's invoked_function_arn
         handler=fn.handler,
         code_zip=fn.code_bytes,
         code_sha256=fn.code_sha_256,

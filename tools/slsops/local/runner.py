@@ -228,18 +228,16 @@ class LocalStack:
         self._serving.append(server)
 
     def _warm(self, tf_outputs: dict[str, Any]) -> None:
-        """Start one environment per function now, so the first requests are not cold."""
-        if self.workers is None:
-            raise SlsopsError("the local stack has no worker pool")
-        region = tf_outputs["region"]["value"]
-        account = str(tf_outputs["account_id"]["value"])
-        for key in ("ingest_function_name", "read_function_name"):
-            name = (tf_outputs.get(key) or {}).get("value")
-            if not name:
-                continue
-            spec = function_spec_from_moto(f"arn:aws:lambda:{region}:{account}:function:{name}")
+        """Start one environment per deployed integration now, so first requests are not cold."""
+        if self.workers is None or self.emulator is None:
+            raise SlsopsError("the local stack is not started")
+        arns = self.emulator.integration_function_arns(tf_outputs["stage_name"]["value"])
+        if not arns:
+            raise SlsopsError("the deployed API has no Lambda proxy integration")
+        for arn in arns:
+            spec = function_spec_from_moto(arn)
             if spec is None:
-                raise SlsopsError(f"function {name} is not in the embedded AWS after the apply")
+                raise SlsopsError(f"function {arn} is not in the embedded AWS after the apply")
             self.workers.warm(spec)
 
     # ---------------------------------------------------------------- stop
@@ -248,6 +246,7 @@ class LocalStack:
         if self._stopped:
             return
         self._stopped = True
+        began = time.monotonic()
         for server in (self.api_server, self.moto_server):
             if server is None:
                 continue
@@ -260,6 +259,7 @@ class LocalStack:
             self.workers.close()
         for thread in self._threads:
             thread.join(timeout=10)
+        log.info("stopped servers and workers in %.1f s", time.monotonic() - began)
         if remove_stack_file:
             current = stack_file.read_raw(self.options.stack_path) or {}
             if (current.get("local_pid") or {}).get("value") == os.getpid():
@@ -279,10 +279,15 @@ def serve_until_signalled(stack: LocalStack) -> None:
             pass
     finally:
         print("slsops local: stopping ...", file=sys.stderr, flush=True)
+        began = time.monotonic()
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        print("slsops local: stopped", file=sys.stderr, flush=True)
+        print(
+            f"slsops local: stopped in {time.monotonic() - began:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def run_foreground(options: StackOptions) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from slsops.local.gaps import (
     apigw_deployment_snapshot,
+    dynamodb_threadsafe,  # issue 4
     faults,  # issue 8
     pitr,  # issue 6
     sts_trust,
@@ -28,6 +29,7 @@ MIDDLEWARES: list[Middleware] = [
     sts_trust.wrap,
     apigw_deployment_snapshot.wrap,  # issue 4: the emulator serves stages from these
     pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
+    dynamodb_threadsafe.wrap,  # issue 4: index query/scan vs concurrent writes gave 500s
     faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)
 ]
 

@@ -1,0 +1,230 @@
+"""The release gate for real: short Locust runs against the local stack, as subprocesses.
+
+Locust's gevent monkeypatches the process that imports it, so every run here is
+``python -m slsops.load.run`` in a child process, bounded in time. One run passes the ``local``
+profile and one fails the ``impossible`` profile; the signer is checked against botocore and the
+orchestration's usage errors without a stack.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from botocore.credentials import Credentials
+
+from slsops.errors import UsageError
+from slsops.load import run as load_run
+from slsops.stack import REQUIRED_OUTPUTS, Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "loadtests"))
+
+from signing import RequestSigner, query_string  # noqa: E402  (loadtests/ is not a package)
+
+RUN_TIMEOUT_S = 150
+
+
+def gate(stack: Path | str, results: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 (our own module, fixed arguments)
+        [
+            sys.executable,
+            "-m",
+            "slsops.load.run",
+            "--stack",
+            str(stack),
+            "--results",
+            str(results),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def verdict_of(results: Path) -> dict:
+    return json.loads((results / "verdict.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.stack
+def test_a_short_run_passes_the_local_profile(local_stack: Stack, tmp_path: Path) -> None:
+    done = gate(
+        local_stack.path, tmp_path, "--profile", "local", "--run-time", "10s", "--warmup", "10"
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    body = verdict_of(tmp_path)
+    assert body["command"] == "load" and body["target"]["kind"] == "local"
+    assert body["summary"]["fail"] == 0 and body["summary"]["error"] == 0
+    ids = {c["id"] for c in body["checks"]}
+    assert {"LOAD-ERROR-RATIO", "LOAD-INGEST-RATE", "LOAD-READ-RATE", "LOAD-BURST"} <= ids
+    assert {"LOAD-INGEST-SINGLE-P50", "LOAD-READ-NEWEST-P99"} <= ids
+    measured = body["load"]["measurements"]
+    # Signed with the assumed roles, accepted by the emulator, answers right: no failure.
+    assert measured["total_failures"] == 0 and measured["total_requests"] > 10
+    # Batches count their entries: more entries stored than ingest requests made.
+    ingest_requests = sum(
+        k["requests"] for name, k in measured["kinds"].items() if name.startswith("ingest")
+    )
+    assert measured["entries_stored"] > ingest_requests
+    assert "Load verdict, profile 'local': PASS" in done.stdout
+    assert "Percentile resolution" in done.stdout
+    for name in ("locust_stats.csv", "locust_failures.csv", "report.html"):
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+@pytest.mark.stack
+def test_an_impossible_profile_fails_the_run(local_stack: Stack, tmp_path: Path) -> None:
+    done = gate(local_stack.path, tmp_path, "--profile", "impossible", "--run-time", "8s")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    checks = {c["id"]: c for c in verdict_of(tmp_path)["checks"]}
+    assert checks["LOAD-INGEST-RATE"]["status"] == "FAIL"
+    assert checks["LOAD-READ-RATE"]["status"] == "FAIL"
+    assert checks["LOAD-INGEST-SINGLE-P50"]["status"] == "FAIL"
+    assert checks["LOAD-ERROR-RATIO"]["status"] == "PASS"  # slow is not wrong
+    assert "BREACH" in done.stdout
+
+
+@pytest.mark.stack
+def test_a_wrong_external_id_stops_before_any_load(local_stack: Stack, tmp_path: Path) -> None:
+    outputs = json.loads(Path(local_stack.path).read_text(encoding="utf-8"))
+    outputs["roles"]["value"]["read"]["external_id"] = "not-the-external-id"
+    bad = tmp_path / "bad-stack.json"
+    bad.write_text(json.dumps(outputs), encoding="utf-8")
+    done = gate(bad, tmp_path / "out", "--profile", "local", "--run-time", "5s")
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "cannot assume the read role" in done.stderr
+    assert not (tmp_path / "out" / "verdict.json").exists()
+
+
+# ------------------------------------------------------------------ no stack needed
+CREDENTIALS = Credentials("ASIAEXAMPLEKEY", "example/secret/key", "example-session-token")
+FIXED = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "http://127.0.0.1:4567/prod/logs", b'{"service_name":"a","message":"m"}'),
+        ("POST", "https://abc.execute-api.eu-west-1.amazonaws.com/prod/logs", b"{}"),
+        (
+            "GET",
+            "http://127.0.0.1:4567/prod/logs/recent?"
+            + query_string(
+                {
+                    "service_name": "loadtest-api/v2",
+                    "level": "ERROR,WARN",
+                    "since": "2026-03-01T12:00:00.000Z",
+                    "limit": 50,
+                    "next_token": "eyJrIjogMX0=+/",
+                }
+            ),
+            None,
+        ),
+    ],
+)
+def test_the_signer_matches_botocore_byte_for_byte(method: str, url: str, body: bytes) -> None:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    lean = RequestSigner(lambda role: CREDENTIALS, "eu-west-1", clock=lambda: FIXED)
+    reference = RequestSigner(lambda role: CREDENTIALS, "eu-west-1", "botocore")
+    with mock.patch("botocore.auth.get_current_datetime", return_value=FIXED.replace(tzinfo=None)):
+        expected = reference.headers(method, url, body, headers)
+    assert lean.headers(method, url, body, headers) == expected
+    assert expected["X-Amz-Security-Token"] == "example-session-token"
+
+
+def test_the_signer_uses_the_role_of_the_method() -> None:
+    asked: list[str] = []
+
+    def credentials(role: str) -> Credentials:
+        asked.append(role)
+        return CREDENTIALS
+
+    signer = RequestSigner(credentials, "us-east-1")
+    signer.headers("POST", "http://127.0.0.1:1/prod/logs", b"{}")
+    signer.headers("GET", "http://127.0.0.1:1/prod/logs/recent?limit=1", None)
+    assert asked == ["ingest", "read"]
+
+
+def test_each_request_is_signed_anew() -> None:
+    times = iter([FIXED, FIXED.replace(minute=31)])
+    signer = RequestSigner(lambda role: CREDENTIALS, "us-east-1", clock=lambda: next(times))
+    first = signer.headers("POST", "http://127.0.0.1:1/prod/logs", b"{}")
+    second = signer.headers("POST", "http://127.0.0.1:1/prod/logs", b"{}")
+    assert first["X-Amz-Date"] != second["X-Amz-Date"]
+    assert first["Authorization"] != second["Authorization"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run-time", "soon"], "is not like 45s"),
+        (["--profile", "staging"], "no profile 'staging'"),
+        (["--users", "0"], "--users must be >= 1"),
+        (["--batch-size", "101"], "--batch-size must be 1..100"),
+        (["--warmup", "-1"], "--warmup must be >= 0"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=message):
+        load_run.run_load(["--stack", str(tmp_path / "none.json"), *args])
+
+
+def test_a_local_stack_off_loopback_is_refused(tmp_path: Path) -> None:
+    outputs = {name: {"value": "x"} for name in REQUIRED_OUTPUTS}
+    outputs["api_url"] = {"value": "http://10.1.2.3:4567/prod"}
+    outputs["local_endpoint_url"] = {"value": "http://127.0.0.1:4566"}
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(outputs), encoding="utf-8")
+    with pytest.raises(UsageError, match="not on loopback"):
+        load_run.check_loopback(path)
+
+
+def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "slsops.load.run",
+            "--run-time",
+            "soon",
+            "--stack",
+            str(tmp_path / "x.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "load: error:" in done.stderr
+
+
+def test_locust_runs_ramp_up_and_warm_up_before_the_measured_time() -> None:
+    args = load_run.parse_args(
+        ["--users", "20", "--spawn-rate", "4", "--run-time", "1m", "--warmup", "15"]
+    )
+    shape = load_run.shape_from(args, {"task_rate": 2})
+    assert load_run.locust_seconds(shape) == 5 + 15 + 60
+    command = load_run.locust_command(args, shape, Path("s.json"), "http://127.0.0.1:1/prod")
+    assert command[command.index("--run-time") + 1] == "80s"
+    assert command[command.index("--warmup") + 1] == "15"
+    assert "--reset-stats" not in command
+    assert command[command.index("--exit-code-on-error") + 1] == "0"
+    no_warmup = load_run.shape_from(load_run.parse_args(["--warmup", "0"]), {})
+    assert "--reset-stats" in load_run.locust_command(args, no_warmup, Path("s"), "http://x")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("45s", 45), ("5m", 300), ("1h30m", 5400), ("1h2m3s", 3723)]
+)
+def test_run_time_syntax(text: str, seconds: int) -> None:
+    assert load_run.run_seconds(text) == seconds
