@@ -186,7 +186,7 @@ class BatchIngestUser(SignedApiUser):
 class NewestReadUser(SignedApiUser):
     """A dashboard showing the newest N entries across all services."""
 
-    weight = 2
+    weight = 4
 
     @tag("read", "newest")
     @task

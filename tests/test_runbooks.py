@@ -93,6 +93,7 @@ def _argv(text: str) -> tuple[str, ...] | None:
     text = text.strip()
     if text.startswith("$ "):
         text = text[2:]
+    text = re.sub(r"\$\([^()]*\)", "x", text)  # $(date ...) in a file name: one word
     try:
         tokens = shlex.split(text, comments=True)
     except ValueError:
@@ -133,7 +134,8 @@ def runbook_commands(folder: Path = RUNBOOKS) -> list[RunbookCommand]:
 def test_extraction_reads_prompts_continuations_and_assignments(tmp_path):
     (tmp_path / "page.md").write_text(
         "text\n```console\n$ AWS_PROFILE=prod slsops roles --stack prod.json\nout\n```\n"
-        "```bash\nslsops verify \\\n  --only 'FN-*'   # comment\nslsops audit | tee x\n```\n"
+        "```bash\nslsops verify \\\n  --only 'FN-*'   # comment\nslsops audit | tee x\n"
+        "slsops drill --evidence drill-$(date -u +%F).json\n```\n"
         "```python\nslsops = 1\n```\n"
     )
     commands = runbook_commands(tmp_path)
@@ -141,8 +143,9 @@ def test_extraction_reads_prompts_continuations_and_assignments(tmp_path):
         ("roles", "--stack", "prod.json"),
         ("verify", "--only", "FN-*"),
         ("audit",),
+        ("drill", "--evidence", "drill-x.json"),
     ]
-    assert [c.line for c in commands] == [3, 7, 9]
+    assert [c.line for c in commands] == [3, 7, 9, 10]
 
 
 _TAKES_STACK: dict[tuple[str, ...], bool] = {}

@@ -57,6 +57,7 @@ class RunShape:
     warmup_s: float
     task_rate: float
     batch_size: int
+    read_pages: int
     processes: int
     classes: tuple[str, ...]
     tags: tuple[str, ...]
@@ -86,6 +87,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--task-rate", type=float, help="tasks/s per user; 0 = no wait")
     parser.add_argument("--batch-size", type=int, help="entries per batch request (1..100)")
+    parser.add_argument("--read-pages", type=int, help="pages a per-service read follows (1..10)")
     parser.add_argument(
         "--processes", type=int, help="Locust worker processes on this machine (0 = one process)"
     )
@@ -129,14 +131,18 @@ def shape_from(args: argparse.Namespace, profile_run: dict) -> RunShape:
         ),
         task_rate=float(pick("task_rate", 1.0)),
         batch_size=int(pick("batch_size", 25)),
+        read_pages=int(pick("read_pages", 3)),
         processes=int(pick("processes", 0)),
-        classes=_csv(args.classes) or tuple(profile_run.get("classes", ())),
+        # Tags given on the command line choose among all classes, not the profile's.
+        classes=_csv(args.classes) or (() if args.tags else tuple(profile_run.get("classes", ()))),
         tags=_csv(args.tags) or tuple(profile_run.get("tags", ())),
     )
     if shape.users < 1 or shape.spawn_rate <= 0:
         raise UsageError("--users must be >= 1 and --spawn-rate > 0")
     if not 1 <= shape.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, not {shape.batch_size}")
+    if not 1 <= shape.read_pages <= 10:
+        raise UsageError(f"--read-pages must be 1..10, not {shape.read_pages}")
     if shape.task_rate < 0 or shape.processes < -1 or shape.warmup_s < 0:
         raise UsageError("--task-rate and --warmup must be >= 0, --processes >= -1")
     if run_seconds(shape.run_time) < 1:
@@ -258,6 +264,8 @@ def locust_command(
         str(shape.batch_size),
         "--task-rate",
         f"{shape.task_rate:g}",
+        "--read-pages",
+        str(shape.read_pages),
     ]
     # Rates and percentiles over the steady state: after the ramp-up and the warm-up.
     if shape.warmup_s > 0:
