@@ -6,7 +6,6 @@ themselves and stop it when done. Environments are reused between runs (uv when 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nox
@@ -127,8 +126,9 @@ def load(session: nox.Session) -> None:
 
     Arguments after `--` (tools/slsops/load/run.py): --profile local|aws (default local),
     --stack PATH (default: start a local stack on free loopback ports, stop it after),
-    --users, --spawn-rate, --run-time, --task-rate, --batch-size, --processes, --tags,
-    --classes. Writes Locust's CSV and HTML and verdict.json to results/load/; fails on a breach.
+    --users, --spawn-rate, --warmup, --run-time, --task-rate, --batch-size, --read-pages,
+    --processes, --tags, --classes. Writes Locust's CSV and HTML and verdict.json to
+    results/load/; fails on a breach. loadtests/README.md has the details.
     """
     install_project(session, "load")
     session.run("python", "-m", "slsops.load.run", *session.posargs, env={"PYTHONUNBUFFERED": "1"})

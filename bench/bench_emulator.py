@@ -215,7 +215,7 @@ def bench_up() -> None:
     with tempfile.TemporaryDirectory() as folder:
         stack = Path(folder) / "stack.json"
         began = time.perf_counter()
-        up = subprocess.run(  # noqa: S603
+        up = subprocess.run(  # noqa: S603  our own CLI, argv list
             [
                 sys.executable,
                 "-m",
@@ -240,7 +240,7 @@ def bench_up() -> None:
             print(f"local up failed (exit {up.returncode}): {up.stderr.strip()[-300:]}")
             return
         began = time.perf_counter()
-        subprocess.run(  # noqa: S603
+        subprocess.run(  # noqa: S603  our own CLI, argv list
             [
                 sys.executable,
                 "-m",
@@ -255,6 +255,9 @@ def bench_up() -> None:
             timeout=120,
             check=False,
         )
+        for line in up.stderr.splitlines():
+            if " done in " in line:
+                print(f"    {line.removeprefix('slsops local: ')}")
         print(
             f"local up --detach -> ready: {ready:.1f} s; local down: "
             f"{time.perf_counter() - began:.1f} s"

@@ -118,7 +118,7 @@ def start_endpoint(core: int | None, workdir: Path) -> tuple[subprocess.Popen, s
         command, kind = [nginx, "-c", str(conf), "-p", str(workdir)], "nginx"
     else:
         command, kind = [sys.executable, __file__, "--serve", str(port)], "asyncio"
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603  our own argv, no shell
     if core is not None:
         _pin_tree(process.pid, core)
     _wait_for_port(port, process)
@@ -327,7 +327,7 @@ def measure_in_child(
         "--seconds",
         str(seconds),
     ]
-    child = subprocess.run(  # noqa: S603
+    child = subprocess.run(  # noqa: S603  our own argv, no shell
         command,
         capture_output=True,
         text=True,

@@ -33,7 +33,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 from signing import RoleCredentialCache
 
-from slsops.checks.formats import render_json, write_atomically
+from slsops.checks.formats import render, write_atomically
 from slsops.errors import SlsopsError
 from slsops.load import verdict
 from slsops.stack import Stack, load_stack
@@ -236,5 +236,5 @@ def judge(environment: Any, **_kwargs: Any) -> None:
     report = verdict.to_report(rows, measured, profile, target, STATE.started_at, duration)
     print(verdict.render_table(rows, measured, profile), flush=True)
     if options.verdict_json:
-        write_atomically(Path(options.verdict_json), render_json(report))
+        write_atomically(Path(options.verdict_json), render(report, "json"))
     environment.process_exit_code = report.exit_code()

@@ -75,12 +75,14 @@ class SignedApiUser(FastHttpUser):
 
     # ------------------------------------------------------------------ actions
     def ingest_single(self) -> None:
-        with self._post(self.logs.entry(), INGEST_SINGLE.name) as response:
+        entry = self.logs.entry()
+        with self._post(entry, INGEST_SINGLE.name) as response:
             if response.status_code != 201:
                 response.failure(_status_problem(response))
                 return
-            if not isinstance(_json(response), dict) or "log_id" not in _json(response):
-                response.failure("201 without log_id")
+            body = _json(response)
+            if not isinstance(body, dict) or body.get("log_id") != entry["log_id"]:
+                response.failure("201 without the log_id sent")
                 return
             STATE.entries.add(1)
 

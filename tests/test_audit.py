@@ -192,15 +192,18 @@ def test_table_format_prints_summary_of_kinds(corrupted):
     assert "violation" in output and "bad_level" in output and "duplicate_log_id" in output
 
 
-def test_index_losing_an_item_is_reported(clean, tmp_path, monkeypatch):
-    """The index answers one item short in shard 0 and lacks one sampled key."""
-    real_count, real_has = aggregate.count_index_per_shard, aggregate.index_has_item
+def test_index_differing_from_the_table_is_reported(clean, tmp_path, monkeypatch):
+    """The index answers one item short in shard 0, another key in shard 1, and lacks one
+    sampled key: all three are named."""
+    real_tally, real_has = aggregate.tally_index_per_shard, aggregate.index_has_item
     missing_key = {}
 
-    def count_one_fewer(*args, **kwargs):
-        counts = real_count(*args, **kwargs)
-        counts[0] -= 1
-        return counts
+    def tampered(*args, **kwargs):
+        tallies = real_tally(*args, **kwargs)
+        short, swapped = tallies[0], tallies[1]
+        tallies[0] = aggregate.ShardTally(short.count - 1, short.keys_sum)
+        tallies[1] = aggregate.ShardTally(swapped.count, (swapped.keys_sum + 1) % 2**64)
+        return tallies
 
     def has_item(client, table, index, shard, sort_key, partition):
         if not missing_key:
@@ -208,7 +211,7 @@ def test_index_losing_an_item_is_reported(clean, tmp_path, monkeypatch):
             return False
         return real_has(client, table, index, shard, sort_key, partition)
 
-    monkeypatch.setattr("slsops.audit.run.aggregate.count_index_per_shard", count_one_fewer)
+    monkeypatch.setattr("slsops.audit.run.aggregate.tally_index_per_shard", tampered)
     monkeypatch.setattr("slsops.audit.run.aggregate.index_has_item", has_item)
     violations = tmp_path / "v.jsonl"
     code, _, error = invoke(
@@ -227,10 +230,24 @@ def test_index_losing_an_item_is_reported(clean, tmp_path, monkeypatch):
     assert code == 1, error
     found = read_violations(violations)
     assert {v["kind"] for v in found} == {"index_count_mismatch", "index_sample_missing"}
-    assert [v["key"] for v in found if v["kind"] == "index_count_mismatch"] == [
-        {keys.INDEX_PARTITION_KEY: "0"}
+    mismatches = [v for v in found if v["kind"] == "index_count_mismatch"]
+    assert [v["key"] for v in mismatches] == [
+        {keys.INDEX_PARTITION_KEY: "0"},
+        {keys.INDEX_PARTITION_KEY: "1"},
     ]
+    assert "other keys" in mismatches[1]["detail"] and "other keys" not in mismatches[0]["detail"]
     assert [v["key"] for v in found if v["kind"] == "index_sample_missing"] == [missing_key]
+
+
+def test_shard_tally_tells_equal_sets_from_different_ones():
+    first, second, third = aggregate.ShardTally(), aggregate.ShardTally(), aggregate.ShardTally()
+    for partition, sort_key in (("a", "1"), ("b", "2"), ("c", "3")):
+        first.add(partition, sort_key)
+    for partition, sort_key in (("c", "3"), ("a", "1"), ("b", "2")):
+        second.add(partition, sort_key)
+    for partition, sort_key in (("a", "1"), ("b", "2"), ("c", "4")):
+        third.add(partition, sort_key)
+    assert first == second and first != third and first.count == third.count
 
 
 def test_duplicate_finder_spills_and_merges(tmp_path):

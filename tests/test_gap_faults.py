@@ -156,6 +156,17 @@ def test_table_filter(endpoint, ddb):
     assert _exists(client, table, "t")
 
 
+def test_table_prefix_filter(endpoint, ddb):
+    client, table = ddb
+    rule = {"operation": "PutItem", "kind": "internal", "rate": 1, "table": table[:-3] + "*"}
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    assert _error_code(lambda: _put(client, table, "p")) == "InternalServerError"
+    rule["table"] = "faults-zzz*"
+    fault_admin.set_plan(endpoint, {"rules": [rule]})
+    _put(client, table, "p")
+    assert _exists(client, table, "p")
+
+
 def test_latency_is_added_and_bounded(endpoint, ddb):
     client, table = ddb
     rule = {"operation": "GetItem", "kind": "latency", "rate": 1, "delay_ms": 300}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -25,7 +25,12 @@ from slsops.stack import REQUIRED_OUTPUTS, Stack
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "loadtests"))
 
-from signing import RequestSigner, query_string  # noqa: E402  (loadtests/ is not a package)
+from signing import (  # noqa: E402  (loadtests/ is not a package)
+    RequestSigner,
+    assume_role_fetcher,
+    query_string,
+    role_credentials,
+)
 
 RUN_TIMEOUT_S = 150
 
@@ -162,6 +167,57 @@ def test_each_request_is_signed_anew() -> None:
     assert first["Authorization"] != second["Authorization"]
 
 
+def test_roles_are_assumed_with_their_external_id() -> None:
+    class FakeSts:
+        def __init__(self) -> None:
+            self.calls: list[dict] = []
+
+        def assume_role(self, **kwargs: object) -> dict:
+            self.calls.append(kwargs)
+            expiry = datetime.now(UTC) + timedelta(hours=1)
+            return {
+                "Credentials": {
+                    "AccessKeyId": "AK",
+                    "SecretAccessKey": "SK",
+                    "SessionToken": "TOK",
+                    "Expiration": expiry,
+                }
+            }
+
+    sts = FakeSts()
+    fetch = assume_role_fetcher(sts, "arn:aws:iam::1:role/ingest", "ext-123", "load-1")
+    assert fetch()["token"] == "TOK"
+    assert sts.calls == [
+        {
+            "RoleArn": "arn:aws:iam::1:role/ingest",
+            "RoleSessionName": "load-1",
+            "ExternalId": "ext-123",
+            "DurationSeconds": 3600,
+        }
+    ]
+
+
+def test_role_credentials_are_refreshed_before_they_expire() -> None:
+    calls: list[int] = []
+
+    def fetch() -> dict[str, str]:
+        calls.append(1)
+        minutes = 5 if len(calls) == 1 else 60  # the first set expires in 5 minutes
+        expiry = datetime.now(UTC) + timedelta(minutes=minutes)
+        return {
+            "access_key": f"AK{len(calls)}",
+            "secret_key": "s",
+            "token": "t",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    credentials = role_credentials(fetch)
+    # 5 minutes left is inside botocore's mandatory refresh window: re-assumed before use.
+    assert credentials.get_frozen_credentials().access_key == "AK2"
+    assert credentials.get_frozen_credentials().access_key == "AK2"
+    assert len(calls) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -170,6 +226,7 @@ def test_each_request_is_signed_anew() -> None:
         (["--users", "0"], "--users must be >= 1"),
         (["--batch-size", "101"], "--batch-size must be 1..100"),
         (["--warmup", "-1"], "--warmup must be >= 0"),
+        (["--classes", "SingleIngestUser,GhostUser"], "unknown user class GhostUser"),
         (["--bogus"], "unrecognized arguments"),
     ],
 )
@@ -189,7 +246,7 @@ def test_a_local_stack_off_loopback_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path) -> None:
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(  # noqa: S603  our own CLI, argv list
         [
             sys.executable,
             "-m",
@@ -221,6 +278,17 @@ def test_locust_runs_ramp_up_and_warm_up_before_the_measured_time() -> None:
     assert command[command.index("--exit-code-on-error") + 1] == "0"
     no_warmup = load_run.shape_from(load_run.parse_args(["--warmup", "0"]), {})
     assert "--reset-stats" in load_run.locust_command(args, no_warmup, Path("s"), "http://x")
+
+
+def test_the_scenario_classes_are_found_without_importing_locust() -> None:
+    found = load_run.scenario_classes(ROOT / "loadtests" / "locustfile.py")
+    assert found == {
+        "SingleIngestUser",
+        "BatchIngestUser",
+        "NewestReadUser",
+        "ServiceReadUser",
+        "OnCallUser",
+    }
 
 
 @pytest.mark.parametrize(

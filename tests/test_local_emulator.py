@@ -501,3 +501,31 @@ def test_stage_method_throttling_answers_429(env) -> None:
                 {"op": "replace", "path": "/~1open/GET/throttling/burstLimit", "value": "5000"},
             ],
         )
+
+
+def test_get_deployment_apisummary_shows_what_the_deployment_serves(env) -> None:
+    api, _, _, _ = env
+
+    def summary() -> dict:
+        stage = api.apigw.get_stage(restApiId=api.api_id, stageName=STAGE)
+        deployment = api.apigw.get_deployment(
+            restApiId=api.api_id, deploymentId=stage["deploymentId"], embed=["apisummary"]
+        )
+        return deployment["apiSummary"]
+
+    assert summary()["/items/{id}"]["GET"]["authorizationType"] == "AWS_IAM"
+    assert summary()["/open"]["GET"]["authorizationType"] == "NONE"
+    api.put("/items/{id}", "GET", "NONE")
+    try:
+        assert summary()["/items/{id}"]["GET"]["authorizationType"] == "AWS_IAM"
+        api.redeploy()
+        assert summary()["/items/{id}"]["GET"]["authorizationType"] == "NONE"
+    finally:
+        api.put("/items/{id}", "GET", "AWS_IAM")
+        api.redeploy()
+    assert summary()["/items/{id}"]["GET"]["authorizationType"] == "AWS_IAM"
+    plain = api.apigw.get_deployment(
+        restApiId=api.api_id,
+        deploymentId=api.apigw.get_stage(restApiId=api.api_id, stageName=STAGE)["deploymentId"],
+    )
+    assert "apiSummary" not in plain

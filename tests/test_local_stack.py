@@ -218,7 +218,7 @@ def test_method_changed_without_a_deployment_keeps_the_deployed_behaviour(local_
 
 @pytest.mark.stack
 def test_status_seed_and_doctor_on_the_running_stack(local_stack, roles) -> None:
-    status = subprocess.run(  # noqa: S603
+    status = subprocess.run(  # noqa: S603  our own CLI, argv list
         [*SLSOPS, "local", "status", "--json", "--stack", str(local_stack.path)],
         capture_output=True,
         text=True,
@@ -227,7 +227,7 @@ def test_status_seed_and_doctor_on_the_running_stack(local_stack, roles) -> None
     )
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["state"] == "up"
-    seeded = subprocess.run(  # noqa: S603
+    seeded = subprocess.run(  # noqa: S603  our own CLI, argv list
         [
             *SLSOPS,
             "local",
@@ -249,7 +249,7 @@ def test_status_seed_and_doctor_on_the_running_stack(local_stack, roles) -> None
     with LogApiClient(local_stack, roles["read"]) as read:
         page = read.get_recent(service_name="auth-service", limit=1000).json()
     assert page["logs"], "seeded entries are readable through the API"
-    doctor = subprocess.run(  # noqa: S603
+    doctor = subprocess.run(  # noqa: S603  our own CLI, argv list
         [*SLSOPS, "doctor", "--stack", str(local_stack.path)],
         capture_output=True,
         text=True,
@@ -269,7 +269,7 @@ def _free_port_held() -> socket.socket:
 def test_local_up_refuses_a_taken_port_with_one_line(tmp_path) -> None:
     with _free_port_held() as holder:
         port = holder.getsockname()[1]
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(  # noqa: S603  our own CLI, argv list
             [
                 *SLSOPS,
                 "local",
@@ -297,7 +297,7 @@ def test_local_up_refuses_a_taken_port_with_one_line(tmp_path) -> None:
 
 def test_local_up_without_terraform_names_what_is_missing(tmp_path) -> None:
     env = {**__import__("os").environ, "SLSOPS_TERRAFORM": str(tmp_path / "no-terraform")}
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(  # noqa: S603  our own CLI, argv list
         [
             *SLSOPS,
             "local",

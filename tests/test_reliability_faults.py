@@ -208,3 +208,49 @@ def test_concurrent_retries_of_one_log_id_store_one_entry(api, endpoint, plan):
     # Same log_id, other content: refused, and still one entry.
     assert _post_direct(dict(entry, message="different")) == 409
     assert len(_stored(api, service)) == 1
+
+
+# ------------------------------------------------------------------------------ local stack
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("scenario", ["throttle-before", "internal-after", "query-throttle"])
+def test_campaign_through_the_local_stack(local_stack, scenario):
+    """The same campaign through the signed API, the emulator and the stack's workers."""
+    from slsops.reliability import StackApi
+
+    api = StackApi(local_stack)
+    endpoint = fault_admin.endpoint_of(local_stack)
+    plan = {"seed": 8, "rules": SCENARIOS[scenario]}
+    run_id = uuid.uuid4().hex[:6]
+    try:
+        result = campaign.run(
+            api,
+            service=f"rel-stack-{scenario}-{run_id}",
+            prefix=f"stack-{scenario}-{run_id}",
+            singles=12,
+            batches=2,
+            batch_size=6,
+            reads=4,
+            with_faults=lambda: fault_admin.set_plan(endpoint, plan),
+            without_faults=lambda: fault_admin.clear(endpoint),
+        )
+    finally:
+        fault_admin.clear(endpoint)
+    tally = result.tally
+    print(scenario, tally.summary())
+    assert tally.problems == []
+    assert (tally.lost, tally.duplicates, tally.unknown, tally.altered) == ([], [], [], [])
+    assert len(tally.acknowledged) == tally.found == 24
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(600)
+def test_many_clients_same_millisecond_through_the_local_stack(local_stack):
+    from slsops.reliability import FULL, StackApi, _concurrency
+
+    tally = _concurrency(StackApi(local_stack), FULL, uuid.uuid4().hex[:6])
+    assert tally.problems == []
+    assert (tally.lost, tally.duplicates) == ([], [])
+    assert len(tally.acknowledged) == tally.found == FULL.same_millisecond + 1

@@ -59,7 +59,7 @@ class Backoff:
         """Yield the pause before each retry; stops when attempts or budget run out."""
         spent = 0.0
         for attempt in range(1, self.attempts):
-            delay = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))  # noqa: S311
+            delay = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))  # noqa: S311  jitter, not crypto
             if spent + delay > self.budget_s:
                 return
             spent += delay

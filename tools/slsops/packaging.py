@@ -117,7 +117,7 @@ def install_dependencies(requirements: list[str], cache_root: Path = DEPS_CACHE)
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     command = _installer(partial, requirements)
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  pip, argv list
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise PackagingError(f"installing {' '.join(requirements)} failed: {last}")

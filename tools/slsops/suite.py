@@ -176,7 +176,7 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
     log_path = results / f"{step.name}.log"
     with log_path.open("w") as log:
         try:
-            done = subprocess.run(  # noqa: S603
+            done = subprocess.run(  # noqa: S603  step argv from STEPS, no shell
                 argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -214,7 +214,7 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
 
 
 def _cli(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(  # noqa: S603  our own CLI, argv list, no shell
         [sys.executable, "-m", "slsops.cli", *args],
         cwd=ROOT,
         capture_output=True,

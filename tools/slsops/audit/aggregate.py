@@ -11,10 +11,13 @@ digest with probability about n^2 / 2^65 (1e-7 at 2 million items); a second pas
 items behind each repeated digest and compares real log ids, so a digest collision is never
 reported as a duplicate.
 
-Index consistency: the table scan counts, per ``gsi_shard`` value, the items the index must
-hold (every item with a numeric ``gsi_shard`` and a string ``sk``: the index is sparse); the
-index is counted per shard with ``Query`` + ``Select=COUNT`` after the table scan, and a
-reservoir sample of table items is looked up in the index by its key. On a live table both
+Index consistency: the table scan tallies, per ``gsi_shard`` value, the items the index must
+hold (every item with a numeric ``gsi_shard`` and a string ``sk``: the index is sparse): their
+count and the sum of 8-byte digests of their primary keys (``ShardTally``, 16 bytes per shard,
+whatever the table size). After the scan each shard of the index is read with ``Query``
+(keys only) and tallied the same way; equal tallies mean the index holds exactly the table's
+items, not just as many. A reservoir sample of table items is also looked up in the index by
+key (the read path the service uses). On a live table both
 sides count only items ingested a minute or more before the audit started (``ingested_at``),
 so writes during the audit and index propagation lag cause no false mismatch; an item that
 TTL deletes during the audit can still show as a difference of one.
@@ -35,6 +38,7 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,7 @@ MERGE_FAN_IN = 32
 READ_CHUNK = 8_192  # digests per read while merging (64 KiB)
 MAX_REPORTED_DUPLICATES = 10_000  # digests followed up in the second pass
 MAX_COUNT_KEYS = 10_000
+KEY_SUM_MODULUS = 2**64
 OTHER = "(other)"
 
 
@@ -173,46 +178,80 @@ class CappedCounter:
             self.add(key, amount)
 
 
-def count_index_per_shard(
+def key_digest(partition: str, sort_key: str) -> int:
+    """64-bit digest of an item's primary key; summed per shard into a key-set fingerprint."""
+    text = f"{partition}\x00{sort_key}".encode()
+    return int.from_bytes(
+        hashlib.blake2b(text, digest_size=8, person=b"slsops-key").digest(), "big"
+    )
+
+
+@dataclass
+class ShardTally:
+    """Items of one index partition: how many, and the sum of their key digests mod 2^64.
+
+    Two tallies are equal when the item sets are (bar a 2^-64 chance): a missing, extra or
+    swapped item changes the sum even when the count stays the same.
+    """
+
+    count: int = 0
+    keys_sum: int = 0
+
+    def add(self, partition: str, sort_key: str) -> None:
+        self.count += 1
+        self.keys_sum = (self.keys_sum + key_digest(partition, sort_key)) % KEY_SUM_MODULUS
+
+    def merge(self, other: ShardTally) -> None:
+        self.count += other.count
+        self.keys_sum = (self.keys_sum + other.keys_sum) % KEY_SUM_MODULUS
+
+
+def tally_index_per_shard(
     client: Any,
     table_name: str,
     index_name: str,
     shards: Iterable[int],
     ingested_until: str,
     threads: int = 8,
-) -> dict[int, int]:
-    """Items in the index per shard ingested at or before ``ingested_until`` (Select=COUNT)."""
+) -> dict[int, ShardTally]:
+    """Per shard, the index's items ingested at or before ``ingested_until`` (keys only)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def count(shard: int) -> tuple[int, int]:
-        total, start = 0, None
+    def tally(shard: int) -> tuple[int, ShardTally]:
+        found, start = ShardTally(), None
         for _ in range(10_000_000):
             params: dict[str, Any] = {
                 "TableName": table_name,
                 "IndexName": index_name,
-                "KeyConditionExpression": "#p = :p",
+                "KeyConditionExpression": "#g = :g",
                 "FilterExpression": "#i <= :i",
-                "ExpressionAttributeNames": {"#p": keys.INDEX_PARTITION_KEY, "#i": "ingested_at"},
+                "ProjectionExpression": "#p, #s",
+                "ExpressionAttributeNames": {
+                    "#g": keys.INDEX_PARTITION_KEY,
+                    "#i": "ingested_at",
+                    "#p": keys.PARTITION_KEY,
+                    "#s": keys.SORT_KEY,
+                },
                 "ExpressionAttributeValues": {
-                    ":p": {"N": str(shard)},
+                    ":g": {"N": str(shard)},
                     ":i": {"S": ingested_until},
                 },
-                "Select": "COUNT",
             }
             if start:
                 params["ExclusiveStartKey"] = start
             page = client.query(**params)
-            total += int(page.get("Count", 0))
+            for item in page.get("Items", []):
+                found.add(item[keys.PARTITION_KEY]["S"], item[keys.SORT_KEY]["S"])
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
-        return shard, total
+        return shard, found
 
     shard_list = sorted(set(shards))
     if not shard_list:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(shard_list)))) as pool:
-        return dict(pool.map(count, shard_list))
+        return dict(pool.map(tally, shard_list))
 
 
 def index_has_item(

@@ -1,7 +1,7 @@
 """A progress display on stderr (rich), or nothing when it would get in the way.
 
-Off when stderr is not a terminal or the report goes to stdout as JSON, so pipes and CI logs
-get no control characters.
+Off when stderr is not a terminal or with ``--format json``, so pipes, CI logs and JSON
+consumers get no control characters.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ from rich.progress import (
 )
 
 
-def wanted(fmt: str, output_to_file: bool) -> bool:
-    """Show progress only on a terminal, and never when JSON goes to stdout."""
-    if fmt == "json" and not output_to_file:
-        return False
-    return sys.stderr.isatty()
+def wanted(fmt: str) -> bool:
+    """Show progress only on a terminal, and never with ``--format json``."""
+    return fmt != "json" and sys.stderr.isatty()
 
 
 @contextlib.contextmanager

@@ -86,7 +86,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "index_count_mismatch",
         "AUD-016",
-        "Index holds exactly the table's items (count per shard)",
+        "Index holds exactly the table's items (count and key set per shard)",
         "An index that disagrees with its table is an AWS-side issue or a write that bypassed "
         "the key scheme: compare per shard, open a support case if gsi_shard values are right.",
     ),

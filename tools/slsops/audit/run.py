@@ -26,7 +26,7 @@ from slsops.audit.scan import ScanStats, parallel_scan
 
 SAMPLES_PER_KIND = 5
 INDEX_SETTLE_SECONDS = 60
-INDEX_SAMPLE_SIZE = 32
+INDEX_SAMPLE_SIZE = 8
 
 
 @dataclass
@@ -123,7 +123,7 @@ class _Collector:
         self.services = aggregate.CappedCounter()
         self.levels = aggregate.CappedCounter()
         self.days = aggregate.CappedCounter()
-        self.shards: Counter[int] = Counter()
+        self.shards: dict[int, aggregate.ShardTally] = {}
         self.reservoir = aggregate.Reservoir(options.index_sample_size)
         self.log_items = 0
         self.markers = 0
@@ -141,7 +141,7 @@ class _Collector:
         services: Counter[str] = Counter()
         levels: Counter[str] = Counter()
         days: Counter[str] = Counter()
-        shards: Counter[int] = Counter()
+        shards: dict[int, aggregate.ShardTally] = {}
         candidates: list[dict[str, str]] = []
         markers = expired = 0
         for item in items:
@@ -150,9 +150,11 @@ class _Collector:
             sort_key = string(item, keys.SORT_KEY)
             ingested = string(item, "ingested_at")
             settled = ingested is not None and ingested <= self.cutoff
-            if shard is not None and sort_key is not None and settled:
-                shard_number = _as_int(shard)
-                shards[shard_number] += 1
+            shard_number = _as_int(shard) if shard is not None else None
+            if shard_number is not None and sort_key is not None and settled:
+                shards.setdefault(shard_number, aggregate.ShardTally()).add(
+                    string(item, keys.PARTITION_KEY) or "", sort_key
+                )
                 candidates.append({**item_key(item), keys.INDEX_PARTITION_KEY: shard})
             partition = string(item, keys.PARTITION_KEY) or ""
             if partition.startswith(keys.MARKER_PREFIX):
@@ -166,7 +168,8 @@ class _Collector:
             timestamp = string(item, "timestamp") or ""
             days[timestamp[:10] if keys.TIMESTAMP_PATTERN.match(timestamp) else "(unknown)"] += 1
             ttl = (item.get(keys.TTL_ATTRIBUTE) or {}).get("N")
-            if ttl is not None and _as_int(ttl) <= rules.now:
+            ttl_value = _as_int(ttl) if ttl is not None else None
+            if ttl_value is not None and ttl_value <= rules.now:
                 expired += 1
         self.log.record(found)
         self.duplicates.add_many(digests)
@@ -177,17 +180,19 @@ class _Collector:
             self.services.merge(services)
             self.levels.merge(levels)
             self.days.merge(days)
-            self.shards.update(shards)
+            for shard_number, tally in shards.items():
+                self.shards.setdefault(shard_number, aggregate.ShardTally()).merge(tally)
             for candidate in candidates:
                 self.reservoir.offer(candidate)
         self.options.advance(len(items))
 
 
-def _as_int(text: str) -> int:
+def _as_int(text: str) -> int | None:
+    """The integer a DynamoDB number holds, None for a fraction (the rules report those)."""
     try:
         return int(text)
     except ValueError:
-        return -1  # a fractional shard or TTL is reported by the rules; count it apart
+        return None
 
 
 def run_audit(client: Any, options: AuditOptions) -> AuditResult:
@@ -203,8 +208,8 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
         duplicate_count = _follow_up_duplicates(client, options, collector, log)
         phases["duplicates_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        shards = set(range(options.rules.shard_count)) | {s for s in collector.shards if s >= 0}
-        index_shards = aggregate.count_index_per_shard(
+        shards = set(range(options.rules.shard_count)) | set(collector.shards)
+        index_shards = aggregate.tally_index_per_shard(
             client,
             options.table_name,
             options.index_name,
@@ -213,24 +218,25 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
             options.threads,
         )
         phases["index_count_s"] = time.perf_counter() - clock
-        table_shards = {
-            s: collector.shards.get(s, 0) for s in set(index_shards) | set(collector.shards)
-        }
-        mismatched = sorted(
-            s
-            for s in set(table_shards) | set(index_shards)
-            if table_shards.get(s, 0) != index_shards.get(s, 0)
-        )
+        empty = aggregate.ShardTally()
+        every_shard = sorted(set(index_shards) | set(collector.shards))
+        table_tally = {s: collector.shards.get(s, empty) for s in every_shard}
+        index_tally = {s: index_shards.get(s, empty) for s in every_shard}
         log.record(
             [
                 Violation(
                     "index_count_mismatch",
                     {keys.INDEX_PARTITION_KEY: str(s)},
-                    f"shard {s}: table {table_shards.get(s, 0)}, index {index_shards.get(s, 0)}",
+                    f"shard {s}: table {table_tally[s].count} items, index "
+                    f"{index_tally[s].count} items"
+                    + ("" if table_tally[s].count != index_tally[s].count else ", other keys"),
                 )
-                for s in mismatched
+                for s in every_shard
+                if table_tally[s] != index_tally[s]
             ]
         )
+        table_shards = {s: t.count for s, t in table_tally.items()}
+        index_counts = {s: t.count for s, t in index_tally.items()}
         clock = time.perf_counter()
         missing = [
             sample
@@ -270,7 +276,7 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
         levels=collector.levels.counts,
         days=collector.days.counts,
         table_shards=table_shards,
-        index_shards=index_shards,
+        index_shards=index_counts,
         index_sample=collector.reservoir.sample,
         index_sample_missing=missing,
         duplicate_log_ids=duplicate_count,

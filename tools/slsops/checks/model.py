@@ -9,7 +9,7 @@ from typing import Any
 
 
 class Status(StrEnum):
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105  a check status, not a password
     FAIL = "FAIL"
     WARN = "WARN"
     SKIP = "SKIP"

@@ -114,7 +114,7 @@ def audit(
     )
     item_count = int(table.get("ItemCount") or 0)
     n_segments = segments or default_segments(item_count)
-    show = progress.wanted(fmt, output is not None)
+    show = progress.wanted(fmt)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     with progress.item_progress(show, f"audit {target['table_name']}", item_count) as advance:

@@ -58,7 +58,7 @@ def _terraform() -> list[Row]:
     except tf.TerraformMissingError as exc:
         return [Row("terraform", MISSING, str(exc))]
     try:
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(  # noqa: S603  terraform binary found on PATH, argv list
             [str(binary), "version", "-json"],
             capture_output=True,
             text=True,

@@ -108,7 +108,7 @@ def drill(
     n_segments = segments or default_segments(int(table.get("ItemCount") or 0))
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    with progress.status(progress.wanted(fmt, output is not None), "drill") as update:
+    with progress.status(progress.wanted(fmt), "drill") as update:
         options = DrillOptions(
             mode=mode,
             restore_time=point,

@@ -17,11 +17,13 @@ the verdict's: 0 all targets met, 1 a breach (or Locust failed to judge), 2 usag
 from __future__ import annotations
 
 import argparse
+import ast
 import ipaddress
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -150,6 +152,25 @@ def shape_from(args: argparse.Namespace, profile_run: dict) -> RunShape:
     return shape
 
 
+def scenario_classes(locustfile: Path) -> set[str]:
+    """User classes the locustfile defines (not abstract), read without importing Locust."""
+    tree = ast.parse(Path(locustfile).read_text(encoding="utf-8"))
+    found = set()
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef) or not node.bases:
+            continue
+        abstract = any(
+            isinstance(item, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "abstract" for t in item.targets)
+            and isinstance(item.value, ast.Constant)
+            and item.value.value is True
+            for item in node.body
+        )
+        if not abstract:
+            found.add(node.name)
+    return found
+
+
 def ramp_seconds(shape: RunShape) -> float:
     return shape.users / shape.spawn_rate
 
@@ -215,7 +236,7 @@ def local_stack_if_needed(stack: Path | None) -> Iterator[Path]:
     finally:
         if path.exists():
             print("load: stopping the local stack", file=sys.stderr, flush=True)
-            subprocess.run(  # noqa: S603
+            subprocess.run(  # noqa: S603  our own CLI, argv list, no shell
                 _slsops("local", "down", "--stack", str(path)),
                 timeout=LOCAL_DOWN_TIMEOUT_S,
                 check=False,
@@ -288,6 +309,10 @@ def run_load(argv: Sequence[str]) -> int:
             raise UsageError(f"no {what} at {path}")
     profile = load_profile(args.targets, args.profile)
     shape = shape_from(args, profile.run)
+    unknown = set(shape.classes) - scenario_classes(args.locustfile)
+    if unknown:
+        known = ", ".join(sorted(scenario_classes(args.locustfile)))
+        raise UsageError(f"unknown user class {', '.join(sorted(unknown))}; classes: {known}")
     args.results.mkdir(parents=True, exist_ok=True)
     verdict_path = args.results / "verdict.json"
     verdict_path.unlink(missing_ok=True)
@@ -304,7 +329,7 @@ def run_load(argv: Sequence[str]) -> int:
         )
         started = time.monotonic()
         try:
-            locust = subprocess.run(command, timeout=budget, check=False)  # noqa: S603
+            locust = subprocess.run(command, timeout=budget, check=False)  # noqa: S603  locust argv we build
         except subprocess.TimeoutExpired:
             print(f"load: Locust did not finish within {budget:.0f} s; stopped", file=sys.stderr)
             return EXIT_FAILED
@@ -332,7 +357,13 @@ def _final_code(locust_code: int, verdict_path: Path, elapsed: float) -> int:
     return verdict_code
 
 
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM (a CI timeout, nox killed) unwinds like Ctrl-C: the local stack still stops."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         code = run_load(sys.argv[1:] if argv is None else argv)
     except SlsopsError as exc:

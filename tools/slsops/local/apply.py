@@ -191,7 +191,7 @@ def run_terraform(args: list[str], tf_dir: Path, timeout_s: float, step: str) ->
     cmd = [str(tf.find_terraform()), *args]
     started = time.monotonic()
     try:
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(  # noqa: S603  terraform argv we build, no shell
             cmd,
             cwd=tf_dir,
             env=tf.terraform_env(tf_dir.parent / "terraform"),

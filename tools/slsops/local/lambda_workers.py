@@ -98,7 +98,7 @@ class _Worker:
         parent_sock, child_sock = socket.socketpair()
         self.spec = spec
         with log_file.open("ab") as log_handle:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(  # noqa: S603  our worker module, argv list
                 [
                     sys.executable,
                     "-m",

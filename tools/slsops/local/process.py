@@ -62,7 +62,7 @@ def start_detached(
         str(api_port),
     ]
     with log_path.open("w") as log:
-        child = subprocess.Popen(  # noqa: S603
+        child = subprocess.Popen(  # noqa: S603  our runner module, argv list, no shell
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -70,7 +70,9 @@ def start_detached(
             start_new_session=True,
         )
     deadline = time.monotonic() + timeout_s
+    shown = 0
     while time.monotonic() < deadline:
+        shown = _echo_progress(log_path, shown)
         if recorded_pid(stack_path) == child.pid:
             return child.pid
         code = child.poll()
@@ -81,6 +83,18 @@ def start_detached(
     raise SlsopsError(
         f"the local stack was not ready within {timeout_s:.0f} s and was stopped (log: {log_path})"
     )
+
+
+def _echo_progress(log_path: Path, shown: int) -> int:
+    """Copy the runner's new progress lines to our stderr; returns how many lines were seen."""
+    try:
+        lines = log_path.read_text(errors="replace").split("\n")[:-1]  # complete lines only
+    except OSError:
+        return shown
+    for line in lines[shown:]:
+        if line.startswith("slsops local:"):
+            print(line, file=sys.stderr, flush=True)
+    return len(lines)
 
 
 def _failure_from_log(log_path: Path, code: int) -> SlsopsError:

@@ -292,6 +292,7 @@ def serve_until_signalled(stack: LocalStack) -> None:
 
 def run_foreground(options: StackOptions) -> None:
     """``slsops local up`` without --detach (and the detached child's body)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     stack = LocalStack(options)
     stop_requested = threading.Event()
 
@@ -314,7 +315,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     try:
         run_foreground(StackOptions(args.stack, args.aws_port, args.api_port))
     except SlsopsError as exc:

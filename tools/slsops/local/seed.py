@@ -85,7 +85,7 @@ def service_names(count: int) -> list[str]:
 
 def make_entries(count: int, services: int, seed: int | None = None) -> list[dict[str, Any]]:
     """``count`` entries over ``services`` services, newest within the last hour."""
-    rng = random.Random(seed)  # noqa: S311
+    rng = random.Random(seed)  # noqa: S311  test data, not crypto
     names = service_names(services)
     now = datetime.now(UTC)
     levels = [level for level, _ in LEVEL_WEIGHTS]

@@ -4,6 +4,10 @@ On AWS a stage serves the methods as they were when its deployment was created. 
 middleware lets moto handle ``POST /restapis/{api}/deployments`` and, when that succeeded,
 records the API's routes, methods and validators under the new deployment id
 (``slsops.local.deployment_snapshot``), which the API Gateway emulator serves from.
+
+It also answers what moto leaves out of ``GetDeployment`` with ``embed=apisummary``: the
+``apiSummary`` of the deployment (path -> method -> authorizationType, apiKeyRequired), built
+from the same snapshot, so a check can see what a stage really serves.
 """
 
 from __future__ import annotations
@@ -11,31 +15,74 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slsops.local import deployment_snapshot
 
 _CREATE_DEPLOYMENT = re.compile(r"^/restapis/(?P<api>[^/]+)/deployments/?$")
+_GET_DEPLOYMENT = re.compile(r"^/restapis/(?P<api>[^/]+)/deployments/(?P<deployment>[^/]+)/?$")
+
+
+def _call(app: Any, environ: dict[str, Any], start_response: Any) -> tuple[str, list, bytes]:
+    """Run moto and hold its answer back, so it can be amended before it is sent."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    return captured.get("status", "500 INTERNAL SERVER ERROR"), captured.get("headers", []), body
+
+
+def api_summary(snapshot: deployment_snapshot.DeploymentSnapshot) -> dict[str, Any]:
+    return {
+        resource.path: {
+            verb: {
+                "authorizationType": method.authorization_type,
+                "apiKeyRequired": False,
+                "authorizationScopes": [],
+            }
+            for verb, method in resource.methods.items()
+        }
+        for resource in snapshot.resources
+        if resource.methods
+    }
+
+
+def _with_summary(match: re.Match[str], body: bytes) -> bytes:
+    snapshot = deployment_snapshot.get(match.group("api"), match.group("deployment"))
+    if snapshot is None:
+        return body
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        return body
+    document["apiSummary"] = api_summary(snapshot)
+    return json.dumps(document).encode()
 
 
 def wrap(app: Any) -> Any:
     def middleware(environ: dict[str, Any], start_response: Any) -> Any:
-        match = _CREATE_DEPLOYMENT.match(environ.get("PATH_INFO", ""))
-        if environ.get("REQUEST_METHOD") != "POST" or match is None:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        create = _CREATE_DEPLOYMENT.match(path) if method == "POST" else None
+        read = _GET_DEPLOYMENT.match(path) if method == "GET" else None
+        embeds = {v.lower() for k, v in parse_qsl(environ.get("QUERY_STRING", "")) if k == "embed"}
+        if create is None and (read is None or "apisummary" not in embeds):
             return app(environ, start_response)
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-            captured["status"] = status
-            return start_response(status, headers, exc_info)
-
-        body = b"".join(app(environ, capture))
-        if str(captured.get("status", "")).startswith("2"):
+        status, headers, body = _call(app, environ, start_response)
+        if status.startswith("2") and create is not None:
             try:
                 deployment_id = json.loads(body or b"{}").get("id")
             except ValueError:
                 deployment_id = None
             if deployment_id:
-                deployment_snapshot.record(match.group("api"), deployment_id)
+                deployment_snapshot.record(create.group("api"), deployment_id)
+        if status.startswith("2") and read is not None:
+            body = _with_summary(read, body)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
         return [body]
 
     return middleware

@@ -23,8 +23,9 @@ seeded by the plan, drawn in arrival order: the same sequence of calls meets the
 
 Control (loopback callers only) on the embedded AWS's own port, path ``ADMIN_PATH``:
 ``POST`` a plan ``{"seed": 7, "rules": [{"operation", "kind", "rate", "when", "delay_ms",
-"table", "max"}]}`` (replaces the plan, resets the counters), ``GET`` the plan and counters,
-``DELETE`` to switch faults off (answers the final counters). ``slsops local faults`` is the
+"table", "max"}]}`` (``table``: a name, or a prefix ending in ``*``; the plan replaces the
+previous one and resets the counters), ``GET`` the plan and counters, ``DELETE`` to switch
+faults off (answers the final counters). ``slsops local faults`` is the
 command-line client (``slsops.local.fault_admin``).
 """
 
@@ -125,9 +126,14 @@ class FaultRule:
         return cls(operation, kind, float(rate), when, delay_ms, table, limit)
 
     def matches(self, operation: str, tables: set[str]) -> bool:
+        """Operation name or ``*``; ``table`` exact, or a prefix when it ends with ``*``."""
         if self.operation not in ("*", operation):
             return False
-        return self.table is None or self.table in tables
+        if self.table is None:
+            return True
+        if self.table.endswith("*"):
+            return any(t.startswith(self.table[:-1]) for t in tables)
+        return self.table in tables
 
 
 class FaultPlan:
