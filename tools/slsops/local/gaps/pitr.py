@@ -26,8 +26,8 @@ directly (``moto.dynamodb.models.dynamodb_backends``) to give AWS's behaviour:
 
 Not journaled (documented limits): PartiQL writes (ExecuteStatement and friends) and writes
 that bypass HTTP by calling moto's backend directly; the journal lives in memory for the life
-of the process (under 1 KB per journaled write of a log item: items are kept pickled) and is dropped when
-PITR is disabled or the table is deleted or re-created.
+of the process (under 1 KB per journaled write of a log item: items are kept pickled) and
+is dropped when PITR is disabled or the table is deleted or re-created.
 """
 
 from __future__ import annotations
