@@ -37,7 +37,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The pytest suite (starts the local stack once per pytest session when needed)."""
-    install_project(session, "test", "load")
+    install_project(session, "test", "load", "fuzz")  # fuzz: tests/test_fuzz_harness.py
     session.run("pytest", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
 
 

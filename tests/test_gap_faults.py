@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import time
 import uuid
 
@@ -11,6 +14,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from slsops.errors import SlsopsError
 from slsops.local import fault_admin
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps.faults import ADMIN_PATH
@@ -237,3 +241,103 @@ def test_delete_answers_final_counters_and_switches_off(endpoint, ddb):
     _put(client, table, "d")
     assert _exists(client, table, "d")
     assert fault_admin.show(endpoint)["enabled"] is False
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def _stack_file(tmp_path, endpoint):
+    from slsops.stack import REQUIRED_OUTPUTS
+
+    outputs = {
+        name: {"value": "x", "type": "string", "sensitive": False} for name in REQUIRED_OUTPUTS
+    }
+    if endpoint:
+        outputs["local_endpoint_url"] = {"value": endpoint, "type": "string", "sensitive": False}
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(outputs))
+    return str(path)
+
+
+def _cli(*args):
+    """Run ``slsops`` in process as main() does: errors are one line and an exit code."""
+    from slsops import cli
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            cli.app(list(args), standalone_mode=False)
+    except SlsopsError as exc:
+        return exc.exit_code, str(exc)
+    return 0, out.getvalue()
+
+
+def test_cli_set_show_clear(endpoint, tmp_path):
+    stack = _stack_file(tmp_path, endpoint)
+    code, out = _cli(
+        "local",
+        "faults",
+        "set",
+        "--stack",
+        stack,
+        "--seed",
+        "5",
+        "--rule",
+        "PutItem:throttle:0.25",
+        "--rule",
+        "Query:latency:0.5:after:20",
+    )
+    assert code == 0, out
+    state = json.loads(out)
+    assert state["seed"] == 5 and state["enabled"] is True
+    assert state["rules"][1] == {
+        "operation": "Query",
+        "kind": "latency",
+        "rate": 0.5,
+        "when": "after",
+        "delay_ms": 20,
+    }
+    assert json.loads(_cli("local", "faults", "show", "--stack", stack)[1]) == state
+    code, out = _cli("local", "faults", "clear", "--stack", stack)
+    assert code == 0 and json.loads(out)["rules"] == state["rules"]
+    assert fault_admin.show(endpoint)["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rule", "PutItem:throttle"], "OPERATION:KIND:RATE"),
+        (["--rule", "PutItem:throttle:lots"], "RATE must be a number"),
+        (["--rule", "PutItem:throttle:0.5:later"], "WHEN must be before or after"),
+        (["--rule", "PutItem:explode:0.5"], "fault plan refused: rules[0].kind"),
+        ([], "nothing to set"),
+    ],
+)
+def test_cli_refuses_bad_rules_with_exit_2(endpoint, tmp_path, args, message):
+    code, out = _cli("local", "faults", "set", "--stack", _stack_file(tmp_path, endpoint), *args)
+    assert code == 2
+    assert message in out
+
+
+def test_cli_refuses_a_stack_on_aws(tmp_path):
+    code, out = _cli("local", "faults", "show", "--stack", _stack_file(tmp_path, None))
+    assert code == 2
+    assert "not a local stack" in out
+
+
+def test_admin_path_answers_loopback_callers_only():
+    from slsops.local.gaps.faults import wrap
+
+    def moto(environ, start_response):
+        start_response("200 OK", [])
+        return [b"moto"]
+
+    app = wrap(moto)
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"] = status
+
+    for address, status in (("10.1.2.3", "403"), ("127.0.0.1", "200"), ("::1", "200")):
+        environ = {"PATH_INFO": ADMIN_PATH, "REQUEST_METHOD": "GET", "REMOTE_ADDR": address}
+        body = b"".join(app(environ, start_response))
+        assert seen["status"].startswith(status), (address, body)

@@ -5,8 +5,9 @@ by 201; a batch row by ``stored`` or ``duplicate``; a 503 must carry ``Retry-Aft
 5xx is counted as unclean. Reads under faults must be 200 with entries that were really sent
 (unchanged) or a clean 503. Unacknowledged entries are retried by the client (same log_id, same
 content), first while the faults are still on, then once after they are cleared. At the end
-the table is scanned: every acknowledged entry must be there exactly once, no log_id twice,
-nothing that was never sent, and every stored entry equal to what was sent.
+the service's partition is read from the table (markers ignored): every acknowledged entry must
+be there exactly once, no log_id twice, nothing that was never sent, every stored entry equal
+to what was sent, and a read through the API lists exactly what the table holds.
 
 The API is reached through an ``ApiTarget`` (the local stack's signed HTTP API in
 ``slsops.reliability``; the handlers in process in ``tests/test_reliability_faults.py``).
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -138,7 +139,8 @@ class Campaign:
         self.service = service
         self.tally = tally or Tally()
 
-    def _note(self, answer: Answer, what: str) -> None:
+    def note(self, answer: Answer, what: str) -> None:
+        """Count an answer; a 5xx other than a 503 with Retry-After is unclean."""
         self.tally.statuses[f"{what} {answer.status}"] += 1
         if answer.status >= 500:
             self.tally.server_errors += 1
@@ -149,7 +151,7 @@ class Campaign:
     def send_single(self, entry: dict[str, Any]) -> bool:
         self.tally.sent[entry["log_id"]] = entry
         answer = self.target.post(entry)
-        self._note(answer, "single")
+        self.note(answer, "single")
         if answer.status == 201:
             if answer.body.get("log_id") != entry["log_id"]:
                 self.tally.problems.append(f"201 for {entry['log_id']} names {answer.body}")
@@ -164,7 +166,7 @@ class Campaign:
         for entry in entries:
             self.tally.sent[entry["log_id"]] = entry
         answer = self.target.post({"logs": entries})
-        self._note(answer, "batch")
+        self.note(answer, "batch")
         ids = [e["log_id"] for e in entries]
         if answer.status == 503:
             return ids
@@ -196,7 +198,7 @@ class Campaign:
     def read(self, limit: int = 1000) -> Answer:
         """One read of the service; a 200 must hold only real, unchanged entries."""
         answer = self.target.get({"service_name": self.service, "limit": str(limit)})
-        self._note(answer, "read")
+        self.note(answer, "read")
         self.tally.reads[str(answer.status)] += 1
         if answer.status == 200:
             for view in answer.body.get("logs", []):
@@ -274,13 +276,3 @@ def run(
     if pending:
         campaign.tally.problems.append(f"{len(pending)} entries never acknowledged: {pending}")
     return campaign
-
-
-def merge(tallies: Iterable[Tally]) -> dict[str, Any]:
-    """Add up several campaigns' summaries (numbers only)."""
-    total: Counter = Counter()
-    for tally in tallies:
-        for key, value in tally.summary().items():
-            if isinstance(value, int):
-                total[key] += value
-    return dict(total)

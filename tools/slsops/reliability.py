@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class Size:
     same_log_id: int
 
 
-SHORT = Size(300, ("throttle-before", "internal-after", "query-throttle"), 10, 2, 5, 3, 24, 8)
+SHORT = Size(300, ("throttle-before", "internal-after", "query-throttle"), 10, 2, 5, 6, 24, 8)
 FULL = Size(2000, tuple(campaign.SCENARIOS), 20, 3, 10, 6, 64, 16)
 MAX_FUZZ_SECONDS = {"short": 240.0, "full": 1200.0}
 
@@ -130,7 +130,7 @@ def _concurrency(api: StackApi, size: Size, run_id: str) -> campaign.Tally:
         [*entries, *[retry_entry] * len(retries)], [*answers, *retries], strict=True
     ):
         tally.sent[entry["log_id"]] = entry
-        probe._note(answer, "concurrent")
+        probe.note(answer, "concurrent")
         if answer.status == 201:
             tally.acknowledged.add(entry["log_id"])
         elif answer.status != 503:
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cases is not None:
             if not 1 <= args.cases <= 1_000_000:
                 raise UsageError("--cases must be 1..1000000")
-            size = Size(args.cases, *list(size.__dict__.values())[1:])
+            size = replace(size, cases=args.cases)
         started, clock = datetime.now(UTC), time.perf_counter()
         with stack_for_run(args.stack, "reliability") as stack:
             checks, figures = measure(

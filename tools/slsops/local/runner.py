@@ -126,7 +126,12 @@ def lambda_zip() -> Path:
         from slsops.packaging import build_lambda_zip
     except ImportError as exc:
         raise UsageError(f"cannot build the Lambda zip: {exc}") from None
-    return Path(build_lambda_zip())
+    try:
+        return Path(build_lambda_zip())
+    except SlsopsError:
+        raise
+    except Exception as exc:  # e.g. no index to fetch the zip's dependencies from
+        raise SlsopsError(f"cannot build the Lambda zip: {exc}") from None
 
 
 class LocalStack:
