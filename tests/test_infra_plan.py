@@ -1,0 +1,33 @@
+"""`terraform plan` against the local stack tells a clean deployment from a drifted one."""
+
+from __future__ import annotations
+
+import pytest
+
+from slsops.infra_plan import plan_is_clean
+from slsops.local.stack_file import workdir_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.terraform]
+
+
+def test_plan_is_clean_then_shows_drift_then_clean_again(local_stack):
+    tf_dir = workdir_for(local_stack.path) / "infra"
+    clean, summary = plan_is_clean(tf_dir)
+    assert clean, summary
+    dynamodb = local_stack.client("dynamodb")
+    table = local_stack["table_name"]
+    dynamodb.update_continuous_backups(
+        TableName=table,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+    )
+    try:
+        clean, summary = plan_is_clean(tf_dir)
+        assert not clean
+        assert "aws_dynamodb_table" in summary, summary
+    finally:
+        dynamodb.update_continuous_backups(
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    clean, summary = plan_is_clean(tf_dir)
+    assert clean, summary
