@@ -4,8 +4,8 @@
 
 * every call failing: ``verify`` (DDB-*) and ``audit`` report ERROR for the checks that needed
   the table, exit 1, and print no traceback;
-* a transient fault (30% throttling, seeded): the clients' retries absorb it, the same checks
-  pass as without faults (what is safe to retry is retried);
+* a transient fault (the next four calls throttled): the clients' retries absorb it, the same
+  checks pass as without faults (what is safe to retry is retried);
 * the drill's reads of its restored table failing: its comparisons are ERROR, and the drill
   still deletes the table it created.
 
@@ -64,10 +64,11 @@ def test_verify_reports_error_when_dynamodb_fails(local_stack, tmp_path, faults)
 
 def test_verify_retries_transient_throttling(local_stack, tmp_path, faults):
     _, baseline = report_of(local_stack, tmp_path, "verify", "--only", "DDB-*")
-    faults({"operation": "*", "kind": "throttle", "rate": 0.3}, seed=4)
+    # Four throttles in a row at most: botocore's standard mode makes 5 attempts per call.
+    faults({"operation": "*", "kind": "throttle", "rate": 1, "max": 4})
     _, under_faults = report_of(local_stack, tmp_path, "verify", "--only", "DDB-*")
     injected = fault_admin.show(fault_admin.endpoint_of(local_stack))["counters"]
-    assert injected["total_injected"] > 0, injected
+    assert injected["total_injected"] == 4, injected
     assert statuses(under_faults) == statuses(baseline)
 
 
@@ -79,6 +80,15 @@ def test_audit_reports_error_when_the_scan_fails(local_stack, tmp_path, faults):
     assert len(scanning) >= 5
     assert {c["status"] for c in scanning.values()} == {"ERROR"}
     assert not any(c["status"] == "PASS" and "Scan" in c["detail"] for c in checks.values())
+
+
+def test_audit_retries_transient_throttling(local_stack, tmp_path, faults):
+    _, baseline = report_of(local_stack, tmp_path, "audit")
+    faults({"operation": "Scan", "kind": "throttle", "rate": 1, "max": 4})
+    _, under_faults = report_of(local_stack, tmp_path, "audit")
+    injected = fault_admin.show(fault_admin.endpoint_of(local_stack))["counters"]
+    assert injected["total_injected"] == 4, injected
+    assert statuses(under_faults) == statuses(baseline)
 
 
 def _drill_tables(local_stack):
