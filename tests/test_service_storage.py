@@ -239,3 +239,19 @@ def test_batch_with_a_conflicting_entry_is_207(table):
     assert status == 207
     assert [r["status"] for r in body["results"]] == [STORED, NOT_STORED]
     assert "different content" in body["results"][1]["error"]
+
+
+class ThrottledTable:
+    """A table whose Query is always throttled (after botocore's own retries)."""
+
+    def query(self, **kwargs):
+        raise throttled("query")
+
+
+def test_read_under_throttling_is_a_503_not_a_wrong_answer():
+    from log_service.recent import handle_get
+
+    with pytest.raises(Unavailable):
+        handle_get({"limit": ["5"]}, LogReader(ThrottledTable(), keys.DEFAULT_INDEX_NAME, SHARDS))
+    with pytest.raises(Unavailable):
+        handle_get({"service_name": ["svc"]}, LogReader(ThrottledTable(), "idx", SHARDS))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from log_service import keys, limits, paging
-from log_service.errors import ValidationError
+from log_service.errors import Unavailable, ValidationError
 from log_service.model import parse_client_timestamp, parse_level
 from log_service.reader import LogReader, RecentQuery
+from log_service.retry import is_retryable
 
 PARAMETERS = ("service_name", "level", "since", "until", "limit", "next_token")
 MAX_PARAMETER_CHARS = 2048
@@ -76,6 +79,12 @@ def _binding(query: RecentQuery) -> dict[str, Any]:
 
 def handle_get(multi: dict[str, list[str]] | None, reader: LogReader) -> dict[str, Any]:
     query = parse_query(multi)
-    page = reader.recent(query)
+    try:
+        page = reader.recent(query)
+    except (ClientError, BotoCoreError) as error:
+        # botocore already retried; answer a retryable 503, never a wrong or partial 200.
+        if is_retryable(error):
+            raise Unavailable("the log table is throttling or failing; retry later") from None
+        raise
     token = paging.encode(page.next_cursor, _binding(query)) if page.next_cursor else None
     return {"logs": page.logs, "count": len(page.logs), "next_token": token}

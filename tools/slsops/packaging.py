@@ -113,7 +113,8 @@ def install_dependencies(requirements: list[str], cache_root: Path = DEPS_CACHE)
     complete = target / ".complete"
     if complete.exists():
         return target
-    partial = cache_root / f"{key}.partial"
+    # One partial folder per process: concurrent builds (parallel test runs) never collide.
+    partial = cache_root / f"{key}.{os.getpid()}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     command = _installer(partial, requirements)
@@ -122,6 +123,9 @@ def install_dependencies(requirements: list[str], cache_root: Path = DEPS_CACHE)
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise PackagingError(f"installing {' '.join(requirements)} failed: {last}")
     (partial / ".complete").write_text("\n".join(requirements) + "\n")
+    if complete.exists():  # another process finished the same install meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+        return target
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target
@@ -166,7 +170,7 @@ def dependency_entries(deps_dir: Path) -> dict[str, Path]:
 def write_zip(entries: dict[str, Path], out: Path) -> Path:
     """Write ``entries`` sorted, with fixed dates and modes, atomically to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)

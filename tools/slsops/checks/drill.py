@@ -2,7 +2,7 @@
 
 The drill runs first (its steps are sequential); these checks only judge its result, so they
 are cheap and independent. A step that never ran makes the checks that need it FAIL with the
-drill's error as the detail.
+drill's error as the detail, or ERROR when that step was an AWS call that failed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slsops.checks.model import Check, Outcome, Severity, check, expect, failed, passed, warned
+from slsops.checks.model import (
+    Check,
+    Outcome,
+    Severity,
+    Status,
+    check,
+    expect,
+    failed,
+    passed,
+    warned,
+)
 from slsops.drill.restore import RPO_OBJECTIVE_S, RTO_OBJECTIVE_S, DrillResult
 
 CHECKS: list[Check] = []
@@ -24,7 +34,10 @@ class DrillContext:
 
 
 def _missing(result: DrillResult, what: str) -> Outcome:
-    return failed(f"{what} not done: {result.error or 'an earlier step failed'}")
+    detail = f"{what} not done: {result.error or 'an earlier step failed'}"
+    if result.error_from_aws:
+        return Outcome(Status.ERROR, detail)
+    return failed(detail)
 
 
 @check(

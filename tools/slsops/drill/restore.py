@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from log_service import keys
 from slsops.drill import cleanup as drill_cleanup
@@ -96,6 +96,9 @@ class DrillResult:
     cleanup: dict[str, str] = field(default_factory=dict)
     kept: bool = False
     error: str | None = None
+    # True when the step that stopped the drill was an AWS call that failed: the checks that
+    # needed it report ERROR (could not tell), not FAIL (the restore was wrong).
+    error_from_aws: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +235,7 @@ def run_drill(
         raise
     except Exception as exc:  # any failed step: report it, then clean up
         result.error = f"{type(exc).__name__}: {exc}"
+        result.error_from_aws = isinstance(exc, ClientError | BotoCoreError)
     finally:
         with _Timer(result, "cleanup", options.status) as step:
             _cleanup(client, source, options, result, record)
