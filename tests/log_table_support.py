@@ -36,27 +36,7 @@ def create_log_table(endpoint: str, name: str, *, protected: bool = True) -> dic
     kms_key = client(endpoint, "kms").create_key(Description=f"{name} cmk")["KeyMetadata"]["Arn"]
     ddb = client(endpoint, "dynamodb")
     table = ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": keys.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": keys.SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": keys.INDEX_PARTITION_KEY, "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": keys.DEFAULT_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": keys.INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": keys.INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        **keys.table_definition(name),
         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key},
         DeletionProtectionEnabled=protected,
         Tags=[{"Key": "project", "Value": "simple-log-service"}],

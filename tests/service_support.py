@@ -17,29 +17,7 @@ REGION = "us-east-1"
 
 def create_table(name: str = TABLE) -> Any:
     client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": keys.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": keys.SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": keys.INDEX_PARTITION_KEY, "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": keys.DEFAULT_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": keys.INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": keys.INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    client.create_table(**keys.table_definition(name))
     return boto3.resource("dynamodb", region_name=REGION).Table(name)
 
 

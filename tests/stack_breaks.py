@@ -93,7 +93,7 @@ def _redeploy(stack: Stack) -> None:
     )
 
 
-def set_post_authorization(stack: Stack, value: str) -> None:
+def set_post_authorization(stack: Stack, value: str, redeploy: bool = True) -> None:
     """Re-put POST /logs with another authorization type, keep the rest, and redeploy.
 
     moto implements no UpdateMethod; PutMethod replaces the method (and drops its
@@ -119,11 +119,21 @@ def set_post_authorization(stack: Stack, value: str) -> None:
             else {}
         ),
     )
-    _redeploy(stack)
+    if redeploy:
+        _redeploy(stack)
 
 
 def auth_none(stack: Stack) -> None:
     set_post_authorization(stack, "NONE")
+
+
+def auth_none_not_deployed(stack: Stack) -> None:
+    """The method changes but the stage still serves the old deployment (API-009 passes)."""
+    set_post_authorization(stack, "NONE", redeploy=False)
+
+
+def auth_iam_not_deployed(stack: Stack, _saved: Any) -> None:
+    set_post_authorization(stack, "AWS_IAM", redeploy=False)
 
 
 def auth_iam(stack: Stack, _saved: Any) -> None:

@@ -111,3 +111,31 @@ def until_bound(timestamp: str) -> str:
     ``$`` sorts just after ``#``, so every ``<timestamp>#<log_id>`` is below it.
     """
     return timestamp + "$"
+
+
+def table_definition(table_name: str, index_name: str = DEFAULT_INDEX_NAME) -> dict:
+    """CreateTable arguments for this key scheme (tests, drills and benchmarks use it;
+    infra/dynamodb.tf declares the same, checked by the contract test)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": INDEX_PARTITION_KEY, "AttributeType": "N"},
+        ],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index_name,
+                "KeySchema": [
+                    {"AttributeName": INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }

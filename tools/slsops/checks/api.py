@@ -11,7 +11,7 @@ from typing import Any
 
 from slsops import contract
 from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check, skipped
+from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
@@ -286,11 +286,6 @@ def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
 def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
     """What the stage serves, not what the API's configuration says (API-002): they differ
     when a method changed after the last deployment."""
-    if ctx.is_local:
-        return skipped(
-            "the local stack cannot hold it: moto's GetDeployment has no apiSummary "
-            "(the emulator serves its own deployment snapshots)"
-        )
     deployment_id = _stage(ctx).get("deploymentId")
     deployment = ctx.call(
         "apigateway",
