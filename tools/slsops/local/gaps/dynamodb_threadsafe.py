@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from slsops.local.gaps.dynamodb_sort_keys import native
+
 _INSTALLED = threading.Lock()
 _state: dict[str, Any] = {"installed": False, "originals": {}}
 
@@ -32,7 +34,13 @@ def all_items(self: Any) -> list[Any]:
             items.extend(list(hash_set.values()))
         else:
             items.append(hash_set)
-    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    # moto's order, computed with native keys (see dynamodb_sort_keys: moto's own is slow).
+    return sorted(
+        items,
+        key=lambda x: (
+            (native(x.hash_key), native(x.range_key)) if x.range_key else (native(x.hash_key),)
+        ),
+    )
 
 
 def has_idx_items(self: Any, index_name: str) -> list[Any]:
