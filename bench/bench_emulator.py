@@ -144,16 +144,9 @@ def bench_requests(count: int) -> None:
         method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/{STAGE}/GET/logs"
         route = RouteMatch("r", "/logs", {})
 
-        def gateway_work() -> None:
-            verdict = check_iam(
-                RequestParts("GET", f"/{STAGE}/logs", "limit=10", pairs, b""),
-                region=REGION,
-                method_arn=method_arn,
-                now=time.time(),
-                source_ip="127.0.0.1",
-            )
-            assert verdict.allowed, verdict.message
-            build_event(
+        def proxy_event(identity: CallerIdentity) -> dict:
+            """The Lambda proxy event of the benchmark's GET, as the emulator builds it."""
+            return build_event(
                 method="GET",
                 path="/logs",
                 raw_query="limit=10",
@@ -166,28 +159,24 @@ def bench_requests(count: int) -> None:
                 account_id=ACCOUNT,
                 region=REGION,
                 request_id="r",
-                identity=verdict.identity or CallerIdentity(),
+                identity=identity,
                 source_ip="127.0.0.1",
             )
 
+        def gateway_work() -> None:
+            verdict = check_iam(
+                RequestParts("GET", f"/{STAGE}/logs", "limit=10", pairs, b""),
+                region=REGION,
+                method_arn=method_arn,
+                now=time.time(),
+                source_ip="127.0.0.1",
+            )
+            assert verdict.allowed, verdict.message
+            proxy_event(verdict.identity or CallerIdentity())
+
         namespace: dict = {}
         exec(compile(HANDLER, "bench_fn.py", "exec"), namespace)  # noqa: S102 - our constant
-        event = build_event(
-            method="GET",
-            path="/logs",
-            raw_query="limit=10",
-            header_pairs=pairs,
-            body=b"",
-            route=route,
-            stage=STAGE,
-            stage_variables={},
-            api_id=api_id,
-            account_id=ACCOUNT,
-            region=REGION,
-            request_id="r",
-            identity=CallerIdentity(),
-            source_ip="127.0.0.1",
-        )
+        event = proxy_event(CallerIdentity())
 
         def full() -> None:
             assert client.get(path, headers=headers).status_code == 200

@@ -16,18 +16,8 @@ RETRYABLE_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
-        "TransactionInProgressException",
     }
 )
-RETRYABLE_CANCELLATION_CODES = frozenset(
-    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "InternalError"}
-)
-
-
-def cancellation_codes(error: ClientError) -> list[str]:
-    """Per-item reason codes of a TransactionCanceledException ("None" where none)."""
-    reasons = error.response.get("CancellationReasons") or []
-    return [str(r.get("Code", "None")) for r in reasons]
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -36,13 +26,7 @@ def is_retryable(error: BaseException) -> bool:
         return True
     if not isinstance(error, ClientError):
         return False
-    code = error.response.get("Error", {}).get("Code", "")
-    if code in RETRYABLE_CODES:
-        return True
-    if code == "TransactionCanceledException":
-        codes = set(cancellation_codes(error))
-        return bool(codes & RETRYABLE_CANCELLATION_CODES) and "ConditionalCheckFailed" not in codes
-    return False
+    return error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES
 
 
 @dataclass(frozen=True)

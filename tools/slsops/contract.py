@@ -393,33 +393,26 @@ class AlarmContract:
     dimension_values: tuple[str, ...] = ()
 
 
+def _lambda_error_rate_alarm(key: str, name_middle: str) -> AlarmContract:
+    """Errors / Invocations above 5 % over 5 minutes, one alarm per function."""
+    return AlarmContract(
+        key=key,
+        name_middle=name_middle,
+        namespace="AWS/Lambda",
+        metrics=("Errors", "Invocations"),
+        statistic="Sum",
+        period_s=300,
+        evaluation_periods=1,
+        threshold=5,
+        comparison="GreaterThanThreshold",
+        runbook="alarm-lambda-error-rate.md",
+        expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+    )
+
+
 ALARMS: dict[str, AlarmContract] = {
-    "ingest_error_rate": AlarmContract(
-        key="ingest_error_rate",
-        name_middle="ingest-error-rate",
-        namespace="AWS/Lambda",
-        metrics=("Errors", "Invocations"),
-        statistic="Sum",
-        period_s=300,
-        evaluation_periods=1,
-        threshold=5,
-        comparison="GreaterThanThreshold",
-        runbook="alarm-lambda-error-rate.md",
-        expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-    ),
-    "read_error_rate": AlarmContract(
-        key="read_error_rate",
-        name_middle="read-recent-error-rate",
-        namespace="AWS/Lambda",
-        metrics=("Errors", "Invocations"),
-        statistic="Sum",
-        period_s=300,
-        evaluation_periods=1,
-        threshold=5,
-        comparison="GreaterThanThreshold",
-        runbook="alarm-lambda-error-rate.md",
-        expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-    ),
+    "ingest_error_rate": _lambda_error_rate_alarm("ingest_error_rate", "ingest-error-rate"),
+    "read_error_rate": _lambda_error_rate_alarm("read_error_rate", "read-recent-error-rate"),
     "dynamodb_throttles": AlarmContract(
         key="dynamodb_throttles",
         name_middle="dynamodb-throttles",
