@@ -93,7 +93,17 @@ class Check:
     severity: Severity
     remediation: str
     run: Callable[[Any], Outcome]
-    requires: tuple[str, ...] = ()
+    reads: str = ""
+    runs_on: str = "both"
+    doc: str = ""
+
+    @property
+    def family(self) -> str:
+        """The id's prefix (``DDB`` for ``DDB-001``): the family the catalogue groups by."""
+        return self.id.split("-", 1)[0]
+
+
+RUNS_ON = ("both", "aws", "local")
 
 
 def check(
@@ -102,12 +112,22 @@ def check(
     title: str,
     severity: Severity,
     remediation: str,
-    requires: tuple[str, ...] = (),
+    *,
+    reads: str = "",
+    runs_on: str = "both",
+    doc: str = "",
 ) -> Callable[[Callable[[Any], Outcome]], Callable[[Any], Outcome]]:
-    """Decorator that registers a check function in ``registry`` (one list per family)."""
+    """Decorator that registers a check function in ``registry`` (one list per family).
+
+    ``reads`` names what the check inspects (the API calls or files), ``runs_on`` where it can
+    give a verdict (``both``, ``aws`` or ``local``) and ``doc`` the runbook or document that
+    explains a failure; ``slsops checks`` lists all three.
+    """
+    if runs_on not in RUNS_ON:
+        raise ValueError(f"{id}: runs_on must be one of {RUNS_ON}, not {runs_on!r}")
 
     def register(func: Callable[[Any], Outcome]) -> Callable[[Any], Outcome]:
-        registry.append(Check(id, title, severity, remediation, func, requires))
+        registry.append(Check(id, title, severity, remediation, func, reads, runs_on, doc))
         return func
 
     return register
