@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
@@ -405,3 +405,59 @@ def test_not_authorized_message():
         "resource: arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/logs/recent",
     )
     assert not_authorized("a", "b", "c", explicit=True).message.endswith(" with an explicit deny")
+
+
+# ------------------------------------------------------------------------- presigned URLs
+
+
+def presigned(url, principal=USER_KEY, expires=300, params=None, region=REGION) -> dict:
+    """A query-string (presigned) URL made by botocore's SigV4QueryAuth, as the server gets it."""
+    credentials = Credentials(
+        principal.access_key_id, principal.secret_access_key, principal.session_token
+    )
+    request = AWSRequest(method="GET", url=url, params=params or {})
+    SigV4QueryAuth(credentials, "execute-api", region, expires=expires).add_auth(request)
+    prepared = request.prepare()
+    return parts_of("GET", prepared.url, {}, b"")
+
+
+@pytest.mark.parametrize("principal", [USER_KEY, SESSION_KEY], ids=["user", "session"])
+def test_presigned_urls_verify(principal):
+    parts = presigned(
+        f"{BASE}/prod/logs/recent", principal, params={"service_name": "a b", "level": "ERROR"}
+    )
+    assert "X-Amz-Signature=" in parts["query_pairs"]
+    result = verify(parts)
+    assert result.ok, (result.message, result.detail)
+    assert result.principal == principal
+
+
+def test_presigned_url_with_a_changed_parameter_is_refused():
+    parts = presigned(f"{BASE}/prod/logs/recent", params={"service_name": "billing"})
+    tampered = {**parts, "query_pairs": parts["query_pairs"].replace("billing", "payroll")}
+    result = verify(tampered)
+    assert not result.ok and result.message == SIGNATURE_MISMATCH
+
+
+def test_presigned_url_expires_after_x_amz_expires():
+    parts = presigned(f"{BASE}/prod/logs/recent", expires=60)
+    later = datetime.now(UTC) + timedelta(seconds=120)
+    result = verify(parts, now=later)
+    assert (result.ok, result.error_type) == (False, "InvalidSignatureException")
+    assert result.message.startswith("Signature expired")
+    assert verify(parts, now=datetime.now(UTC) + timedelta(seconds=30)).ok
+
+
+def test_presigned_url_missing_a_parameter_is_incomplete():
+    parts = presigned(f"{BASE}/prod/logs/recent")
+    pairs = [p for p in parse_qsl(parts["query_pairs"]) if p[0] != "X-Amz-Expires"]
+    result = verify({**parts, "query_pairs": pairs})
+    assert (result.ok, result.error_type) == (False, "IncompleteSignatureException")
+    assert "X-Amz-Expires" in result.message
+
+
+def test_presigned_url_longer_than_a_week_is_refused():
+    parts = presigned(f"{BASE}/prod/logs/recent", expires=604801)
+    result = verify(parts)
+    assert (result.ok, result.status) == (False, 400)
+    assert "604800" in result.message

@@ -1,13 +1,15 @@
 """Verify an incoming SigV4-signed request the way API Gateway (AWS_IAM) does, with its answers.
 
-The canonical request is rebuilt from what was received: the method; the raw (still
-percent-encoded) path with dot segments and repeated slashes removed and then URI-encoded once
-more, as botocore and requests-aws4auth sign it for every service but S3; the query decoded and
-re-encoded per RFC 3986 (``-_.~`` unreserved, space as ``%20``), sorted by name then value,
-empty values kept as ``name=``; the headers named in ``SignedHeaders`` (values trimmed, inner
-runs of spaces collapsed, repeated headers joined with ``,``); and the SHA-256 of the body as
-received (an ``x-amz-content-sha256`` header that differs from the body is a mismatch, so a
-tampered body is caught even when the header was left intact).
+The signature may come in the ``Authorization`` header or, for a presigned URL, in the query
+string (``X-Amz-Algorithm``, ``X-Amz-Credential``, ``X-Amz-Date``, ``X-Amz-Expires``,
+``X-Amz-SignedHeaders``, ``X-Amz-Signature``, optionally ``X-Amz-Security-Token``).
+
+The canonical request, string to sign and signing key are botocore's own (``SigV4Auth``), fed
+with what was received: the raw path (botocore's ``normalize_url_path``, then encoded once
+more, as every service but S3 signs it), the decoded query pairs (without ``X-Amz-Signature``),
+only the headers named in ``SignedHeaders``, and the SHA-256 of the body as received: an
+``x-amz-content-sha256`` header that differs from the body is a mismatch, so a tampered body is
+caught even when the header was left intact.
 
 Each failure gives API Gateway's status, ``x-amzn-ErrorType`` and message; ``now`` is injectable
 so expiry and clock skew can be tested.
@@ -23,7 +25,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import parse_qsl, quote
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
 
 from slsops.local import identity
 from slsops.local.identity import Principal
@@ -31,6 +39,7 @@ from slsops.local.identity import Principal
 ALGORITHM = "AWS4-HMAC-SHA256"
 ALLOWED_SKEW = timedelta(minutes=5)
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+MAX_PRESIGNED_EXPIRES = 604800  # seven days, SigV4's ceiling for X-Amz-Expires
 
 MISSING_TOKEN = "Missing Authentication Token"  # noqa: S105 - a message, not a secret
 SIGNATURE_MISMATCH = (
@@ -39,6 +48,13 @@ SIGNATURE_MISMATCH = (
 )
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105  a message
 EXPIRED_TOKEN = "The security token included in the request is expired"  # noqa: S105  a message
+INCOMPLETE_QUERY = (
+    "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', "
+    "'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'. "
+    "Re-examine the query-string parameters."
+)
+_QUERY_AUTH = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date")
+_QUERY_AUTH += ("X-Amz-SignedHeaders", "X-Amz-Expires")
 
 KeyLookup = Callable[[str], Principal | None]
 Clock = Callable[[], datetime]
@@ -90,27 +106,15 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
 
 
 def canonical_uri(raw_path: str) -> str:
-    """botocore's canonical path: remove ``.``/``..`` and empty segments, then encode once more."""
-    if not raw_path:
-        return "/"
-    segments: list[str] = []
-    for segment in raw_path.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if segments:
-                segments.pop()
-            continue
-        segments.append(segment)
-    path = ("/" if raw_path.startswith("/") else "") + "/".join(segments)
-    if raw_path.endswith("/") and segments:
-        path += "/"
-    return quote(path or "/", safe="/~")
+    """The canonical path of every service but S3: botocore's normalisation, encoded once more."""
+    return quote(normalize_url_path(raw_path), safe="/~")
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
-    encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in pairs)
-    return "&".join(f"{key}={value}" for key, value in encoded)
+    """The canonical query string, as botocore builds it from decoded pairs."""
+    return SigV4Auth(None, "", "").canonical_query_string(
+        _received_request("GET", "/", list(pairs), b"")
+    )
 
 
 def _header_lists(headers: Headers) -> dict[str, list[str]]:
@@ -121,26 +125,43 @@ def _header_lists(headers: Headers) -> dict[str, list[str]]:
     return collected
 
 
-def canonical_headers(received: Mapping[str, list[str]], signed: list[str]) -> str:
-    lines = []
-    for name in signed:
-        values = received.get(name, [])
-        lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}\n")
-    return "".join(lines)
+def _received_request(
+    method: str, raw_path: str, pairs: list[tuple[str, str]], body: bytes
+) -> AWSRequest:
+    """The received request in botocore's shape (plain http: the body is always hashed)."""
+    request = AWSRequest(method=method.upper(), url=f"http://localhost{raw_path}", data=body)
+    request.params = pairs
+    return request
 
 
-def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = f"AWS4{secret}".encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
+class _ReceivedSigner(SigV4Auth):
+    """botocore's SigV4 signer, limited to the headers the client named in ``SignedHeaders``."""
+
+    def __init__(
+        self, principal: Principal, claim: _Claim, received: Mapping[str, list[str]]
+    ) -> None:
+        credentials = Credentials(
+            principal.access_key_id, principal.secret_access_key, principal.session_token
+        )
+        super().__init__(credentials, claim.service, claim.region)
+        self._signed = claim.signed_headers
+        self._received = received
+
+    def headers_to_sign(self, request: Any) -> HTTPHeaders:
+        chosen = HTTPHeaders()
+        for name in self._signed:
+            for value in self._received.get(name, []):
+                chosen[name] = value
+        return chosen
 
 
-# --------------------------------------------------------------------------- the header
+# --------------------------------------------------------------------------- the claim
 
 
 @dataclass(frozen=True)
-class _Authorization:
+class _Claim:
+    """What the client claims: who signed, for which scope and time, over which headers."""
+
     access_key_id: str
     date: str
     region: str
@@ -148,10 +169,30 @@ class _Authorization:
     terminator: str
     signed_headers: list[str]
     signature: str
+    moment: datetime
+    amz_date: str
+    session_token: str | None
+    expires: int | None  # presigned URLs only
 
 
-def _parse_authorization(value: str, has_date: bool) -> _Authorization | AuthResult:
-    algorithm, _, rest = value.strip().partition(" ")
+def _scope(credential: str) -> list[str] | AuthResult:
+    parts = credential.split("/")
+    if len(parts) != 5:
+        return _refuse(
+            "IncompleteSignatureException",
+            "Credential must have exactly 5 slash-delimited elements, e.g. "
+            f"keyid/date/region/service/term, got '{credential}'",
+        )
+    return parts
+
+
+def _signed_names(value: str) -> list[str]:
+    return [name.strip().lower() for name in value.split(";") if name.strip()]
+
+
+def _header_claim(received: Mapping[str, list[str]]) -> _Claim | AuthResult:
+    algorithm, _, rest = received["authorization"][0].strip().partition(" ")
+    signing_time = _request_time(received)
     fields: dict[str, str] = {}
     for component in (part.strip() for part in rest.split(",")):
         if not component:
@@ -170,7 +211,7 @@ def _parse_authorization(value: str, has_date: bool) -> _Authorization | AuthRes
         for name in ("Credential", "Signature", "SignedHeaders")
         if not fields.get(name)
     ]
-    if not has_date:
+    if signing_time is None:
         missing.append(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
         )
@@ -181,15 +222,54 @@ def _parse_authorization(value: str, has_date: bool) -> _Authorization | AuthRes
             "IncompleteSignatureException",
             f"Unsupported AWS 'algorithm': '{algorithm}'. Supported: '{ALGORITHM}'.",
         )
-    credential = fields["Credential"].split("/")
-    if len(credential) != 5:
+    scope = _scope(fields["Credential"])
+    if isinstance(scope, AuthResult):
+        return scope
+    assert signing_time is not None  # noqa: S101 - refused above otherwise
+    token = (received.get("x-amz-security-token") or [None])[0]
+    return _Claim(
+        *scope,
+        _signed_names(fields["SignedHeaders"]),
+        fields["Signature"],
+        *signing_time,
+        token,
+        None,
+    )
+
+
+def _query_claim(params: Mapping[str, str]) -> _Claim | AuthResult:
+    if any(not params.get(name) for name in _QUERY_AUTH):
+        return _refuse("IncompleteSignatureException", INCOMPLETE_QUERY)
+    if params["X-Amz-Algorithm"] != ALGORITHM:
         return _refuse(
             "IncompleteSignatureException",
-            "Credential must have exactly 5 slash-delimited elements, e.g. "
-            f"keyid/date/region/service/term, got '{fields['Credential']}'",
+            f"Unsupported AWS 'algorithm': '{params['X-Amz-Algorithm']}'. "
+            f"Supported: '{ALGORITHM}'.",
         )
-    signed = [name.strip().lower() for name in fields["SignedHeaders"].split(";") if name]
-    return _Authorization(*credential, signed, fields["Signature"])
+    amz_date = params["X-Amz-Date"]
+    try:
+        moment = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        expires = int(params["X-Amz-Expires"])
+    except ValueError:
+        return _refuse("IncompleteSignatureException", INCOMPLETE_QUERY)
+    if not 0 <= expires <= MAX_PRESIGNED_EXPIRES:
+        return _refuse(
+            "AuthorizationQueryParametersError",
+            f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_EXPIRES}",
+            status=400,
+        )
+    scope = _scope(params["X-Amz-Credential"])
+    if isinstance(scope, AuthResult):
+        return scope
+    return _Claim(
+        *scope,
+        _signed_names(params["X-Amz-SignedHeaders"]),
+        params["X-Amz-Signature"],
+        moment,
+        amz_date,
+        params.get("X-Amz-Security-Token"),
+        expires,
+    )
 
 
 def _request_time(headers: Mapping[str, list[str]]) -> tuple[datetime, str] | None:
@@ -213,6 +293,62 @@ def _request_time(headers: Mapping[str, list[str]]) -> tuple[datetime, str] | No
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(AMZ_DATE_FORMAT)
+
+
+def _scope_refusal(claim: _Claim, region: str | None, service: str) -> AuthResult | None:
+    if "host" not in claim.signed_headers:
+        return _refuse(
+            "IncompleteSignatureException",
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        )
+    if claim.date != claim.amz_date[:8]:
+        return _refuse(
+            "InvalidSignatureException",
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
+            f"HTTP: '{claim.date}' != '{claim.amz_date[:8]}', from '{claim.amz_date}'.",
+        )
+    if region is not None and claim.region != region:
+        return _refuse(
+            "InvalidSignatureException",
+            f"Credential should be scoped to a valid region, not '{claim.region}'. ",
+        )
+    if claim.service != service:
+        return _refuse(
+            "InvalidSignatureException",
+            f"Credential should be scoped to correct service: '{service}'. ",
+        )
+    if claim.terminator != "aws4_request":
+        return _refuse(
+            "InvalidSignatureException",
+            "Credential should be scoped with a valid terminator: 'aws4_request', "
+            f"not '{claim.terminator}'. ",
+        )
+    return None
+
+
+def _time_refusal(claim: _Claim, current: datetime) -> AuthResult | None:
+    """Header signatures live 5 minutes either way; presigned URLs until X-Amz-Expires."""
+    if claim.moment > current + ALLOWED_SKEW:
+        return _refuse(
+            "InvalidSignatureException",
+            f"Signature not yet current: {claim.amz_date} is still later than "
+            f"{_stamp(current + ALLOWED_SKEW)} ({_stamp(current)} + 5 min.)",
+        )
+    if claim.expires is not None:
+        if current > claim.moment + timedelta(seconds=claim.expires):
+            return _refuse(
+                "InvalidSignatureException",
+                f"Signature expired: {claim.amz_date} is now earlier than {_stamp(current)} "
+                f"({claim.amz_date} + {claim.expires} sec.)",
+            )
+        return None
+    if claim.moment < current - ALLOWED_SKEW:
+        return _refuse(
+            "InvalidSignatureException",
+            f"Signature expired: {claim.amz_date} is now earlier than "
+            f"{_stamp(current - ALLOWED_SKEW)} ({_stamp(current)} - 5 min.)",
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- the verifier
@@ -249,86 +385,35 @@ def authenticate(
     datetime, a datetime, or epoch seconds (default: the system clock).
     """
     received = _header_lists(headers)
-    authorization = (received.get("authorization") or [""])[0]
-    if not authorization.strip():
+    pairs = parse_query(query_pairs) if isinstance(query_pairs, str) else list(query_pairs)
+    if (received.get("authorization") or [""])[0].strip():
+        claim = _header_claim(received)
+    elif any(name == "X-Amz-Algorithm" for name, _ in pairs):
+        claim = _query_claim(dict(pairs))
+        pairs = [(name, value) for name, value in pairs if name != "X-Amz-Signature"]
+    else:
         return _refuse("MissingAuthenticationTokenException", MISSING_TOKEN)
-    signing_time = _request_time(received)
-    parsed = _parse_authorization(authorization, signing_time is not None)
-    if isinstance(parsed, AuthResult):
-        return parsed
-    assert signing_time is not None  # noqa: S101 - _parse_authorization refused otherwise
-    moment, amz_date = signing_time
-
-    if "host" not in parsed.signed_headers:
-        return _refuse(
-            "IncompleteSignatureException",
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-        )
-    if parsed.date != amz_date[:8]:
-        return _refuse(
-            "InvalidSignatureException",
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
-            f"HTTP: '{parsed.date}' != '{amz_date[:8]}', from '{amz_date}'.",
-        )
-    if region is not None and parsed.region != region:
-        return _refuse(
-            "InvalidSignatureException",
-            f"Credential should be scoped to a valid region, not '{parsed.region}'. ",
-        )
-    if parsed.service != service:
-        return _refuse(
-            "InvalidSignatureException",
-            f"Credential should be scoped to correct service: '{service}'. ",
-        )
-    if parsed.terminator != "aws4_request":
-        return _refuse(
-            "InvalidSignatureException",
-            "Credential should be scoped with a valid terminator: 'aws4_request', "
-            f"not '{parsed.terminator}'. ",
-        )
+    if isinstance(claim, AuthResult):
+        return claim
+    refusal = _scope_refusal(claim, region, service) or _time_refusal(claim, _current_time(now))
+    if refusal is not None:
+        return refusal
 
     current = _current_time(now)
-    if moment < current - ALLOWED_SKEW:
-        return _refuse(
-            "InvalidSignatureException",
-            f"Signature expired: {amz_date} is now earlier than "
-            f"{_stamp(current - ALLOWED_SKEW)} ({_stamp(current)} - 5 min.)",
-        )
-    if moment > current + ALLOWED_SKEW:
-        return _refuse(
-            "InvalidSignatureException",
-            f"Signature not yet current: {amz_date} is still later than "
-            f"{_stamp(current + ALLOWED_SKEW)} ({_stamp(current)} + 5 min.)",
-        )
-
-    principal = (lookup_key or identity.resolve)(parsed.access_key_id)
-    if principal is None:
-        return _refuse("UnrecognizedClientException", INVALID_TOKEN)
-    token = (received.get("x-amz-security-token") or [None])[0]
-    if token != principal.session_token:
+    principal = (lookup_key or identity.resolve)(claim.access_key_id)
+    if principal is None or claim.session_token != principal.session_token:
         return _refuse("UnrecognizedClientException", INVALID_TOKEN)
     if principal.expiration is not None and current >= principal.expiration:
         return _refuse("ExpiredTokenException", EXPIRED_TOKEN)
 
     raw_body = body.encode() if isinstance(body, str) else (body or b"")
-    pairs = parse_query(query_pairs) if isinstance(query_pairs, str) else list(query_pairs)
-    canonical_request = "\n".join(
-        [
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(pairs),
-            canonical_headers(received, parsed.signed_headers),
-            ";".join(parsed.signed_headers),
-            hashlib.sha256(raw_body).hexdigest(),
-        ]
-    )
-    scope = f"{parsed.date}/{parsed.region}/{parsed.service}/{parsed.terminator}"
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
-    )
-    key = signing_key(principal.secret_access_key, parsed.date, parsed.region, parsed.service)
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, parsed.signature):
+    request = _received_request(method, path or "/", pairs, raw_body)
+    request.context["timestamp"] = claim.amz_date
+    signer = _ReceivedSigner(principal, claim, received)
+    canonical_request = signer.canonical_request(request)
+    string_to_sign = signer.string_to_sign(request, canonical_request)
+    expected = signer.signature(string_to_sign, request)
+    if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):
         detail = (
             f"The Canonical String for this request should have been\n'{canonical_request}'\n\n"
             f"The String-to-Sign should have been\n'{string_to_sign}'\n"
