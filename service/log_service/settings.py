@@ -8,6 +8,18 @@ from dataclasses import dataclass
 from log_service import keys, limits
 
 
+class MissingConfiguration(RuntimeError):
+    """A variable the function cannot run without is not set (never guessed: a default table
+    name would point a misconfigured function at another deployment's data)."""
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingConfiguration(f"{name} is not set in the function's environment")
+    return value
+
+
 def _int_env(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -29,8 +41,11 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Read once per execution environment; raises :class:`MissingConfiguration` when
+        ``DYNAMODB_TABLE_NAME`` is missing, so the first request fails instead of writing to a
+        table nobody configured."""
         return cls(
-            table_name=os.environ.get("DYNAMODB_TABLE_NAME", "simple-log-service-logs-prod"),
+            table_name=_required_env("DYNAMODB_TABLE_NAME"),
             index_name=os.environ.get("INDEX_NAME") or keys.DEFAULT_INDEX_NAME,
             shard_count=_int_env("SHARD_COUNT", keys.DEFAULT_SHARD_COUNT, 1, 1000),
             retention_days=_int_env("RETENTION_DAYS", limits.DEFAULT_RETENTION_DAYS, 1, 3650),
