@@ -30,6 +30,19 @@ TTL_ATTRIBUTE = "expires_at"
 DEFAULT_INDEX_NAME = "all-services-newest"
 DEFAULT_SHARD_COUNT = 8
 
+# Service names the toolkit writes under (verify's smoke entries, drill canaries, load tests).
+# The audit reports entries under them apart, never as violations.
+SMOKE_SERVICE = "slsops-smoke"
+DRILL_SERVICE = "slsops-drill"
+LOADTEST_SERVICE_PREFIX = "loadtest-"
+RESERVED_SERVICES = (SMOKE_SERVICE, DRILL_SERVICE)
+
+
+def is_reserved_service(name: str) -> bool:
+    """True for the toolkit's own service names (exact names, or the load-test prefix)."""
+    return name in RESERVED_SERVICES or name.startswith(LOADTEST_SERVICE_PREFIX)
+
+
 # Idempotency markers.
 MARKER_PREFIX = "#log_id#"
 MARKER_SORT_KEY = "#"
