@@ -221,6 +221,7 @@ def test_unprocessed_everything_is_a_throttle(endpoint, ddb):
         ({"rules": [{"operation": "PutItem", "kind": "unprocessed", "rate": 1}]}, "BatchWrite"),
         ({"seed": "x", "rules": []}, "seed must be"),
         ({"rules": [{"operation": "GetItem", "kind": "throttle", "rate": 1, "x": 1}]}, "unknown"),
+        ({"rules": [{"operation": "PutItems", "kind": "throttle", "rate": 1}]}, "'PutItems'"),
     ],
 )
 def test_bad_plans_are_refused_and_change_nothing(endpoint, ddb, plan, message):
@@ -236,8 +237,9 @@ def test_delete_answers_final_counters_and_switches_off(endpoint, ddb):
         endpoint, {"rules": [{"operation": "PutItem", "kind": "internal", "rate": 1}]}
     )
     _error_code(lambda: _put(client, table, "d"))
-    final = fault_admin.clear(endpoint)
-    assert final["counters"]["total_injected"] == 1
+    state = fault_admin.clear(endpoint)
+    assert state["enabled"] is False and state["rules"] == []
+    assert state["cleared"]["counters"]["total_injected"] == 1
     _put(client, table, "d")
     assert _exists(client, table, "d")
     assert fault_admin.show(endpoint)["enabled"] is False
@@ -298,7 +300,9 @@ def test_cli_set_show_clear(endpoint, tmp_path):
     }
     assert json.loads(_cli("local", "faults", "show", "--stack", stack)[1]) == state
     code, out = _cli("local", "faults", "clear", "--stack", stack)
-    assert code == 0 and json.loads(out)["rules"] == state["rules"]
+    cleared = json.loads(out)
+    assert code == 0 and cleared["enabled"] is False and cleared["rules"] == []
+    assert cleared["cleared"]["rules"] == state["rules"]
     assert fault_admin.show(endpoint)["enabled"] is False
 
 
@@ -308,7 +312,8 @@ def test_cli_set_show_clear(endpoint, tmp_path):
         (["--rule", "PutItem:throttle"], "OPERATION:KIND:RATE"),
         (["--rule", "PutItem:throttle:lots"], "RATE must be a number"),
         (["--rule", "PutItem:throttle:0.5:later"], "WHEN must be before or after"),
-        (["--rule", "PutItem:explode:0.5"], "fault plan refused: rules[0].kind"),
+        (["--rule", "PutItem:explode:0.5"], "KIND must be one of"),
+        (["--rule", "PutItems:throttle:0.5"], "'PutItems' is not a DynamoDB operation"),
         ([], "nothing to set"),
     ],
 )

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -109,11 +110,13 @@ def _stack(stack_path: object) -> list[Row]:
     from slsops.errors import UsageError
     from slsops.stack import load_stack
 
-    path = stack_path or default_stack_path()
+    path = Path(stack_path or default_stack_path())  # type: ignore[arg-type]
     try:
-        stack = load_stack(path)  # type: ignore[arg-type]
+        stack = load_stack(path)
     except UsageError as exc:
-        return [Row("stack file", WARN, str(exc))]
+        # No stack yet at the default place is normal; a named or malformed one is an error.
+        named_or_malformed = stack_path is not None or path.exists()
+        return [Row("stack file", MISSING if named_or_malformed else WARN, str(exc))]
     rows = [Row("stack file", OK, f"{path} ({'local' if stack.is_local else 'aws'})")]
     if stack.is_local:
         for name, url in (

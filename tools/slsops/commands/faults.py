@@ -17,7 +17,7 @@ import typer
 
 from slsops.errors import UsageError
 from slsops.local import fault_admin
-from slsops.local.gaps.faults import KINDS, WHENS
+from slsops.local.gaps.faults import KINDS, WHENS, dynamodb_operations
 from slsops.options import StackOption
 from slsops.stack import load_stack
 
@@ -45,6 +45,10 @@ def parse_rule(text: str) -> dict[str, Any]:
     if not 3 <= len(parts) <= 5:
         raise UsageError(f"--rule {text!r}: expected OPERATION:KIND:RATE[:WHEN[:DELAY_MS]]")
     operation, kind, rate_text, *rest = parts
+    if operation != "*" and operation not in dynamodb_operations():
+        raise UsageError(f"--rule {text!r}: {operation!r} is not a DynamoDB operation name (nor *)")
+    if kind not in KINDS:
+        raise UsageError(f"--rule {text!r}: KIND must be one of {', '.join(KINDS)}")
     try:
         rate = float(rate_text)
     except ValueError:
@@ -97,7 +101,8 @@ def show_faults(stack: StackOption = None) -> None:
 
 @faults_app.command("clear")
 def clear_faults(stack: StackOption = None) -> None:
-    """Switch fault injection off; prints the final counters."""
+    """Switch fault injection off; prints the cleared state and, under ``cleared``, the plan and
+    counters as they were."""
     _print(fault_admin.clear(fault_admin.endpoint_of(load_stack(stack))))
 
 

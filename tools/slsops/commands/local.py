@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 
-from slsops.errors import SlsopsError, UsageError
+from slsops.errors import PreflightError, SlsopsError, UsageError
 from slsops.local import process, stack_file
 from slsops.options import StackOption
-from slsops.stack import default_stack_path
+from slsops.preflight import caller_identity
+from slsops.stack import Stack, default_stack_path, load_stack
 
 local_app = typer.Typer(
     help="The local stack: embedded AWS (moto) + API Gateway emulator running the real handlers.",
@@ -78,15 +79,28 @@ def up(
         raise typer.Exit(130) from None
 
 
-@local_app.command("down")
+def _local_outputs(path: Path) -> dict | None:
+    """The local stack file's outputs; None when there is none; exit 2 when it is not one."""
+    if not path.exists():
+        return None
+    outputs = stack_file.read_raw(path)
+    if outputs is None:
+        raise UsageError(f"stack file {path} is not readable JSON (a local stack's stack file)")
+    if "local_endpoint_url" not in outputs:
+        raise UsageError(f"{path} describes an AWS deployment, not a local stack")
+    return outputs
+
+
+@local_app.command(
+    "down",
+    epilog="Exit codes: 0 stopped or already down; 2 the stack file is malformed or not local.",
+)
 def down(stack: StackOption = None) -> None:
     """Stop the local stack named by the stack file and remove the file."""
     path = _stack_path(stack)
-    outputs = stack_file.read_raw(path)
-    if outputs is None:
-        raise UsageError(f"no stack file at {path}; nothing to stop")
-    if "local_endpoint_url" not in outputs:
-        raise UsageError(f"{path} describes an AWS deployment, not a local stack")
+    if _local_outputs(path) is None:
+        typer.echo(f"no local stack at {path}; nothing to stop")
+        return
     pid = process.recorded_pid(path)
     if pid is not None and process.is_stack_process(pid):
         killed = process.stop_pid(pid)
@@ -97,16 +111,19 @@ def down(stack: StackOption = None) -> None:
     path.unlink(missing_ok=True)
 
 
-@local_app.command("status")
+@local_app.command(
+    "status",
+    epilog="Exit codes: 0 up; 1 down or unreachable; 2 a malformed or non-local stack file.",
+)
 def status(
     stack: StackOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Whether the local stack is up: pid, ports, resources. Exit 0 up, 1 down."""
+    """Whether the local stack is up: pid, ports, resources."""
     import requests
 
     path = _stack_path(stack)
-    outputs = stack_file.read_raw(path) or {}
+    outputs = _local_outputs(path) or {}
     values = {
         name: entry.get("value") for name, entry in outputs.items() if isinstance(entry, dict)
     }
@@ -145,7 +162,24 @@ def status(
     raise typer.Exit(0 if report["state"] == "up" else 1)
 
 
-@local_app.command("seed")
+def _preflight_api(target: Stack) -> None:
+    """Credentials and the API answer before anything is sent (exit 3 otherwise)."""
+    import requests
+
+    caller_identity(target)
+    try:
+        requests.get(target.api_url, timeout=3)
+    except requests.RequestException as exc:
+        raise PreflightError(
+            f"the API at {target.api_url} is unreachable ({type(exc).__name__}); is the stack up?"
+        ) from None
+
+
+@local_app.command(
+    "seed",
+    epilog="Exit codes: 0 every entry stored; 1 some not stored; 2 bad options or stack file; "
+    "3 the API or the embedded AWS is unreachable, or no credentials; 130 Ctrl-C.",
+)
 def seed(
     stack: StackOption = None,
     count: Annotated[int, typer.Option("--count", "-n", help="Entries to send")] = 3000,
@@ -157,7 +191,6 @@ def seed(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from slsops.local import seed as seeding
-    from slsops.stack import load_stack
 
     if not 1 <= count <= 200_000:
         raise UsageError("--count must be 1..200000 (moto slows down with table size)")
@@ -168,6 +201,7 @@ def seed(
     if not 1 <= concurrency <= 16:
         raise UsageError("--concurrency must be 1..16")
     target = load_stack(stack)
+    _preflight_api(target)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

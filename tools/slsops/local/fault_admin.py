@@ -64,5 +64,5 @@ def show(endpoint: str) -> dict[str, Any]:
 
 
 def clear(endpoint: str) -> dict[str, Any]:
-    """Switch faults off; returns the plan and counters as they were."""
+    """Switch faults off; returns the new (empty) state, with the plan as it was in ``cleared``."""
     return _call(endpoint, "DELETE")

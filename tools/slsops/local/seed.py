@@ -173,10 +173,13 @@ def seed(
     started = time.monotonic()
     chunks = list(batches(entries, batch_size))
     lock = threading.Lock()
+    stop = threading.Event()  # set on Ctrl-C: workers finish their batch and return
 
     def work(chunk_list: list[list[dict[str, Any]]]) -> None:
         with LogApiClient(stack, credentials) as client:
             for chunk in chunk_list:
+                if stop.is_set():
+                    return
                 partial = SeedResult()
                 settled = _send_batch(client, chunk, partial)
                 with lock:
@@ -190,7 +193,11 @@ def seed(
     workers = max(1, min(concurrency, len(chunks)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(work, chunks[i::workers]) for i in range(workers)]
-        for future in futures:
-            future.result()
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C or a worker's error: stop sending, then re-raise
+            stop.set()
+            raise
     result.seconds = time.monotonic() - started
     return result

@@ -31,6 +31,7 @@ command-line client (``slsops.local.fault_admin``).
 
 from __future__ import annotations
 
+import functools
 import io
 import ipaddress
 import json
@@ -46,6 +47,16 @@ from typing import Any
 ADMIN_PATH = "/_slsops/faults"
 TARGET_PREFIX = "DynamoDB_20120810."
 KINDS = ("throttle", "throttling", "internal", "latency", "unprocessed")
+
+
+@functools.cache
+def dynamodb_operations() -> frozenset[str]:
+    """Operation names of DynamoDB's API (botocore's model), so a misspelt one is refused."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_service_model("dynamodb").operation_names)
+
+
 WHENS = ("before", "after")
 MAX_DELAY_MS = 5_000
 MAX_RULES = 32
@@ -67,7 +78,6 @@ _ERRORS = {
     ),
     "internal": ("500 Internal Server Error", _DDB + "InternalServerError", "Internal error"),
 }
-ERROR_KINDS = tuple(_ERRORS)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -97,8 +107,12 @@ class FaultRule:
         if unknown:
             raise FaultPlanError(f"{where}: unknown field(s) {', '.join(unknown)}")
         operation = data.get("operation", "*")
-        if not isinstance(operation, str) or not (operation == "*" or operation.isalnum()):
-            raise FaultPlanError(f"{where}.operation must be a DynamoDB operation name or *")
+        if not isinstance(operation, str) or not (
+            operation == "*" or operation in dynamodb_operations()
+        ):
+            raise FaultPlanError(
+                f"{where}.operation {operation!r} is not a DynamoDB operation name (nor *)"
+            )
         kind = data.get("kind")
         if kind not in KINDS:
             raise FaultPlanError(f"{where}.kind must be one of {', '.join(KINDS)}")
@@ -388,7 +402,8 @@ class FaultMiddleware:
         if method == "DELETE":
             final = self.plan.describe()
             self.plan = FaultPlan()
-            return self._admin_json(start_response, "200 OK", final)
+            state = {**self.plan.describe(), "cleared": final}
+            return self._admin_json(start_response, "200 OK", state)
         if method in ("POST", "PUT"):
             raw = _read_body(environ, limit=MAX_ADMIN_BODY)
             try:
