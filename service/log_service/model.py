@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from log_service import canonical, keys, limits
-from log_service.errors import ValidationError
+from log_service import canonical, keys, limits, rules
 from log_service.settings import Settings
 
 CANONICAL_FIELDS = frozenset(
@@ -54,15 +53,10 @@ def _text(value: Any, field: str, max_chars: int, *, required: bool = True) -> s
     if value is None and not required:
         return None
     if not isinstance(value, str):
-        raise ValidationError(field, "must be a string")
-    if "\x00" in value:
-        raise ValidationError(field, "must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "must be valid Unicode (no lone surrogates)") from None
-    if len(value) > max_chars:
-        raise ValidationError(field, f"is longer than {max_chars} characters")
+        raise rules.reject(rules.TEXT_TYPE, field, "must be a string")
+    problem = rules.text_problem(value, max_chars)
+    if problem:
+        raise rules.reject(problem[0], field, problem[1])
     return value
 
 
@@ -72,43 +66,45 @@ def _pick(raw: dict[str, Any], canonical_name: str) -> tuple[str, Any]:
     present = [(n, raw[n]) for n in names if n in raw]
     if len(present) > 1 and len({repr(v) for _, v in present}) > 1:
         listed = " and ".join(n for n, _ in present)
-        raise ValidationError(canonical_name, f"{listed} disagree")
+        raise rules.reject(rules.DIALECT_AGREE, canonical_name, f"{listed} disagree")
     return present[0] if present else (canonical_name, None)
 
 
 def parse_level(value: Any, field: str = "level") -> str:
     if not isinstance(value, str):
-        raise ValidationError(field, f"must be one of {', '.join(limits.LEVELS)}")
+        raise rules.reject(rules.LEVEL_KNOWN, field, f"must be one of {', '.join(limits.LEVELS)}")
     upper = value.strip().upper()
     upper = limits.LEVEL_ALIASES.get(upper, upper)
-    if upper not in limits.LEVELS:
-        raise ValidationError(field, f"must be one of {', '.join(limits.LEVELS)}")
+    problem = rules.stored_level_problem(upper)
+    if problem:
+        raise rules.reject(rules.LEVEL_KNOWN, field, problem)
     return upper
 
 
 def parse_client_timestamp(value: Any, field: str = "timestamp") -> datetime:
     """ISO 8601 with a zone, or epoch milliseconds, as an aware UTC datetime."""
+    form = rules.TIMESTAMP_FORM
     if isinstance(value, bool):
-        raise ValidationError(field, "must be ISO 8601 with a time zone or epoch milliseconds")
+        raise rules.reject(form, field, "must be ISO 8601 with a time zone or epoch milliseconds")
     if isinstance(value, int):
         if not EPOCH_MS_MIN <= value <= EPOCH_MS_MAX:
-            raise ValidationError(field, "epoch milliseconds out of range")
+            raise rules.reject(form, field, "epoch milliseconds out of range")
         return datetime.fromtimestamp(value / 1000, UTC)
     if not isinstance(value, str) or not value or len(value) > 64:
-        raise ValidationError(field, "must be ISO 8601 with a time zone or epoch milliseconds")
+        raise rules.reject(form, field, "must be ISO 8601 with a time zone or epoch milliseconds")
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(field, f"is not ISO 8601: {value[:64]!r}") from None
+        raise rules.reject(form, field, f"is not ISO 8601: {value[:64]!r}") from None
     if moment.tzinfo is None:
-        raise ValidationError(field, "must include a time zone (e.g. Z or +02:00)")
+        raise rules.reject(form, field, "must include a time zone (e.g. Z or +02:00)")
     try:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValidationError(field, "is out of range") from None
+        raise rules.reject(form, field, "is out of range") from None
 
 
 def _timestamp(raw: dict[str, Any], settings: Settings, now: datetime) -> str | None:
@@ -117,7 +113,8 @@ def _timestamp(raw: dict[str, Any], settings: Settings, now: datetime) -> str | 
         return None
     moment = parse_client_timestamp(value, field)
     if moment > now + timedelta(seconds=settings.max_clock_skew_seconds):
-        raise ValidationError(
+        raise rules.reject(
+            rules.TIMESTAMP_NOT_FUTURE,
             field,
             f"is more than {settings.max_clock_skew_seconds} s in the future "
             "(check the client's clock)",
@@ -128,17 +125,19 @@ def _timestamp(raw: dict[str, Any], settings: Settings, now: datetime) -> str | 
 def _metadata(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise ValidationError("metadata", "must be a JSON object")
-    if canonical.depth(value) > limits.MAX_METADATA_DEPTH:
-        raise ValidationError("metadata", f"is nested deeper than {limits.MAX_METADATA_DEPTH}")
+    problem = rules.metadata_value_problem(value)
+    if problem:
+        raise rules.reject(problem[0], "metadata", problem[1])
     try:
         text = canonical.dumps_canonical(value)
-        size = len(text.encode("utf-8"))
+        text.encode("utf-8")
     except (ValueError, UnicodeEncodeError):
-        raise ValidationError("metadata", "holds a value JSON cannot represent") from None
-    if size > limits.MAX_METADATA_BYTES:
-        raise ValidationError("metadata", f"is larger than {limits.MAX_METADATA_BYTES} bytes")
+        raise rules.reject(
+            rules.METADATA_REPRESENTABLE, "metadata", "holds a value JSON cannot represent"
+        ) from None
+    too_big = rules.metadata_size_problem(text)
+    if too_big:
+        raise rules.reject(rules.METADATA_SIZE, "metadata", too_big)
     return text
 
 
@@ -146,19 +145,22 @@ def _retention(value: Any, settings: Settings) -> int:
     if value is None:
         return settings.retention_days
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError("retention_days", "must be an integer")
-    if not 1 <= value <= settings.retention_days:
-        raise ValidationError("retention_days", f"must be between 1 and {settings.retention_days}")
+        raise rules.reject(rules.RETENTION_RANGE, "retention_days", "must be an integer")
+    problem = rules.retention_problem(value, settings.retention_days)
+    if problem:
+        raise rules.reject(rules.RETENTION_RANGE, "retention_days", problem)
     return value
 
 
 def parse_entry(raw: Any, settings: Settings, now: datetime | None = None) -> LogEntry:
     """Validate one entry; ValidationError names the first field that is wrong."""
     if not isinstance(raw, dict):
-        raise ValidationError("entry", "must be a JSON object")
-    unknown = sorted(set(raw) - ALLOWED_FIELDS)
+        raise rules.reject(rules.ENTRY_OBJECT, "entry", "must be a JSON object")
+    unknown = rules.unknown_fields(raw, ALLOWED_FIELDS)
     if unknown:
-        raise ValidationError(unknown[0], f"unknown field(s): {', '.join(unknown)}")
+        raise rules.reject(
+            rules.UNKNOWN_FIELDS, unknown[0], f"unknown field(s): {', '.join(unknown)}"
+        )
     now = now or datetime.now(UTC)
     uses_dialect = any(name in raw for name in DIALECT_FIELDS)
 
@@ -166,33 +168,31 @@ def parse_entry(raw: Any, settings: Settings, now: datetime | None = None) -> Lo
     if service is None and uses_dialect:
         service = settings.default_service_name
     if service is None:
-        raise ValidationError("service_name", "is required")
+        raise rules.reject(rules.REQUIRED, "service_name", "is required")
     service = _text(service, "service_name", 128)
-    if not keys.SERVICE_NAME_PATTERN.match(service):
-        raise ValidationError(
-            "service_name", "must be 1-128 of A-Z a-z 0-9 . _ - / and start with a letter or digit"
-        )
+    problem = rules.service_name_problem(service)
+    if problem:
+        raise rules.reject(rules.SERVICE_NAME_FORM, "service_name", problem)
 
     level_field, level_value = _pick(raw, "level")
     if level_value is None:
-        raise ValidationError("level", "is required")
+        raise rules.reject(rules.REQUIRED, "level", "is required")
     level = parse_level(level_value, level_field)
 
     message = _text(raw.get("message"), "message", limits.MAX_MESSAGE_CHARS)
-    if not message.strip():
-        raise ValidationError("message", "must not be empty or whitespace")
+    if rules.blank_problem(message, "message"):
+        raise rules.reject(rules.MESSAGE_BLANK, "message", "must not be empty or whitespace")
 
     log_type = _text(raw.get("log_type", DEFAULT_LOG_TYPE), "log_type", limits.MAX_LOG_TYPE_CHARS)
-    if not log_type.strip():
-        raise ValidationError("log_type", "must not be empty")
+    if rules.blank_problem(log_type, "log_type"):
+        raise rules.reject(rules.LOG_TYPE_BLANK, "log_type", "must not be empty")
 
     id_field, log_id = _pick(raw, "log_id")
     if log_id is not None:
         log_id = _text(log_id, id_field, 128)
-        if not keys.LOG_ID_PATTERN.match(log_id):
-            raise ValidationError(
-                id_field, "must be 1-128 of A-Z a-z 0-9 . _ : - and start with a letter or digit"
-            )
+        problem = rules.log_id_problem(log_id)
+        if problem:
+            raise rules.reject(rules.LOG_ID_FORM, id_field, problem)
 
     return LogEntry(
         service_name=service,
