@@ -4,7 +4,7 @@
 
 locals {
   function_dynamodb = {
-    # TransactWriteItems with Put operations needs PutItem; a replay reads the marker (GetItem).
+    # Two conditional PutItems (marker, then entry); a replay reads the marker (GetItem).
     ingest = {
       actions  = ["dynamodb:GetItem", "dynamodb:PutItem"]
       on_index = false

@@ -13,7 +13,6 @@ MAX_MESSAGE_CHARS = 16_384
 MAX_LOG_TYPE_CHARS = 64
 MAX_METADATA_BYTES = 16_384  # canonical JSON, UTF-8
 MAX_METADATA_DEPTH = 16  # DynamoDB nests 32 deep; the canonical string has no such limit
-MAX_ENTRY_BYTES = 96 * 1024  # one entry as received, UTF-8 JSON
 MAX_BATCH_ENTRIES = 100
 MAX_BODY_BYTES = 1024 * 1024  # whole POST body; larger is 413
 

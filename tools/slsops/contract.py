@@ -207,7 +207,7 @@ FUNCTIONS: dict[str, FunctionContract] = {
         key="ingest",
         name_middle="ingest",
         handler="log_service.ingest_handler.handler",
-        # TransactWriteItems with Put operations needs PutItem; replays read the marker.
+        # Two conditional PutItems (marker, then entry); a replay reads the marker (GetItem).
         dynamodb_actions=("dynamodb:GetItem", "dynamodb:PutItem"),
         dynamodb_on_index=False,
     ),
@@ -425,7 +425,7 @@ ALARMS: dict[str, AlarmContract] = {
         comparison="GreaterThanThreshold",
         runbook="alarm-dynamodb-throttling.md",
         expression="SUM(METRICS())",
-        dimension_values=("GetItem", "PutItem", "TransactWriteItems", "Query"),
+        dimension_values=("GetItem", "PutItem", "Query"),
     ),
     "api_5xx": AlarmContract(
         key="api_5xx",
@@ -487,3 +487,21 @@ CONFIG_RULES: dict[str, ConfigRuleContract] = {
 def alarm_names(n: Names) -> tuple[str, ...]:
     """All alarm names of a deployment, in :data:`ALARMS` order (the ``alarm_names`` output)."""
     return tuple(n.alarm(key) for key in ALARMS)
+
+
+# --------------------------------------------------------------------------------------------
+# What the local stack cannot hold
+# --------------------------------------------------------------------------------------------
+LOCAL_GAPS: dict[str, str] = {
+    "DDB-008": (
+        "DynamoDB contributor insights: moto has no contributor-insights API, so the local "
+        "apply turns enable_contributor_insights off"
+    ),
+    "CFG-002": (
+        "AWS Config recorder and delivery channel: moto's Config rules work without one, and "
+        "the local apply turns enable_config_recorder off (one recorder per account and region)"
+    ),
+}
+"""Check id -> why the local stack cannot hold what it reads. A check registered with
+``runs_on="aws"`` must have an entry; on a local target the runner reports it SKIP with this
+reason (the only SKIP a deployment's kind may cause)."""

@@ -10,6 +10,7 @@ call reports ERROR with the same cause).
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -42,10 +43,6 @@ class Lookups:
             except BaseException as exc:
                 future.set_exception(exc)
         return future.result()
-
-    def forget(self) -> None:
-        with self._lock:
-            self._futures.clear()
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -96,32 +93,36 @@ def _freeze(value: Any) -> Hashable:
     return value
 
 
+def _prefix_candidates(stack: Stack, environment: str) -> list[str]:
+    """The ``name_prefix`` each name-bearing output implies (outputs named otherwise give none)."""
+    patterns = {
+        "table_name": ("", f"-logs-{environment}"),
+        "ingest_function_name": ("", f"-{contract.FUNCTIONS['ingest'].name_middle}-{environment}"),
+        "read_function_name": ("", f"-{contract.FUNCTIONS['read'].name_middle}-{environment}"),
+        "dashboard_name": ("", f"-{environment}"),
+        "kms_alias": ("alias/", f"-{environment}"),
+    }
+    found: list[str] = []
+    for output, (head, tail) in patterns.items():
+        value = str(stack.get(output) or "")
+        if value.startswith(head) and value.endswith(tail) and len(value) > len(head + tail):
+            found.append(value[len(head) : -len(tail)])
+    return found
+
+
 def deployment_names(stack: Stack) -> contract.Names:
     """The contract's names for this deployment's ``name_prefix`` and ``environment``.
 
-    The stage is named after the environment and the table ``<prefix>-logs-<environment>``, so
-    both variables are read back from those outputs; a deployment named otherwise is compared
-    with the default names (and its name checks fail, which is what they are for).
+    The stage is named after the environment. The prefix is the one most of the deployment's
+    names agree on (table, functions, dashboard, key alias; ties go to the first of these), so
+    one resource that is not named by the contract cannot vouch for its own name: the checks
+    comparing names with these FAIL on it. A deployment whose names imply no prefix is compared
+    with the default names.
     """
     environment = str(stack.get("stage_name") or contract.DEFAULT_ENVIRONMENT)
-    suffix = f"-logs-{environment}"
-    table = str(stack.get("table_name") or "")
-    if table.endswith(suffix) and len(table) > len(suffix):
-        return contract.names(table[: -len(suffix)], environment)
-    return contract.names(environment=environment)
-
-
-def local_feature_off(ctx: StackContext, variable: str) -> str | None:
-    """Why a check cannot apply on the local stack, when its feature is off there; else None.
-
-    The local stack applies ``infra/`` with a few features turned off (one list:
-    ``slsops.local.apply.LOCAL_FEATURE_FLAGS``, each with its reason). A check of such a
-    feature SKIPs on the local stack, naming the variable; on AWS it always runs.
-    """
-    if not ctx.is_local:
-        return None
-    from slsops.local.apply import LOCAL_FEATURE_FLAGS  # local-stack only
-
-    if LOCAL_FEATURE_FLAGS.get(variable) is False:
-        return f"the local stack cannot hold it: it is applied with {variable}=false"
-    return None
+    candidates = _prefix_candidates(stack, environment)
+    if not candidates:
+        return contract.names(environment=environment)
+    votes = Counter(candidates)
+    prefix = max(candidates, key=lambda p: (votes[p], -candidates.index(p)))
+    return contract.names(prefix, environment)
