@@ -13,10 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from log_table_support import client, create_log_table
 
+from slsops import objectives
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
 
-LAG = 1.0
+LAG = objectives.TEST_PITR_LAG_S
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +195,34 @@ def test_recreated_table_does_not_inherit_history(endpoint, table):
         SourceTableName=name, TargetTableName=f"{name}-r", UseLatestRestorableTime=True
     )
     assert items_of(ddb, f"{name}-r") == {}
+
+
+def test_default_lag_is_aws_like(monkeypatch):
+    monkeypatch.delenv(pitr.LAG_ENV, raising=False)
+    assert pitr.lag_seconds() == objectives.PITR_LAG_S == 300.0
+    monkeypatch.setenv(pitr.LAG_ENV, "2.5")
+    assert pitr.lag_seconds() == 2.5
+
+
+def test_concurrent_writes_to_two_tables_are_journaled_per_table(endpoint, table):
+    """No global lock: parallel writers on two tables; each restore holds exactly its writes."""
+    import concurrent.futures
+
+    name, _ = table
+    other = f"{name}-2"
+    create_log_table(endpoint, other, protected=False)
+
+    def write(target_and_index):
+        target, index = target_and_index
+        put(client(endpoint, "dynamodb"), target, f"k{index:03d}", value=target)
+
+    jobs = [(t, i) for i in range(40) for t in (name, other)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, jobs))
+    wait_past_lag()
+    ddb = client(endpoint, "dynamodb")
+    for target in (name, other):
+        ddb.restore_table_to_point_in_time(
+            SourceTableName=target, TargetTableName=f"{target}-r", UseLatestRestorableTime=True
+        )
+        assert items_of(ddb, f"{target}-r") == {f"k{i:03d}": target for i in range(40)}

@@ -10,14 +10,16 @@ directly (``moto.dynamodb.models.dynamodb_backends``) to give AWS's behaviour:
   when PITR is enabled (or when the journal first sees the table), then, after each successful
   write call (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems), the new
   version of each key the call named (``None`` for a deleted item), stamped with the time the
-  write finished. Write calls are serialised by one lock so the stamps are in write order.
+  write finished (``pitr_journal``). Writes run in parallel; each table's journal orders its
+  own observations, which is all a restore of that table needs.
 * **Restore to a point.** RestoreTableToPointInTime replays the journal up to the restore time
   into the new table, so writes and deletes after the point are absent from it. A time outside
   [EarliestRestorableDateTime, LatestRestorableDateTime] is refused with DynamoDB's
   ``InvalidRestoreTimeException``; a source without PITR with
   ``PointInTimeRecoveryUnavailableException``.
-* **Latest restorable time** is ``now - lag`` (AWS: about 5 minutes behind). The local lag is
-  ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` (default 5 s) so tests and drills need not wait minutes.
+* **Latest restorable time** is ``now - lag``. The lag defaults to AWS's (about 5 minutes,
+  ``slsops.objectives.PITR_LAG_S``); ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` sets a shorter one for
+  tests and quick drills (the tests use ``objectives.TEST_PITR_LAG_S``).
   DescribeContinuousBackups reports the earliest (PITR enable time) and latest times.
 * **Encryption and billing mode** of the source (or of the backup) are copied to the restored
   table, as AWS does, unless the request carries ``SSESpecificationOverride`` /
@@ -36,25 +38,27 @@ import copy
 import io
 import json
 import os
-import pickle
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from slsops import objectives
+from slsops.local.gaps.pitr_journal import (
+    PitrJournals,
+    key_from_request,
+    replace_items,
+    touched_keys,
+)
+
 TARGET_PREFIX = "DynamoDB_20120810."
-LAG_ENV = "SLSOPS_LOCAL_PITR_LAG_SECONDS"
-DEFAULT_LAG_SECONDS = 5.0
+LAG_ENV = objectives.PITR_LAG_ENV
+DEFAULT_LAG_SECONDS = objectives.PITR_LAG_S
 WRITE_OPERATIONS = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 )
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
-
-# A key in the journal: (hash value, range value) as moto stores them (DynamoType objects).
-ItemKey = tuple[Any, Any]
 
 
 def lag_seconds() -> float:
@@ -63,54 +67,6 @@ def lag_seconds() -> float:
         return max(0.0, float(os.environ.get(LAG_ENV, DEFAULT_LAG_SECONDS)))
     except ValueError:
         return DEFAULT_LAG_SECONDS
-
-
-@dataclass
-class Journal:
-    """The item history of one table: a baseline copy, then one version per written key."""
-
-    baseline_time: float
-    baseline: dict[ItemKey, Any]
-    versions: list[tuple[float, ItemKey, Any]] = field(default_factory=list)
-
-    def state_at(self, moment: float) -> dict[ItemKey, Any]:
-        """The table's items as they were at ``moment`` (epoch seconds)."""
-        state = dict(self.baseline)
-        for stamp, key, item in self.versions:
-            if stamp > moment:
-                break
-            if item is None:
-                state.pop(key, None)
-            else:
-                state[key] = item
-        return state
-
-
-class PitrJournals:
-    """Journals of all tables, keyed by (account, region, table name)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.journals: dict[tuple[str, str, str], Journal] = {}
-
-    def drop(self, where: tuple[str, str, str]) -> None:
-        with self.lock:
-            self.journals.pop(where, None)
-
-    def ensure(self, where: tuple[str, str, str], table: Any) -> Journal:
-        """The table's journal; a baseline copy of its current items when there is none yet."""
-        with self.lock:
-            journal = self.journals.get(where)
-            if journal is None:
-                baseline = {_item_key(item): _freeze(item) for item in table.all_items()}
-                journal = Journal(baseline_time=time.time(), baseline=baseline)
-                self.journals[where] = journal
-                pitr = table.continuous_backups["PointInTimeRecoveryDescription"]
-                if pitr.get("PointInTimeRecoveryStatus") == "ENABLED":
-                    pitr["EarliestRestorableDateTime"] = max(
-                        float(pitr.get("EarliestRestorableDateTime") or 0), journal.baseline_time
-                    )
-            return journal
 
 
 JOURNALS = PitrJournals()
@@ -142,47 +98,44 @@ def wrap(app: Any) -> Any:
 
 
 def _handle_write(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
-    """Forward a write; on success record the new version of every key it named."""
+    """Forward a write; on success record what every key it named holds now."""
     operation = environ["HTTP_X_AMZ_TARGET"][len(TARGET_PREFIX) :]
-    with JOURNALS.lock:
-        backend = _backend(account, region)
-        touched = _touched_keys(operation, request)
-        # Baselines are taken before the write so that they hold the pre-write state.
-        for table_name in {name for name, _ in touched}:
-            table = _table(backend, table_name)
-            if table is not None and _pitr_enabled(table):
-                JOURNALS.ensure((account, region, table.name), table)
-        status, headers, chunks = _call(app, environ)
-        if status.startswith("200"):
-            stamp = time.time()
-            for table_name, raw_key in touched:
-                table = _table(backend, table_name)
-                journal = JOURNALS.journals.get((account, region, table.name)) if table else None
-                if table is None or journal is None:
-                    continue
-                key = _key_from_request(table, raw_key)
-                if key is None:
-                    continue
-                current = table.get_item(*key) if table.range_key_attr else table.get_item(key[0])
-                journal.versions.append((stamp, key, _freeze(current)))
+    backend = _backend(account, region)
+    touched = touched_keys(operation, request)
+    journaled = {}
+    # Baselines are taken before the write so that they hold the pre-write state.
+    for table_name in {name for name, _ in touched}:
+        table = _table(backend, table_name)
+        if table is not None and _pitr_enabled(table):
+            journaled[table_name] = (table, JOURNALS.ensure((account, region, table.name), table))
+    status, headers, chunks = _call(app, environ)
+    if status.startswith("200") and journaled:
+        by_table: dict[str, list[Any]] = {}
+        for table_name, raw_key in touched:
+            if table_name in journaled:
+                key = key_from_request(journaled[table_name][0], raw_key)
+                if key is not None:
+                    by_table.setdefault(table_name, []).append(key)
+        for table_name, item_keys in by_table.items():
+            table, journal = journaled[table_name]
+            journal.observe(table, item_keys)
     start_response(status, headers)
     return chunks
 
 
 def _handle_update_continuous_backups(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
     """Enabling PITR starts a journal at that moment; disabling it forgets the history."""
-    with JOURNALS.lock:
-        status, headers, chunks = _call(app, environ)
-        if status.startswith("200"):
-            table = _table(_backend(account, region), request.get("TableName", ""))
-            if table is not None:
-                where = (account, region, table.name)
-                if _pitr_enabled(table):
-                    JOURNALS.ensure(where, table)
-                else:
-                    JOURNALS.drop(where)
-                chunks = [_json_bytes(_describe_backups(table))]
-                headers = _with_length(headers, chunks[0])
+    status, headers, chunks = _call(app, environ)
+    if status.startswith("200"):
+        table = _table(_backend(account, region), request.get("TableName", ""))
+        if table is not None:
+            where = (account, region, table.name)
+            if _pitr_enabled(table):
+                JOURNALS.ensure(where, table)
+            else:
+                JOURNALS.drop(where)
+            chunks = [_json_bytes(_describe_backups(table))]
+            headers = _with_length(headers, chunks[0])
     start_response(status, headers)
     return chunks
 
@@ -217,35 +170,34 @@ def _handle_restore_pitr(app, environ, start_response, request, account, region)
             "PointInTimeRecoveryUnavailableException",
             f"Point in time recovery is not enabled for table '{source.name}'",
         )
-    with JOURNALS.lock:
-        journal = JOURNALS.ensure((account, region, source.name), source)
-        earliest, latest = _advance_latest(source)
-        if request.get("UseLatestRestorableTime"):
-            point = latest
-        elif request.get("RestoreDateTime") is not None:
-            point = float(request["RestoreDateTime"])
-        else:
-            return _error(
-                start_response,
-                "ValidationException",
-                "Either RestoreDateTime or UseLatestRestorableTime must be specified",
-            )
-        if not earliest <= point <= latest:
-            return _error(
-                start_response,
-                "InvalidRestoreTimeException",
-                f"Restore time {_iso(point)} is not within the restorable window "
-                f"[{_iso(earliest)}, {_iso(latest)}] of table '{source.name}'",
-            )
-        status, headers, chunks = _call(app, environ)
-        if not status.startswith("200"):
-            start_response(status, headers)
-            return chunks
-        restored = _table(backend, request["TargetTableName"])
-        _replace_items(restored, journal.state_at(point))
-        restored.restore_date_time = datetime.fromtimestamp(point, UTC)
-        _carry_settings(restored, source, request)
-        body = _json_bytes(restored.describe())
+    journal = JOURNALS.ensure((account, region, source.name), source)
+    earliest, latest = _advance_latest(source)
+    if request.get("UseLatestRestorableTime"):
+        point = latest
+    elif request.get("RestoreDateTime") is not None:
+        point = float(request["RestoreDateTime"])
+    else:
+        return _error(
+            start_response,
+            "ValidationException",
+            "Either RestoreDateTime or UseLatestRestorableTime must be specified",
+        )
+    if not earliest <= point <= latest:
+        return _error(
+            start_response,
+            "InvalidRestoreTimeException",
+            f"Restore time {_iso(point)} is not within the restorable window "
+            f"[{_iso(earliest)}, {_iso(latest)}] of table '{source.name}'",
+        )
+    status, headers, chunks = _call(app, environ)
+    if not status.startswith("200"):
+        start_response(status, headers)
+        return chunks
+    restored = _table(backend, request["TargetTableName"])
+    replace_items(restored, journal.state_at(point))
+    restored.restore_date_time = datetime.fromtimestamp(point, UTC)
+    _carry_settings(restored, source, request)
+    body = _json_bytes(restored.describe())
     start_response(status, _with_length(headers, body))
     return [body]
 
@@ -315,69 +267,6 @@ def _describe_backups(table: Any) -> dict[str, Any]:
     if _pitr_enabled(table):
         _advance_latest(table)
     return {"ContinuousBackupsDescription": table.continuous_backups}
-
-
-def _item_key(item: Any) -> ItemKey:
-    return (item.hash_key, item.range_key)
-
-
-def _key_from_request(table: Any, raw_key: dict[str, Any]) -> ItemKey | None:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    if table.hash_key_attr not in raw_key:
-        return None
-    hash_value = DynamoType(raw_key[table.hash_key_attr])
-    if not table.range_key_attr:
-        return (hash_value, None)
-    if table.range_key_attr not in raw_key:
-        return None
-    return (hash_value, DynamoType(raw_key[table.range_key_attr]))
-
-
-def _touched_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(table name, key or whole item) of every item a write call names."""
-    if operation == "PutItem":
-        return [(request.get("TableName", ""), request.get("Item", {}))]
-    if operation in ("UpdateItem", "DeleteItem"):
-        return [(request.get("TableName", ""), request.get("Key", {}))]
-    touched: list[tuple[str, dict[str, Any]]] = []
-    if operation == "BatchWriteItem":
-        for table_name, writes in (request.get("RequestItems") or {}).items():
-            for write in writes:
-                if "PutRequest" in write:
-                    touched.append((table_name, write["PutRequest"].get("Item", {})))
-                elif "DeleteRequest" in write:
-                    touched.append((table_name, write["DeleteRequest"].get("Key", {})))
-    elif operation == "TransactWriteItems":
-        for entry in request.get("TransactItems") or []:
-            for kind, op in entry.items():
-                if kind == "Put":
-                    touched.append((op.get("TableName", ""), op.get("Item", {})))
-                elif kind in ("Update", "Delete"):
-                    touched.append((op.get("TableName", ""), op.get("Key", {})))
-    return touched
-
-
-def _freeze(item: Any) -> bytes | None:
-    """A journal entry: the item pickled (~0.7 KB per log item, under half a live copy).
-
-    Only moto's own in-process objects are pickled and unpickled, never outside input.
-    """
-    return None if item is None else pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _thaw(frozen: bytes) -> Any:
-    return pickle.loads(frozen)  # noqa: S301 - our own pickles of moto Items (see _freeze)
-
-
-def _replace_items(table: Any, state: dict[ItemKey, Any]) -> None:
-    """Make ``table`` hold exactly the items of ``state`` (fresh objects, keyed as moto does)."""
-    table.items.clear()
-    for (hash_value, range_value), frozen in state.items():
-        if table.range_key_attr:
-            table.items[hash_value][range_value] = _thaw(frozen)
-        else:
-            table.items[hash_value] = _thaw(frozen)
 
 
 def _carry_settings(restored: Any, source: Any, request: dict[str, Any]) -> None:
