@@ -110,6 +110,11 @@ def add_options(parser: Any) -> None:
         "--read-pages", type=int, default=3, help="Pages a per-service read follows (1..10)."
     )
     group.add_argument(
+        "--gate-narrowed-by",
+        default="",
+        help="The scenario selection that narrowed the run (recorded in the verdict).",
+    )
+    group.add_argument(
         "--warmup",
         type=float,
         default=0.0,
@@ -230,11 +235,14 @@ def judge(environment: Any, **_kwargs: Any) -> None:
         environment.process_exit_code = exc.exit_code
         return
     measured = verdict.measure(environment.stats, STATE.entries.value)
-    rows = verdict.evaluate(measured, profile)
+    narrowed_by = options.gate_narrowed_by
+    rows = verdict.evaluate(measured, profile, narrowed_by)
     target = STATE.stack.target() if STATE.stack else {"kind": "unknown"}
     duration = clock - STATE.started_at.timestamp()
-    report = verdict.to_report(rows, measured, profile, target, STATE.started_at, duration)
-    print(verdict.render_table(rows, measured, profile), flush=True)
+    report = verdict.to_report(
+        rows, measured, profile, target, STATE.started_at, duration, narrowed_by
+    )
+    print(verdict.render_table(rows, measured, profile, narrowed_by), flush=True)
     if options.verdict_json:
         write_atomically(Path(options.verdict_json), render(report, "json"))
     environment.process_exit_code = report.exit_code()

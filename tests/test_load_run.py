@@ -9,8 +9,10 @@ orchestration's usage errors without a stack.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -20,6 +22,7 @@ from botocore.credentials import Credentials
 
 from slsops.errors import UsageError
 from slsops.load import run as load_run
+from slsops.load import scenarios, verdict
 from slsops.stack import REQUIRED_OUTPUTS, Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +38,9 @@ from signing import (  # noqa: E402  (loadtests/ is not a package)
 RUN_TIMEOUT_S = 150
 
 
-def gate(stack: Path | str, results: Path, *args: str) -> subprocess.CompletedProcess:
+def gate(
+    stack: Path | str, results: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603 (our own module, fixed arguments)
         [
             sys.executable,
@@ -52,6 +57,7 @@ def gate(stack: Path | str, results: Path, *args: str) -> subprocess.CompletedPr
         timeout=RUN_TIMEOUT_S,
         check=False,
         cwd=ROOT,
+        env=env,
     )
 
 
@@ -61,16 +67,24 @@ def verdict_of(results: Path) -> dict:
 
 @pytest.mark.stack
 def test_a_short_run_passes_the_local_profile(local_stack: Stack, tmp_path: Path) -> None:
+    # One task per user per second (the profile: one per 5 s), so that in 10 s the on-call
+    # users poll the newest entries too: every gated target is measured.
     done = gate(
-        local_stack.path, tmp_path, "--profile", "local", "--run-time", "10s", "--warmup", "10"
+        local_stack.path,
+        tmp_path,
+        *("--profile", "local", "--run-time", "10s", "--warmup", "10", "--task-rate", "1"),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     body = verdict_of(tmp_path)
     assert body["command"] == "load" and body["target"]["kind"] == "local"
     assert body["summary"]["fail"] == 0 and body["summary"]["error"] == 0
     ids = {c["id"] for c in body["checks"]}
-    assert {"LOAD-ERROR-RATIO", "LOAD-INGEST-RATE", "LOAD-READ-RATE", "LOAD-BURST"} <= ids
+    assert {"LOAD-ERROR-RATIO", "LOAD-INGEST-RATE", "LOAD-READ-RATE"} <= ids
     assert {"LOAD-INGEST-SINGLE-P50", "LOAD-READ-NEWEST-P99"} <= ids
+    assert body["load"]["left_out"] == []
+    # Not gated by the local profile: reported, not checks.
+    reported = {r["id"] for r in body["load"]["reported"]}
+    assert {"LOAD-BURST", "LOAD-INGEST-SINGLE-P95"} <= reported and not reported & ids
     measured = body["load"]["measurements"]
     # Signed with the assumed roles, accepted by the emulator, answers right: no failure.
     assert measured["total_failures"] == 0 and measured["total_requests"] > 10
@@ -97,16 +111,88 @@ def test_an_impossible_profile_fails_the_run(local_stack: Stack, tmp_path: Path)
     assert "BREACH" in done.stdout
 
 
-@pytest.mark.stack
-def test_a_wrong_external_id_stops_before_any_load(local_stack: Stack, tmp_path: Path) -> None:
+def _broken_stack(local_stack: Stack, tmp_path: Path, change: Callable[[dict], None]) -> Path:
     outputs = json.loads(Path(local_stack.path).read_text(encoding="utf-8"))
-    outputs["roles"]["value"]["read"]["external_id"] = "not-the-external-id"
+    change(outputs)
     bad = tmp_path / "bad-stack.json"
     bad.write_text(json.dumps(outputs), encoding="utf-8")
-    done = gate(bad, tmp_path / "out", "--profile", "local", "--run-time", "5s")
-    assert done.returncode == 3, done.stderr[-2000:]
-    assert "cannot assume the read role" in done.stderr
-    assert not (tmp_path / "out" / "verdict.json").exists()
+    return bad
+
+
+def _assert_stopped_before_locust(done: subprocess.CompletedProcess, out: Path, line: str) -> None:
+    assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    errors = [text for text in done.stderr.splitlines() if text.startswith("load: error:")]
+    assert len(errors) == 1 and line in errors[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "BREACH" not in done.stdout
+    assert not (out / "verdict.json").exists()
+    assert not (out / "locust_stats.csv").exists()  # Locust never started
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("processes", ["0", "2"])
+def test_a_wrong_external_id_stops_before_any_load(
+    local_stack: Stack, tmp_path: Path, processes: str
+) -> None:
+    def wrong_external_id(outputs: dict) -> None:
+        outputs["roles"]["value"]["read"]["external_id"] = "not-the-external-id"
+
+    bad = _broken_stack(local_stack, tmp_path, wrong_external_id)
+    out = tmp_path / "out"
+    done = gate(bad, out, "--profile", "local", "--run-time", "5s", "--processes", processes)
+    _assert_stopped_before_locust(done, out, "cannot assume the read role")
+    assert "not-the-external-id" not in done.stderr + done.stdout
+
+
+@pytest.mark.stack
+def test_no_credentials_stop_before_any_load(local_stack: Stack, tmp_path: Path) -> None:
+    bad = _broken_stack(local_stack, tmp_path, lambda outputs: outputs.pop("local_credentials"))
+    out = tmp_path / "out"
+    no_credentials = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = gate(bad, out, "--profile", "local", "--processes", "2", env=no_credentials)
+    _assert_stopped_before_locust(done, out, "no AWS credentials")
+
+
+@pytest.mark.stack
+def test_an_unreachable_api_stops_before_any_load(local_stack: Stack, tmp_path: Path) -> None:
+    def closed_port(outputs: dict) -> None:
+        outputs["api_url"]["value"] = "http://127.0.0.1:1/prod"
+
+    bad = _broken_stack(local_stack, tmp_path, closed_port)
+    out = tmp_path / "out"
+    done = gate(bad, out, "--profile", "local", "--processes", "2")
+    _assert_stopped_before_locust(done, out, "cannot reach the API at http://127.0.0.1:1/prod")
+
+
+@pytest.mark.stack
+@pytest.mark.breaks("LOAD-INGEST-RATE")
+def test_a_narrowed_run_names_and_fails_the_targets_it_leaves_out(
+    local_stack: Stack, tmp_path: Path
+) -> None:
+    done = gate(
+        local_stack.path,
+        tmp_path,
+        *("--profile", "local", "--tags", "read", "--users", "2", "--run-time", "3s"),
+        *("--warmup", "0", "--task-rate", "1"),
+    )
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    left = ["LOAD-INGEST-SINGLE-P50", "LOAD-INGEST-SINGLE-P99", "LOAD-INGEST-BATCH-P50"]
+    left += ["LOAD-INGEST-BATCH-P99", "LOAD-INGEST-RATE"]
+    announced = [line for line in done.stderr.splitlines() if "left out" in line]
+    assert announced and all(cid in announced[0] for cid in left), done.stderr[-3000:]
+    assert "--tags read" in announced[0]
+    body = verdict_of(tmp_path)
+    assert sorted(body["load"]["left_out"]) == sorted(left)
+    assert body["load"]["narrowed_by"] == "--tags read"
+    checks = {c["id"]: c for c in body["checks"]}
+    assert checks["LOAD-INGEST-RATE"]["status"] == "FAIL"
+    assert "--tags read leaves it out" in checks["LOAD-INGEST-RATE"]["detail"]
+    assert "NOT MEASURED" in done.stdout
 
 
 # ------------------------------------------------------------------ no stack needed
@@ -278,6 +364,53 @@ def test_locust_runs_ramp_up_and_warm_up_before_the_measured_time() -> None:
     assert command[command.index("--exit-code-on-error") + 1] == "0"
     no_warmup = load_run.shape_from(load_run.parse_args(["--warmup", "0"]), {})
     assert "--reset-stats" in load_run.locust_command(args, no_warmup, Path("s"), "http://x")
+
+
+@pytest.mark.parametrize(
+    ("classes", "tags", "kinds"),
+    [
+        ((), (), {"ingest_single", "ingest_batch", "read_newest", "read_service"}),
+        ((), ("read",), {"read_newest", "read_service"}),
+        ((), ("ingest",), {"ingest_single", "ingest_batch"}),
+        (("SingleIngestUser",), (), {"ingest_single"}),
+        (("OnCallUser",), (), {"ingest_single", "ingest_batch", "read_newest", "read_service"}),
+        (("OnCallUser",), ("read",), set()),
+        (("SingleIngestUser", "NewestReadUser"), ("newest",), {"read_newest"}),
+    ],
+)
+def test_the_request_kinds_of_a_selection_are_read_from_the_locustfile(
+    classes: tuple, tags: tuple, kinds: set
+) -> None:
+    found = scenarios.user_classes(ROOT / "loadtests" / "locustfile.py")
+    assert scenarios.kinds_made(found, classes, tags) == kinds
+
+
+def test_a_narrowed_selection_is_announced_before_the_run(capsys: pytest.CaptureFixture) -> None:
+    args = load_run.parse_args(["--profile", "aws", "--tags", "read"])
+    profile = verdict.load_profile(args.targets, "aws")
+    shape = load_run.shape_from(args, profile.run)
+    assert load_run.announce_left_out(args, shape, profile) == "--tags read"
+    line = capsys.readouterr().err
+    assert "--tags read" in line and "left out" in line
+    for check_id in ("LOAD-INGEST-RATE", "LOAD-INGEST-SINGLE-P50", "LOAD-INGEST-BATCH-P99"):
+        assert check_id in line
+    assert "LOAD-READ-RATE" not in line
+    command = load_run.locust_command(args, shape, Path("s.json"), "http://x", "--tags read")
+    assert command[command.index("--gate-narrowed-by") + 1] == "--tags read"
+
+
+def test_the_profiles_own_scenarios_are_not_narrowed(capsys: pytest.CaptureFixture) -> None:
+    args = load_run.parse_args(["--profile", "local"])
+    profile = verdict.load_profile(args.targets, "local")
+    assert load_run.announce_left_out(args, load_run.shape_from(args, profile.run), profile) == ""
+    assert "left out" not in capsys.readouterr().err
+
+
+def test_a_selection_that_makes_no_request_is_a_usage_error() -> None:
+    args = load_run.parse_args(["--classes", "OnCallUser", "--tags", "read"])
+    profile = verdict.load_profile(args.targets, "local")
+    with pytest.raises(UsageError, match="makes no request"):
+        load_run.announce_left_out(args, load_run.shape_from(args, profile.run), profile)
 
 
 def test_the_scenario_classes_are_found_without_importing_locust() -> None:

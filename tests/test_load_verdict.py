@@ -35,7 +35,20 @@ PROFILE = verdict.parse_profile(
         "ingest_logs_per_s": 1000,
         "read_queries_per_s": 500,
         "max_error_ratio": 0.001,
-        "burst_rps": 5000,
+        "latency": {"ingest_batch": {"p50_ms": 150, "p95_ms": 400}},
+    },
+)
+# Every metric gated: each LOAD- check can be breached.
+GATE_ALL = verdict.parse_profile(
+    "all",
+    {
+        "p50_ms": 100,
+        "p95_ms": 300,
+        "p99_ms": 500,
+        "ingest_logs_per_s": 1000,
+        "read_queries_per_s": 500,
+        "max_error_ratio": 0.001,
+        "burst_rps": 1000,
         "latency": {"ingest_batch": {"p50_ms": 150, "p95_ms": 400}},
     },
 )
@@ -104,9 +117,73 @@ def test_a_latency_breach_fails_only_its_check(kind: str, change: dict, check_id
 def test_p95_without_a_bound_is_reported_not_gated() -> None:
     measured = _slower("ingest_single", p95_ms=5000)
     rows = {r.check_id: r for r in verdict.evaluate(measured, PROFILE)}
-    assert rows["LOAD-INGEST-SINGLE-P95"].status is Status.PASS
+    assert not rows["LOAD-INGEST-SINGLE-P95"].gated
     assert rows["LOAD-INGEST-SINGLE-P95"].verdict == "info"
     assert exit_code(measured) == 0
+
+
+def _breach(check_id: str) -> Measurements:
+    """healthy() with the one metric of ``check_id`` just past GATE_ALL's target."""
+    m = healthy()
+    for (kind, percentile), latency_id in verdict.LATENCY_CHECK_IDS.items():
+        if latency_id == check_id:
+            bound = getattr(GATE_ALL.latency[kind], f"{percentile.lower()}_ms")
+            return _slower(kind, **{f"{percentile.lower()}_ms": bound + 1})
+    return {
+        "LOAD-INGEST-RATE": replace(m, entries_stored=99_000),  # 990 logs/s < 1,000
+        "LOAD-READ-RATE": replace(  # 400 queries/s < 500
+            m, kinds={**m.kinds, "read_newest": replace(m.kinds["read_newest"], requests=10_000)}
+        ),
+        "LOAD-BURST": replace(m, peak_rps=999),
+        "LOAD-ERROR-RATIO": replace(m, total_failures=93),  # 0.101 % > 0.1 %
+    }[check_id]
+
+
+_NAMES = {
+    "LOAD-INGEST-RATE": "logs/s",
+    "LOAD-READ-RATE": "queries/s",
+    "LOAD-BURST": "requests/s",
+    "LOAD-ERROR-RATIO": "error ratio",
+}
+
+
+@pytest.mark.parametrize(
+    "check_id", [pytest.param(c.id, marks=pytest.mark.breaks(c.id)) for c in verdict.CHECKS]
+)
+def test_each_load_check_fails_when_its_target_is_breached(check_id: str) -> None:
+    assert exit_code(healthy(), GATE_ALL) == 0
+    measured = _breach(check_id)
+    rows = {r.check_id: r for r in verdict.evaluate(measured, GATE_ALL)}
+    failed = [cid for cid, r in rows.items() if r.status is Status.FAIL]
+    assert failed == [check_id]
+    detail = rows[check_id].detail
+    name = _NAMES.get(check_id) or check_id.rsplit("-", 1)[1]  # P50, P95, P99
+    assert name in detail and "not measured" not in detail, detail
+    outcome = next(c for c in verdict.CHECKS if c.id == check_id).run(
+        verdict.Run(measured, GATE_ALL)
+    )
+    assert (outcome.status, outcome.detail) == (Status.FAIL, detail)
+    assert exit_code(measured, GATE_ALL) == 1
+
+
+def test_the_catalogue_lists_every_load_check_with_a_literal_id() -> None:
+    source = (ROOT / "tools" / "slsops" / "load" / "verdict.py").read_text(encoding="utf-8")
+    ids = [c.id for c in verdict.CHECKS]
+    assert len(ids) == len(set(ids)) == 16
+    for check in verdict.CHECKS:
+        assert f'"{check.id}"' in source, check.id
+        assert check.reads and check.doc == "runbooks/pre-release-load-test.md"
+        assert check.runs_on == "both" and check.family == "LOAD"
+        assert (ROOT / check.doc).is_file()
+    produced = {r.check_id for r in verdict.evaluate(healthy(), GATE_ALL)}
+    assert produced == set(ids)
+
+
+def test_a_check_the_profile_does_not_gate_skips_with_the_reason() -> None:
+    check = next(c for c in verdict.CHECKS if c.id == "LOAD-BURST")
+    outcome = check.run(verdict.Run(healthy(), PROFILE))
+    assert outcome.status is Status.SKIP
+    assert "sets no target" in outcome.detail
 
 
 def test_too_few_logs_per_second_is_a_breach() -> None:
@@ -167,21 +244,93 @@ def test_a_run_without_requests_fails() -> None:
     assert exit_code(empty) == 1
 
 
-def test_rates_of_kinds_not_run_are_skipped_not_failed() -> None:
+def _reads_only() -> Measurements:
     m = healthy()
-    reads_only = replace(
+    return replace(
         m, kinds={k: v for k, v in m.kinds.items() if k.startswith("read")}, entries_stored=0
     )
-    result = statuses(reads_only)
-    assert result["LOAD-INGEST-RATE"] is Status.SKIP
-    assert "LOAD-INGEST-SINGLE-P50" not in result
-    assert exit_code(reads_only) == 0
 
 
-def test_burst_is_reported_never_gated() -> None:
+@pytest.mark.breaks("LOAD-INGEST-RATE", "LOAD-INGEST-SINGLE-P50", "LOAD-INGEST-BATCH-P99")
+def test_gated_targets_a_narrowed_run_did_not_measure_fail_the_gate() -> None:
+    rows = {r.check_id: r for r in verdict.evaluate(_reads_only(), PROFILE, "--tags read")}
+    left = {
+        "LOAD-INGEST-RATE",
+        "LOAD-INGEST-SINGLE-P50",
+        "LOAD-INGEST-SINGLE-P99",
+        "LOAD-INGEST-BATCH-P50",
+        "LOAD-INGEST-BATCH-P95",
+        "LOAD-INGEST-BATCH-P99",
+    }
+    assert {cid for cid, r in rows.items() if r.status is Status.FAIL} == left
+    for check_id in left:
+        assert rows[check_id].verdict == "NOT MEASURED"
+        assert "not measured" in rows[check_id].detail
+        assert "--tags read leaves it out" in rows[check_id].detail, rows[check_id].detail
+    assert "POST /logs (single)" in rows["LOAD-INGEST-SINGLE-P50"].detail
+    assert exit_code(_reads_only()) == 1
+    report = verdict.to_report(
+        list(rows.values()),
+        _reads_only(),
+        PROFILE,
+        {"kind": "aws"},
+        datetime.now(UTC),
+        1.0,
+        "--tags read",
+    )
+    assert sorted(report.extra["load"]["left_out"]) == sorted(left)
+    assert report.extra["load"]["narrowed_by"] == "--tags read"
+    table = verdict.render_table(list(rows.values()), _reads_only(), PROFILE, "--tags read")
+    assert "6 not measured" in table and "--tags read left unmeasured" in table
+    assert "LOAD-INGEST-RATE" in table
+
+
+def test_an_ungated_metric_not_measured_is_not_a_check() -> None:
+    only_gated_reads = verdict.parse_profile(
+        "reads",
+        {
+            "read_queries_per_s": 1,
+            "latency": {"read_newest": {"p50_ms": 100}, "read_service": {"p50_ms": 100}},
+        },
+    )
+    rows = verdict.evaluate(_reads_only(), only_gated_reads)
+    assert not verdict.left_out(rows)
+    report = verdict.to_report(
+        rows, _reads_only(), only_gated_reads, {"kind": "aws"}, datetime.now(UTC), 1.0
+    )
+    ids = {c.id for c in report.results}
+    assert ids == {
+        "LOAD-READ-NEWEST-P50",
+        "LOAD-READ-SERVICE-P50",
+        "LOAD-READ-RATE",
+        "LOAD-ERROR-RATIO",
+    }
+    reported = {r["id"] for r in report.extra["load"]["reported"]}
+    assert {"LOAD-READ-NEWEST-P99", "LOAD-INGEST-RATE", "LOAD-BURST"} <= reported
+    assert report.exit_code() == 0
+
+
+def test_what_a_selection_leaves_out_is_known_before_the_run() -> None:
+    """unmeasurable() (before the run) names exactly what evaluate() fails as not measured."""
+    m = healthy()
+    for kinds in ({"read_newest", "read_service"}, {"ingest_single"}, {"read_service"}, set()):
+        measured = replace(m, kinds={k: v for k, v in m.kinds.items() if k in kinds})
+        if not kinds:
+            measured = replace(measured, total_requests=0, entries_stored=0, peak_rps=0)
+        rows = verdict.evaluate(measured, GATE_ALL)
+        assert sorted(verdict.unmeasurable(GATE_ALL, kinds)) == sorted(verdict.left_out(rows))
+
+
+def test_burst_is_gated_only_when_the_profile_sets_it() -> None:
     measured = replace(healthy(), peak_rps=10)
-    assert statuses(measured)["LOAD-BURST"] is Status.PASS
+    assert "LOAD-BURST" not in {
+        c.id
+        for c in verdict.to_report(
+            verdict.evaluate(measured, PROFILE), measured, PROFILE, {}, datetime.now(UTC), 1
+        ).results
+    }
     assert exit_code(measured) == 0
+    assert exit_code(measured, GATE_ALL) == 1
 
 
 def test_report_shape_table_and_resolution_note() -> None:

@@ -11,7 +11,10 @@ Without ``--stack`` it starts the local stack detached on free ports and always 
 afterwards. A local stack is reached on loopback only. Outputs go to ``--results``
 (default results/load/): Locust's CSV (``locust_*.csv``) and HTML (``report.html``) and the
 verdict JSON (``verdict.json``, the shared report shape with LOAD- checks). The exit code is
-the verdict's: 0 all targets met, 1 a breach (or Locust failed to judge), 2 usage, 3 preflight.
+the verdict's: 0 all targets met, 1 a breach or a gated target not measured (or Locust failed
+to judge), 2 usage, 3 preflight. The preflight (credentials, both roles, the API) runs here,
+before Locust starts, so it ends the run with exit 3 whatever the number of Locust processes;
+a scenario selection that leaves gated targets unmeasured is printed before the run.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from slsops.errors import EXIT_FAILED, EXIT_USAGE, PreflightError, SlsopsError, UsageError
-from slsops.load.verdict import load_profile
+from slsops.load import preflight, scenarios
+from slsops.load.verdict import Profile, load_profile, unmeasurable
 from slsops.stack import load_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -245,7 +249,11 @@ def local_stack_if_needed(stack: Path | None) -> Iterator[Path]:
 
 
 def locust_command(
-    args: argparse.Namespace, shape: RunShape, stack_path: Path, api_url: str
+    args: argparse.Namespace,
+    shape: RunShape,
+    stack_path: Path,
+    api_url: str,
+    narrowed_by: str = "",
 ) -> list[str]:
     results = args.results
     command = [
@@ -295,10 +303,35 @@ def locust_command(
         command += ["--reset-stats"]
     if shape.processes:
         command += ["--processes", str(shape.processes)]
+    if narrowed_by:
+        command += ["--gate-narrowed-by", narrowed_by]
     if shape.tags:
         command += ["--tags", *shape.tags]
     command += list(shape.classes)
     return command
+
+
+def announce_left_out(args: argparse.Namespace, shape: RunShape, profile: Profile) -> str:
+    """Print the gated targets the scenario selection cannot measure; return the selection.
+
+    The selection is what ``--tags``/``--classes`` narrowed (empty when the profile's own
+    scenarios run); the verdict names it in each unmeasured target's FAIL.
+    """
+    kinds = scenarios.kinds_made(scenarios.user_classes(args.locustfile), shape.classes, shape.tags)
+    selection = scenarios.selection_text(shape.classes, shape.tags)
+    if not kinds:
+        raise UsageError(f"the scenario selection {selection} makes no request")
+    narrowed_by = selection if (args.tags or args.classes) else ""
+    left = unmeasurable(profile, kinds)
+    if left:
+        who = f"the scenario selection {selection}" if narrowed_by else "the profile's scenarios"
+        print(
+            f"load: {who} make only {', '.join(sorted(kinds))} requests: gated targets of "
+            f"profile {profile.name!r} left out, each FAILs as not measured: {', '.join(left)}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return narrowed_by
 
 
 def run_load(argv: Sequence[str]) -> int:
@@ -313,13 +346,15 @@ def run_load(argv: Sequence[str]) -> int:
     if unknown:
         known = ", ".join(sorted(scenario_classes(args.locustfile)))
         raise UsageError(f"unknown user class {', '.join(sorted(unknown))}; classes: {known}")
+    narrowed_by = announce_left_out(args, shape, profile)
     args.results.mkdir(parents=True, exist_ok=True)
     verdict_path = args.results / "verdict.json"
     verdict_path.unlink(missing_ok=True)
     budget = locust_seconds(shape) + STOP_TIMEOUT_S + LOCUST_GRACE_S
     with local_stack_if_needed(args.stack) as stack_path:
         api_url = check_loopback(stack_path)
-        command = locust_command(args, shape, stack_path, api_url)
+        preflight.check(load_stack(stack_path))
+        command = locust_command(args, shape, stack_path, api_url, narrowed_by)
         print(
             f"load: profile {profile.name!r}, {shape.users} users, {shape.warmup_s:g} s warm-up "
             f"then {shape.run_time} measured, {shape.task_rate:g} tasks/s per user "

@@ -24,7 +24,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from slsops.checks.model import CheckResult, Severity, Status
+from slsops.checks.model import Check, CheckResult, Outcome, Severity, Status, skipped
 from slsops.checks.report import Report
 from slsops.errors import UsageError
 
@@ -239,9 +239,48 @@ def load_profile(path: Path, name: str) -> Profile:
 
 
 # ----------------------------------------------------------------------------- verdict
+PERCENTILES = (("p50_ms", "P50"), ("p95_ms", "P95"), ("p99_ms", "P99"))
+
+# Every LOAD- check id, written out: (request kind, percentile) -> id, then the run-wide ones.
+LATENCY_CHECK_IDS: dict[tuple[str, str], str] = {
+    ("ingest_single", "P50"): "LOAD-INGEST-SINGLE-P50",
+    ("ingest_single", "P95"): "LOAD-INGEST-SINGLE-P95",
+    ("ingest_single", "P99"): "LOAD-INGEST-SINGLE-P99",
+    ("ingest_batch", "P50"): "LOAD-INGEST-BATCH-P50",
+    ("ingest_batch", "P95"): "LOAD-INGEST-BATCH-P95",
+    ("ingest_batch", "P99"): "LOAD-INGEST-BATCH-P99",
+    ("read_newest", "P50"): "LOAD-READ-NEWEST-P50",
+    ("read_newest", "P95"): "LOAD-READ-NEWEST-P95",
+    ("read_newest", "P99"): "LOAD-READ-NEWEST-P99",
+    ("read_service", "P50"): "LOAD-READ-SERVICE-P50",
+    ("read_service", "P95"): "LOAD-READ-SERVICE-P95",
+    ("read_service", "P99"): "LOAD-READ-SERVICE-P99",
+}
+INGEST_RATE_ID = "LOAD-INGEST-RATE"
+READ_RATE_ID = "LOAD-READ-RATE"
+BURST_ID = "LOAD-BURST"
+ERROR_RATIO_ID = "LOAD-ERROR-RATIO"
+
+DOC = "runbooks/pre-release-load-test.md"
+_READS = "Locust's aggregated request stats (entries stored counted by the generator)"
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a verdict judges: the measurements, the profile, and how the scenarios were narrowed.
+
+    ``narrowed_by`` is the scenario selection given on the command line (``--tags read``),
+    empty when the profile's own scenarios ran; it names why a gated target went unmeasured.
+    """
+
+    measured: Measurements
+    profile: Profile
+    narrowed_by: str = ""
+
+
 @dataclass(frozen=True)
 class Row:
-    """One line of the verdict table, and the check it becomes in the report."""
+    """One line of the verdict table; a gated row is a check in the report."""
 
     check_id: str
     metric: str
@@ -254,12 +293,26 @@ class Row:
     gated: bool = True
 
     @property
+    def not_measured(self) -> bool:
+        return bool(self.evidence.get("not_measured"))
+
+    @property
     def verdict(self) -> str:
-        if self.status is Status.PASS and not self.gated:
+        if not self.gated:
             return "info"
-        return {Status.PASS: "pass", Status.FAIL: "BREACH", Status.SKIP: "skip"}.get(
-            self.status, self.status.value
-        )
+        if self.not_measured:
+            return "NOT MEASURED"
+        return {Status.PASS: "pass", Status.FAIL: "BREACH"}.get(self.status, self.status.value)
+
+    def outcome(self, profile: Profile) -> Outcome:
+        """The row as a check outcome; a metric the profile does not gate compared nothing."""
+        if not self.gated:
+            return skipped(
+                f"profile {profile.name!r} sets no target for {self.metric}: reported "
+                f"({self.measured}), not gated",
+                **self.evidence,
+            )
+        return Outcome(self.status, self.detail, self.evidence)
 
 
 _LATENCY_FIX = (
@@ -274,47 +327,59 @@ _ERROR_FIX = (
     "See runbooks/pre-release-load-test.md, 'Error breach': read the Failures section of the "
     "HTML report (status codes, wrong answers), then the functions' logs."
 )
+_UNMEASURED_FIX = (
+    "Run the scenarios that make these requests (drop --tags/--classes, or choose a profile "
+    "that gates only what the selection measures)."
+)
 
 
 def _ms(value: float | None) -> str:
     return "reported" if value is None else f"<= {value:g} ms"
 
 
-def _latency_rows(measured: Measurements, profile: Profile) -> list[Row]:
-    rows = []
-    for kind in KINDS:
-        stats = measured.kinds.get(kind.id)
-        if stats is None:
-            continue
-        target = profile.latency[kind.id]
-        for key, label in (("p50_ms", "P50"), ("p95_ms", "P95"), ("p99_ms", "P99")):
-            value = getattr(stats, key)
-            bound = getattr(target, key)
-            ok = bound is None or value <= bound
-            rows.append(
-                Row(
-                    check_id=f"LOAD-{kind.id.upper().replace('_', '-')}-{label}",
-                    metric=f"{label} {kind.label}",
-                    target=_ms(bound),
-                    measured=f"{value:g} ms",
-                    status=Status.PASS if ok else Status.FAIL,
-                    gated=bound is not None,
-                    detail=(
-                        f"{label} of {kind.method} {kind.name} is {value:g} ms "
-                        f"over {stats.requests} requests"
-                        + ("" if bound is None else f" (target <= {bound:g} ms)")
-                    ),
-                    evidence={
-                        "kind": kind.id,
-                        "percentile": label,
-                        "measured_ms": value,
-                        "target_ms": bound,
-                        "requests": stats.requests,
-                    },
-                    remediation=_LATENCY_FIX,
-                )
-            )
-    return rows
+def _unmeasured(what: str, run: Run) -> str:
+    why = (
+        f"the scenario selection {run.narrowed_by} leaves it out"
+        if run.narrowed_by
+        else "the scenarios made none in the measured window"
+    )
+    return f"not measured: the run made no {what} ({why}); a gated target must be measured"
+
+
+def latency_row(check_id: str, kind: RequestKind, percentile: str, run: Run) -> Row | None:
+    """One percentile of one request kind; None when neither gated nor measured."""
+    key = f"{percentile.lower()}_ms"
+    bound = getattr(run.profile.latency[kind.id], key)
+    stats = run.measured.kinds.get(kind.id)
+    metric = f"{percentile} {kind.label}"
+    evidence: dict[str, Any] = {"kind": kind.id, "percentile": percentile, "target_ms": bound}
+    if stats is None:
+        if bound is None:
+            return None
+        return Row(
+            check_id,
+            metric,
+            _ms(bound),
+            "not measured",
+            Status.FAIL,
+            _unmeasured(f"{kind.method} {kind.name} request", run),
+            evidence | {"not_measured": True, "requests": 0},
+            _UNMEASURED_FIX,
+        )
+    value = getattr(stats, key)
+    ok = bound is None or value <= bound
+    return Row(
+        check_id,
+        metric,
+        _ms(bound),
+        f"{value:g} ms",
+        Status.PASS if ok else Status.FAIL,
+        f"{percentile} of {kind.method} {kind.name} is {value:g} ms over "
+        f"{stats.requests} requests" + ("" if bound is None else f" (target <= {bound:g} ms)"),
+        evidence | {"measured_ms": value, "requests": stats.requests},
+        _LATENCY_FIX,
+        gated=bound is not None,
+    )
 
 
 def _rate_row(
@@ -323,113 +388,243 @@ def _rate_row(
     unit: str,
     value: float,
     bound: float | None,
-    ran: bool,
-    measured: Measurements,
+    measured_what: str | None,
+    run: Run,
 ) -> Row:
+    """A rate that must reach ``bound``; ``measured_what`` is None when the run measured it,
+    else what the run made none of."""
     evidence = {
         "measured": round(value, 2),
         "target": bound,
-        "window_s": round(measured.window_s, 3),
+        "window_s": round(run.measured.window_s, 3),
     }
     if bound is None:
-        status, target, detail = Status.PASS, "reported", f"{value:.1f} {unit} (not gated)"
-    elif not ran:
-        status, target = Status.SKIP, f">= {bound:g} {unit}"
-        detail = f"this run made no requests that produce {unit} (scenario selection)"
-    else:
-        status = Status.PASS if value >= bound else Status.FAIL
-        target = f">= {bound:g} {unit}"
-        detail = f"{value:.1f} {unit} over {measured.window_s:.1f} s (target >= {bound:g})"
+        return Row(
+            check_id,
+            metric,
+            "reported",
+            f"{value:.1f} {unit}",
+            Status.PASS,
+            f"{metric}: {value:.1f} {unit} (not gated)",
+            evidence,
+            _RATE_FIX,
+            gated=False,
+        )
+    target = f">= {bound:g} {unit}"
+    if measured_what is not None:
+        return Row(
+            check_id,
+            metric,
+            target,
+            "not measured",
+            Status.FAIL,
+            f"{metric}: {_unmeasured(measured_what, run)}",
+            evidence | {"not_measured": True},
+            _UNMEASURED_FIX,
+        )
     return Row(
         check_id,
         metric,
         target,
         f"{value:.1f} {unit}",
-        status,
-        detail,
+        Status.PASS if value >= bound else Status.FAIL,
+        f"{metric}: {value:.1f} {unit} over {run.measured.window_s:.1f} s (target >= {bound:g})",
         evidence,
         _RATE_FIX,
-        gated=bound is not None,
     )
 
 
-def evaluate(measured: Measurements, profile: Profile) -> list[Row]:
-    """Every metric of the run against the profile: one row (one LOAD- check) per metric."""
-    rows = _latency_rows(measured, profile)
-    ran_ingest = any(not KINDS_BY_ID[k].is_read for k in measured.kinds)
-    ran_reads = any(KINDS_BY_ID[k].is_read for k in measured.kinds)
-    rows.append(
-        _rate_row(
-            "LOAD-INGEST-RATE",
-            "logs/s ingested (entries)",
-            "logs/s",
-            measured.logs_per_s,
-            profile.ingest_logs_per_s,
-            ran_ingest,
-            measured,
-        )
+def ingest_rate_row(run: Run) -> Row:
+    ran = any(not KINDS_BY_ID[k].is_read for k in run.measured.kinds)
+    return _rate_row(
+        INGEST_RATE_ID,
+        "logs/s ingested (entries)",
+        "logs/s",
+        run.measured.logs_per_s,
+        run.profile.ingest_logs_per_s,
+        None if ran else "POST /logs request",
+        run,
     )
-    rows.append(
-        _rate_row(
-            "LOAD-READ-RATE",
-            "queries/s (successful reads)",
-            "queries/s",
-            measured.queries_per_s,
-            profile.read_queries_per_s,
-            ran_reads,
-            measured,
-        )
+
+
+def read_rate_row(run: Run) -> Row:
+    ran = any(KINDS_BY_ID[k].is_read for k in run.measured.kinds)
+    return _rate_row(
+        READ_RATE_ID,
+        "queries/s (successful reads)",
+        "queries/s",
+        run.measured.queries_per_s,
+        run.profile.read_queries_per_s,
+        None if ran else "GET /logs/recent request",
+        run,
     )
-    burst = _rate_row(
-        "LOAD-BURST",
+
+
+def burst_row(run: Run) -> Row:
+    return _rate_row(
+        BURST_ID,
         "peak requests/s (1-s window)",
         "requests/s",
-        float(measured.peak_rps),
-        None,
-        True,
-        measured,
+        float(run.measured.peak_rps),
+        run.profile.burst_rps,
+        None if run.measured.total_requests else "request",
+        run,
     )
-    if profile.burst_rps is not None:
-        burst = Row(
-            burst.check_id,
-            burst.metric,
-            f"reported ({profile.burst_rps:g} stated)",
-            burst.measured,
-            Status.PASS,
-            f"peak {measured.peak_rps} requests/s; the stated burst of "
-            f"{profile.burst_rps:g} requests/s is reported, not gated",
-            burst.evidence | {"stated": profile.burst_rps},
-            burst.remediation,
-            gated=False,
-        )
-    rows.append(burst)
-    ratio, bound = measured.error_ratio, profile.max_error_ratio
+
+
+def error_ratio_row(run: Run) -> Row:
+    measured, bound = run.measured, run.profile.max_error_ratio
+    ratio = measured.error_ratio
+    evidence = {
+        "failures": measured.total_failures,
+        "requests": measured.total_requests,
+        "measured": round(ratio, 6),
+        "target": bound,
+    }
     if measured.total_requests == 0:
-        status, detail = Status.FAIL, "the run made no requests at all"
-    else:
-        status = Status.PASS if ratio <= bound else Status.FAIL
-        detail = (
-            f"{measured.total_failures} of {measured.total_requests} requests failed "
-            f"(status or content); target <= {bound:.3%}"
-        )
-    rows.append(
-        Row(
-            "LOAD-ERROR-RATIO",
+        return Row(
+            ERROR_RATIO_ID,
             "error ratio (status + content)",
             f"<= {bound:.3%}",
-            f"{ratio:.3%}",
-            status,
-            detail,
-            {
-                "failures": measured.total_failures,
-                "requests": measured.total_requests,
-                "measured": round(ratio, 6),
-                "target": bound,
-            },
+            "no requests",
+            Status.FAIL,
+            "error ratio: not measured: the run made no requests at all",
+            evidence | {"not_measured": True},
             _ERROR_FIX,
         )
+    return Row(
+        ERROR_RATIO_ID,
+        "error ratio (status + content)",
+        f"<= {bound:.3%}",
+        f"{ratio:.3%}",
+        Status.PASS if ratio <= bound else Status.FAIL,
+        f"error ratio: {measured.total_failures} of {measured.total_requests} requests failed "
+        f"(status or content), {ratio:.3%}; target <= {bound:.3%}",
+        evidence,
+        _ERROR_FIX,
     )
-    return rows
+
+
+def _latency_judge(check_id: str, kind: RequestKind, percentile: str) -> Any:
+    def judge(run: Run) -> Outcome:
+        row = latency_row(check_id, kind, percentile, run)
+        if row is None:
+            return skipped(
+                f"profile {run.profile.name!r} sets no {percentile} target for {kind.label} "
+                "and the run made no such request"
+            )
+        return row.outcome(run.profile)
+
+    return judge
+
+
+def _whole_run_judge(build: Any) -> Any:
+    return lambda run: build(run).outcome(run.profile)
+
+
+def _catalogue() -> list[Check]:
+    checks = [
+        Check(
+            check_id,
+            f"{percentile} latency of {KINDS_BY_ID[kind_id].label} within the profile's bound",
+            Severity.HIGH,
+            _LATENCY_FIX,
+            _latency_judge(check_id, KINDS_BY_ID[kind_id], percentile),
+            reads=f"{_READS}: {percentile} of {KINDS_BY_ID[kind_id].method} "
+            f"{KINDS_BY_ID[kind_id].name}; loadtests/targets.toml",
+            runs_on="both",
+            doc=DOC,
+        )
+        for (kind_id, percentile), check_id in LATENCY_CHECK_IDS.items()
+    ]
+    whole_run = (
+        (
+            INGEST_RATE_ID,
+            "Log entries stored per second reach the target",
+            ingest_rate_row,
+            _RATE_FIX,
+            "entries stored (201/207 results) over the measured window",
+        ),
+        (
+            READ_RATE_ID,
+            "Successful reads per second reach the target",
+            read_rate_row,
+            _RATE_FIX,
+            "successful GET /logs/recent requests over the measured window",
+        ),
+        (
+            BURST_ID,
+            "Peak requests per second (1-s window) reach the target",
+            burst_row,
+            _RATE_FIX,
+            "requests per 1-s window (num_reqs_per_sec)",
+        ),
+        (
+            ERROR_RATIO_ID,
+            "Failed requests (status or content) within the error ratio",
+            error_ratio_row,
+            _ERROR_FIX,
+            "failed requests (wrong status or wrong answer) / requests",
+        ),
+    )
+    checks += [
+        Check(
+            check_id,
+            title,
+            Severity.HIGH,
+            fix,
+            _whole_run_judge(build),
+            reads=f"{_READS}: {what}; loadtests/targets.toml",
+            runs_on="both",
+            doc=DOC,
+        )
+        for check_id, title, build, fix, what in whole_run
+    ]
+    return checks
+
+
+CHECKS: list[Check] = _catalogue()
+
+
+def evaluate(measured: Measurements, profile: Profile, narrowed_by: str = "") -> list[Row]:
+    """Every metric of the run against the profile, in catalogue order.
+
+    A row per gated target (a LOAD- check: PASS, FAIL, or FAIL as not measured) and per
+    measured metric the profile does not gate (reported only).
+    """
+    run = Run(measured, profile, narrowed_by)
+    rows = [
+        latency_row(check_id, KINDS_BY_ID[kind_id], percentile, run)
+        for (kind_id, percentile), check_id in LATENCY_CHECK_IDS.items()
+    ]
+    rows += [ingest_rate_row(run), read_rate_row(run), burst_row(run), error_ratio_row(run)]
+    return [row for row in rows if row is not None]
+
+
+def left_out(rows: list[Row]) -> list[str]:
+    """Gated targets the run did not measure."""
+    return [row.check_id for row in rows if row.gated and row.not_measured]
+
+
+def unmeasurable(profile: Profile, kinds: set[str]) -> list[str]:
+    """Gated targets of ``profile`` that a run making only ``kinds`` of requests cannot measure.
+
+    The same rule as :func:`evaluate`'s "not measured", known before the run from the
+    scenario selection (slsops.load.scenarios), so the gate can name them up front.
+    """
+    ids = [
+        check_id
+        for (kind_id, percentile), check_id in LATENCY_CHECK_IDS.items()
+        if getattr(profile.latency[kind_id], f"{percentile.lower()}_ms") is not None
+        and kind_id not in kinds
+    ]
+    if profile.ingest_logs_per_s is not None and all(KINDS_BY_ID[k].is_read for k in kinds):
+        ids.append(INGEST_RATE_ID)
+    if profile.read_queries_per_s is not None and not any(KINDS_BY_ID[k].is_read for k in kinds):
+        ids.append(READ_RATE_ID)
+    if not kinds:
+        ids += [BURST_ID] * (profile.burst_rps is not None) + [ERROR_RATIO_ID]
+    return ids
 
 
 def to_report(
@@ -439,40 +634,62 @@ def to_report(
     target: dict[str, Any],
     started_at: datetime,
     duration_s: float,
+    narrowed_by: str = "",
 ) -> Report:
-    """The verdict in the shared report shape (command ``load``, one LOAD- check per metric)."""
+    """The verdict in the shared report shape (command ``load``): one LOAD- check per gated
+    target; metrics the profile does not gate are figures under ``load.reported``."""
     results = [
         CheckResult(
             id=row.check_id,
             title=row.metric,
             status=row.status,
-            severity=Severity.HIGH if row.gated else Severity.INFO,
+            severity=Severity.HIGH,
             detail=row.detail,
             remediation=row.remediation,
             evidence=row.evidence | {"target_text": row.target, "measured_text": row.measured},
         )
         for row in rows
+        if row.gated
     ]
     extra = {
         "load": {
             "profile": profile.name,
+            "narrowed_by": narrowed_by,
+            "left_out": left_out(rows),
             "percentile_resolution": PERCENTILE_RESOLUTION,
             "measurements": measured.as_dict(),
+            "reported": [
+                {"id": row.check_id, "metric": row.metric, "measured": row.measured}
+                for row in rows
+                if not row.gated
+            ],
         }
     }
     return Report("load", target, started_at, duration_s, results, extra)
 
 
-def render_table(rows: list[Row], measured: Measurements, profile: Profile) -> str:
+def render_table(
+    rows: list[Row], measured: Measurements, profile: Profile, narrowed_by: str = ""
+) -> str:
     """The table an operator reads at the end of a run."""
     table = tabulate(
         [[r.metric, r.target, r.measured, r.verdict] for r in rows],
         headers=["metric", "target", "measured", "verdict"],
     )
-    breaches = sum(r.status is Status.FAIL for r in rows)
-    outcome = "PASS" if breaches == 0 else f"FAIL ({breaches} breach{'es' * (breaches != 1)})"
+    missing = left_out(rows)
+    breaches = sum(r.status is Status.FAIL for r in rows) - len(missing)
+    problems = []
+    if breaches:
+        problems.append(f"{breaches} breach{'es' * (breaches != 1)}")
+    if missing:
+        problems.append(f"{len(missing)} not measured")
+    outcome = f"FAIL ({', '.join(problems)})" if problems else "PASS"
+    unmeasured = ""
+    if missing:
+        cause = f"the scenario selection {narrowed_by}" if narrowed_by else "the run"
+        unmeasured = f"Gated targets {cause} left unmeasured: {', '.join(missing)}.\n"
     return (
-        f"\nLoad verdict, profile {profile.name!r}: {outcome}\n{table}\n"
+        f"\nLoad verdict, profile {profile.name!r}: {outcome}\n{table}\n{unmeasured}"
         f"Window {measured.window_s:.1f} s (measured after ramp-up and warm-up), "
         f"{measured.total_requests} requests, {measured.entries_stored} entries stored.\n"
         f"Percentile resolution: {PERCENTILE_RESOLUTION}.\n"
