@@ -15,6 +15,7 @@ from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/deployment-verification-failed.md"
 
 _FUNCTION_IN_URI = re.compile(r"/functions/(arn:[^/]+)/invocations")
 
@@ -51,6 +52,18 @@ def _method(ctx: StackContext, spec: contract.MethodContract) -> dict[str, Any] 
         return None
 
 
+def method_integration(
+    ctx: StackContext, spec: contract.MethodContract
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The method's integration, the function name and the qualifier its URI invokes."""
+    integration = (_method(ctx, spec) or {}).get("methodIntegration") or {}
+    match = _FUNCTION_IN_URI.search(integration.get("uri") or "")
+    parts = match.group(1).split(":") if match else []
+    function = parts[6] if len(parts) > 6 else None
+    qualifier = parts[7] if len(parts) > 7 else None
+    return integration, function, qualifier
+
+
 def _label(spec: contract.MethodContract) -> str:
     return f"{spec.http_method} {spec.path}"
 
@@ -61,6 +74,9 @@ def _label(spec: contract.MethodContract) -> str:
     "REST API exists with the contract's name and endpoint type",
     Severity.CRITICAL,
     "Apply infra/ (terraform apply) or point --stack at the right deployment's outputs.",
+    reads="apigateway:GetRestApi (name, endpointConfiguration)",
+    runs_on="both",
+    doc=DOC,
 )
 def rest_api(ctx: StackContext) -> Outcome:
     api = ctx.call("apigateway", "get_rest_api", restApiId=_api_id(ctx))
@@ -79,6 +95,9 @@ def rest_api(ctx: StackContext) -> Outcome:
     "Both methods require AWS_IAM authorization",
     Severity.CRITICAL,
     'Set authorization = "AWS_IAM" on the method in infra/api.tf, apply, and redeploy the stage.',
+    reads="apigateway:GetResources, apigateway:GetMethod (authorizationType)",
+    runs_on="both",
+    doc=DOC,
 )
 def methods_use_iam(ctx: StackContext) -> Outcome:
     expected, actual = {}, {}
@@ -95,16 +114,16 @@ def methods_use_iam(ctx: StackContext) -> Outcome:
     "Methods are Lambda proxy integrations to the right function alias",
     Severity.CRITICAL,
     "Point each integration at its function's alias ARN (AWS_PROXY, POST) in infra/ and apply.",
+    reads="apigateway:GetMethod (methodIntegration type, httpMethod, uri)",
+    runs_on="both",
+    doc=DOC,
 )
 def proxy_integrations(ctx: StackContext) -> Outcome:
     expected, actual = {}, {}
     for spec in contract.METHODS:
         fn = contract.FUNCTIONS[spec.function]
-        name = str(ctx.stack[f"{spec.function}_function_name"])
-        integration = (_method(ctx, spec) or {}).get("methodIntegration") or {}
-        match = _FUNCTION_IN_URI.search(integration.get("uri") or "")
-        target = match.group(1) if match else None
-        parts = target.split(":") if target else []
+        name = ctx.names.function(spec.function)
+        integration, function, qualifier = method_integration(ctx, spec)
         label = _label(spec)
         expected[f"{label}.type"] = spec.integration_type
         expected[f"{label}.http_method"] = "POST"
@@ -112,8 +131,8 @@ def proxy_integrations(ctx: StackContext) -> Outcome:
         expected[f"{label}.qualifier"] = fn.alias
         actual[f"{label}.type"] = integration.get("type")
         actual[f"{label}.http_method"] = integration.get("httpMethod")
-        actual[f"{label}.function"] = parts[6] if len(parts) > 6 else None
-        actual[f"{label}.qualifier"] = parts[7] if len(parts) > 7 else None
+        actual[f"{label}.function"] = function
+        actual[f"{label}.qualifier"] = qualifier
     return compared(expected, actual, "each method invokes its function's alias via AWS_PROXY")
 
 
@@ -123,6 +142,9 @@ def proxy_integrations(ctx: StackContext) -> Outcome:
     "The stage exists and serves a deployment",
     Severity.CRITICAL,
     "Create a deployment and point the stage at it (terraform apply redeploys on method changes).",
+    reads="apigateway:GetStage (deploymentId), apigateway:GetDeployment, apigateway:GetMethod",
+    runs_on="both",
+    doc=DOC,
 )
 def stage_deployed(ctx: StackContext) -> Outcome:
     stage = _stage(ctx)
@@ -154,6 +176,9 @@ def _all_methods_setting(stage: dict[str, Any]) -> dict[str, Any]:
     "Stage throttling (rate and burst) on every method",
     Severity.HIGH,
     "Set aws_api_gateway_method_settings for */* with the contract's rate and burst and apply.",
+    reads="apigateway:GetStage (methodSettings */* throttling)",
+    runs_on="both",
+    doc=DOC,
 )
 def throttling(ctx: StackContext) -> Outcome:
     settings = _all_methods_setting(_stage(ctx))
@@ -177,6 +202,9 @@ def throttling(ctx: StackContext) -> Outcome:
     "Access logging to the API's log group with its retention",
     Severity.HIGH,
     "Set the stage's access_log_settings to the API log group and its retention in infra/; apply.",
+    reads="apigateway:GetStage (accessLogSettings), logs:DescribeLogGroups",
+    runs_on="both",
+    doc=DOC,
 )
 def access_logging(ctx: StackContext) -> Outcome:
     settings = _stage(ctx).get("accessLogSettings") or {}
@@ -211,6 +239,10 @@ def access_logging(ctx: StackContext) -> Outcome:
     "Request validation: POST body against the model, GET query parameters",
     Severity.MEDIUM,
     "Attach the request validator and model from service/openapi.json to each method; apply.",
+    reads="apigateway:GetMethod (requestValidatorId, requestModels, requestParameters), "
+    "apigateway:GetRequestValidator",
+    runs_on="both",
+    doc=DOC,
 )
 def request_validation(ctx: StackContext) -> Outcome:
     problems: list[str] = []
@@ -259,6 +291,9 @@ def request_validation(ctx: StackContext) -> Outcome:
     "Stage tracing (X-Ray) and metrics enabled",
     Severity.LOW,
     "Set xray_tracing_enabled on the stage and metrics_enabled in the */* method settings; apply.",
+    reads="apigateway:GetStage (tracingEnabled, methodSettings */* metricsEnabled)",
+    runs_on="both",
+    doc=DOC,
 )
 def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
     stage = _stage(ctx)
@@ -282,6 +317,9 @@ def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
     Severity.CRITICAL,
     "Redeploy the stage (terraform apply, or aws apigateway create-deployment "
     "--rest-api-id <api_id> --stage-name <stage>) so it serves the current methods.",
+    reads="apigateway:GetStage, apigateway:GetDeployment embed=apisummary",
+    runs_on="both",
+    doc=DOC,
 )
 def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
     """What the stage serves, not what the API's configuration says (API-002): they differ

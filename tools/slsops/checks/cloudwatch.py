@@ -11,6 +11,7 @@ from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/deployment-verification-failed.md"
 
 
 def _expected_alarms(ctx: StackContext) -> dict[str, contract.AlarmContract]:
@@ -66,6 +67,9 @@ def _metric_names(alarm: dict[str, Any]) -> list[str]:
     "Every alarm of the contract exists",
     Severity.HIGH,
     "Apply infra/cloudwatch.tf (terraform apply) to recreate the missing alarms.",
+    reads="cloudwatch:DescribeAlarms of the contract's alarm names and the alarm_names output",
+    runs_on="both",
+    doc=DOC,
 )
 def alarms_exist(ctx: StackContext) -> Outcome:
     found = _alarms(ctx)
@@ -87,6 +91,9 @@ def alarms_exist(ctx: StackContext) -> Outcome:
     "Alarms' metrics, thresholds, periods and comparison",
     Severity.HIGH,
     "Restore the alarm's definition from infra/cloudwatch.tf (terraform apply).",
+    reads="cloudwatch:DescribeAlarms (threshold, comparison, periods, metrics, expression)",
+    runs_on="both",
+    doc=DOC,
 )
 def alarm_thresholds(ctx: StackContext) -> Outcome:
     found = _alarms(ctx)
@@ -127,6 +134,9 @@ def alarm_thresholds(ctx: StackContext) -> Outcome:
     "Alarms notify the alarm topic (encrypted)",
     Severity.HIGH,
     "Set alarm_actions (and ok_actions) to the alarm topic in infra/cloudwatch.tf; apply.",
+    reads="cloudwatch:DescribeAlarms (AlarmActions, ActionsEnabled), sns:GetTopicAttributes",
+    runs_on="both",
+    doc=DOC,
 )
 def alarm_actions(ctx: StackContext) -> Outcome:
     topic = str(ctx.stack["alarm_topic_arn"])
@@ -157,6 +167,9 @@ def alarm_actions(ctx: StackContext) -> Outcome:
     "Dashboard exists and shows the functions, the table and the API",
     Severity.LOW,
     "Apply infra/cloudwatch.tf to recreate the dashboard.",
+    reads="cloudwatch:GetDashboard (DashboardBody)",
+    runs_on="both",
+    doc=DOC,
 )
 def dashboard(ctx: StackContext) -> Outcome:
     name = str(ctx.stack["dashboard_name"])

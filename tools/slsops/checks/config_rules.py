@@ -1,19 +1,19 @@
-"""CFG-*: the AWS Config rules, when the deployment enables them (``config_rules_enabled``)."""
+"""CFG-*: the AWS Config rules and the recorder they need (``slsops verify``).
+
+Whether these apply is the contract's decision, never the deployment's own
+``config_rules_enabled`` output: a deployment that turned its rules off FAILs here. The local
+stack holds the rules but no recorder (``contract.LOCAL_GAPS``), so CFG-002 runs on AWS only.
+"""
 
 from __future__ import annotations
 
 from slsops import contract
 from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check, skipped
-from slsops.verify_context import StackContext, local_feature_off
+from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
-
-
-def _disabled(ctx: StackContext) -> Outcome | None:
-    if not ctx.stack.get("config_rules_enabled"):
-        return skipped("Config rules are disabled for this deployment (config_rules_enabled=false)")
-    return None
+DOC = "runbooks/deployment-verification-failed.md"
 
 
 @check(
@@ -22,10 +22,11 @@ def _disabled(ctx: StackContext) -> Outcome | None:
     "Config rules exist, active, with the contract's managed rule",
     Severity.MEDIUM,
     "Apply infra/config.tf with enable_config_rules = true.",
+    reads="config:DescribeConfigRules (one call per contract rule name)",
+    runs_on="both",
+    doc=DOC,
 )
 def rules(ctx: StackContext) -> Outcome:
-    if (skip := _disabled(ctx)) is not None:
-        return skip
     wanted = {ctx.names.config_rule(key): spec for key, spec in contract.CONFIG_RULES.items()}
     client = ctx.client("config")
 
@@ -63,12 +64,11 @@ def rules(ctx: StackContext) -> Outcome:
     "A Config recorder is recording (rules evaluate nothing without one)",
     Severity.MEDIUM,
     "aws configservice start-configuration-recorder --configuration-recorder-name <name>",
+    reads="config:DescribeConfigurationRecorderStatus",
+    runs_on="aws",
+    doc=DOC,
 )
 def recorder(ctx: StackContext) -> Outcome:
-    if (skip := _disabled(ctx)) is not None:
-        return skip
-    if reason := local_feature_off(ctx, "enable_config_recorder"):
-        return skipped(reason)
     answer = ctx.call("config", "describe_configuration_recorder_status")
     statuses = answer.get("ConfigurationRecordersStatus", [])
     recording = [s["name"] for s in statuses if s.get("recording")]

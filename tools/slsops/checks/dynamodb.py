@@ -6,11 +6,12 @@ from typing import Any
 
 from slsops import contract
 from slsops.checks.compare import compared
-from slsops.checks.model import Check, Outcome, Severity, check, skipped
-from slsops.verify_context import StackContext, local_feature_off
+from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 T = contract.TABLE
+DOC = "runbooks/deployment-verification-failed.md"
 
 
 def _table_name(ctx: StackContext) -> str:
@@ -31,15 +32,22 @@ def _key_names(schema: list[dict[str, str]]) -> dict[str, str | None]:
     "DDB-001",
     "Table keys (partition and sort key names and types)",
     Severity.CRITICAL,
-    "The key schema cannot change in place: restore into a new table with the contract's keys.",
+    "The key schema cannot change in place: restore into a new table with the contract's keys "
+    "and name, and point the stack file (table_name, table_arn) at it.",
+    reads="dynamodb:DescribeTable (TableName, KeySchema, AttributeDefinitions); the contract's "
+    "table name for the deployment's prefix and environment",
+    runs_on="both",
+    doc=DOC,
 )
 def table_keys(ctx: StackContext) -> Outcome:
+    """The name is compared with the contract's, never with the stack file's own value (which
+    DescribeTable of that same name would always echo)."""
     table = _table(ctx)
     keys = _key_names(table.get("KeySchema"))
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     return compared(
         {
-            "name": _table_name(ctx),
+            "name": ctx.names.table,
             "partition_key": T.partition_key,
             "partition_key_type": T.partition_key_type,
             "sort_key": T.sort_key,
@@ -54,6 +62,7 @@ def table_keys(ctx: StackContext) -> Outcome:
         },
         f"{_table_name(ctx)} is keyed by {T.partition_key} + {T.sort_key}",
         table_status=table.get("TableStatus"),
+        table_arn=table.get("TableArn"),
     )
 
 
@@ -63,6 +72,9 @@ def table_keys(ctx: StackContext) -> Outcome:
     "All-services index (keys, projection, active)",
     Severity.HIGH,
     "Create the GSI from infra/dynamodb.tf (gsi_shard + sk, projection ALL) and apply.",
+    reads="dynamodb:DescribeTable (GlobalSecondaryIndexes, AttributeDefinitions)",
+    runs_on="both",
+    doc=DOC,
 )
 def index(ctx: StackContext) -> Outcome:
     table = _table(ctx)
@@ -99,6 +111,9 @@ def index(ctx: StackContext) -> Outcome:
     "Billing mode",
     Severity.MEDIUM,
     "Set billing_mode on the table in infra/ and apply.",
+    reads="dynamodb:DescribeTable (BillingModeSummary)",
+    runs_on="both",
+    doc=DOC,
 )
 def billing_mode(ctx: StackContext) -> Outcome:
     table = _table(ctx)
@@ -114,6 +129,9 @@ def billing_mode(ctx: StackContext) -> Outcome:
     Severity.HIGH,
     "aws dynamodb update-time-to-live --table-name <table> "
     "--time-to-live-specification Enabled=true,AttributeName=expires_at",
+    reads="dynamodb:DescribeTimeToLive",
+    runs_on="both",
+    doc=DOC,
 )
 def ttl(ctx: StackContext) -> Outcome:
     answer = ctx.call("dynamodb", "describe_time_to_live", TableName=_table_name(ctx))
@@ -132,6 +150,9 @@ def ttl(ctx: StackContext) -> Outcome:
     "Encryption at rest with the project's customer-managed key",
     Severity.CRITICAL,
     "Set server_side_encryption { enabled = true, kms_key_arn = <the CMK> } in infra/ and apply.",
+    reads="dynamodb:DescribeTable (SSEDescription); the kms_key_arn output",
+    runs_on="both",
+    doc=DOC,
 )
 def sse(ctx: StackContext) -> Outcome:
     desc = _table(ctx).get("SSEDescription") or {}
@@ -153,6 +174,9 @@ def sse(ctx: StackContext) -> Outcome:
     Severity.CRITICAL,
     "aws dynamodb update-continuous-backups --table-name <table> "
     "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
+    reads="dynamodb:DescribeContinuousBackups",
+    runs_on="both",
+    doc=DOC,
 )
 def pitr(ctx: StackContext) -> Outcome:
     answer = ctx.call("dynamodb", "describe_continuous_backups", TableName=_table_name(ctx))
@@ -175,10 +199,11 @@ def pitr(ctx: StackContext) -> Outcome:
     "Deletion protection enabled",
     Severity.HIGH,
     "aws dynamodb update-table --table-name <table> --deletion-protection-enabled",
+    reads="dynamodb:DescribeTable (DeletionProtectionEnabled)",
+    runs_on="both",
+    doc=DOC,
 )
 def deletion_protection(ctx: StackContext) -> Outcome:
-    if reason := local_feature_off(ctx, "enable_deletion_protection"):
-        return skipped(reason)
     enabled = bool(_table(ctx).get("DeletionProtectionEnabled"))
     return compared(
         {"deletion_protection": T.deletion_protection},
@@ -194,10 +219,11 @@ def deletion_protection(ctx: StackContext) -> Outcome:
     Severity.LOW,
     "aws dynamodb update-contributor-insights --table-name <table> "
     "--contributor-insights-action ENABLE",
+    reads="dynamodb:DescribeContributorInsights",
+    runs_on="aws",
+    doc=DOC,
 )
 def contributor_insights(ctx: StackContext) -> Outcome:
-    if ctx.is_local:
-        return skipped("the local stack cannot hold it: moto has no contributor-insights API")
     answer = ctx.call("dynamodb", "describe_contributor_insights", TableName=_table_name(ctx))
     status = answer.get("ContributorInsightsStatus")
     return compared(

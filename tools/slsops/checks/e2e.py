@@ -20,6 +20,7 @@ from slsops.checks.model import Check, Outcome, Severity, check, failed, passed
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/deployment-verification-failed.md"
 
 SMOKE_SERVICE_NAME = "slsops-smoke"
 READ_BACK_TIMEOUT_S = 30.0
@@ -84,6 +85,9 @@ def smoke_write(ctx: StackContext) -> SmokeWrite:
     "Smoke: the ingest role writes an entry through POST /logs",
     Severity.CRITICAL,
     "See runbooks/deployment-verification-failed.md (E2E): check the ingest function's logs.",
+    reads="sts:AssumeRole (ingest), POST /logs through the API",
+    runs_on="both",
+    doc=DOC,
 )
 def smoke_post(ctx: StackContext) -> Outcome:
     write = smoke_write(ctx)
@@ -106,6 +110,9 @@ def smoke_post(ctx: StackContext) -> Outcome:
     "Smoke: the read role reads the entry back through GET /logs/recent",
     Severity.CRITICAL,
     "See runbooks/deployment-verification-failed.md (E2E): check the read function's logs.",
+    reads="sts:AssumeRole (read), GET /logs/recent through the API",
+    runs_on="both",
+    doc=DOC,
 )
 def smoke_read_back(ctx: StackContext) -> Outcome:
     write = smoke_write(ctx)

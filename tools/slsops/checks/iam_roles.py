@@ -3,6 +3,9 @@
 The static trust review here is also run by ``slsops roles`` (ROLE-030): a trust policy may only
 let the configured principals (output ``trusted_principal_arns``) call ``sts:AssumeRole``, and
 only with ``StringEquals sts:ExternalId`` = the role's external id.
+
+External ids never reach a report: evidence shows each as its fingerprint
+(``slsops.redact.fingerprint``).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from slsops import contract
 from slsops.api_client import ROLE_NAMES
 from slsops.checks.compare import compared, problems_outcome
 from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.redact import fingerprint
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/role-assumption-fails.md"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
@@ -110,6 +115,34 @@ def trust_problems(
     return problems
 
 
+def _fingerprinted(value: Any) -> Any:
+    if isinstance(value, str):
+        return f"sha256:{fingerprint(value)}"
+    return [_fingerprinted(v) for v in value] if isinstance(value, list) else value
+
+
+def without_external_ids(document: Any) -> Any:
+    """A copy of a policy document with every ``sts:ExternalId`` condition value replaced by its
+    fingerprint (``sha256:<4 hex>``), so the document can go into a report."""
+    key = contract.TRUST.external_id_condition_key.lower()
+    if isinstance(document, list):
+        return [without_external_ids(item) for item in document]
+    if not isinstance(document, dict):
+        return document
+    copy: dict[str, Any] = {}
+    for name, value in document.items():
+        if name == "Condition" and isinstance(value, dict):
+            copy[name] = {
+                operator: {k: _fingerprinted(v) if k.lower() == key else v for k, v in keys.items()}
+                if isinstance(keys, dict)
+                else keys
+                for operator, keys in value.items()
+            }
+        else:
+            copy[name] = without_external_ids(value)
+    return copy
+
+
 def review_trust(ctx: StackContext) -> Outcome:
     """Static trust review of all three client roles (IAM-002 and ROLE-030)."""
     trusted = [str(p) for p in as_list(ctx.stack.get("trusted_principal_arns"))]
@@ -121,12 +154,21 @@ def review_trust(ctx: StackContext) -> Outcome:
         external_id = ctx.stack["roles"][key].get("external_id")
         found = trust_problems(document, external_id, trusted)
         problems += [f"{key}: {p}" for p in found]
-        evidence[key] = {"trust_policy": document, "problems": found}
+        evidence[key] = {
+            "trust_policy": without_external_ids(document),
+            "external_id": f"sha256:{fingerprint(external_id)}" if external_id else None,
+            "problems": found,
+        }
     return problems_outcome(
         problems,
         "each trust policy admits only the configured principals, with the external id",
         **evidence,
     )
+
+
+def _partition(ctx: StackContext) -> str:
+    arn = str(ctx.stack.get("table_arn") or "")
+    return arn.split(":")[1] if arn.startswith("arn:") and arn.count(":") > 1 else "aws"
 
 
 @check(
@@ -135,15 +177,29 @@ def review_trust(ctx: StackContext) -> Outcome:
     "The three client roles exist with the contract's names",
     Severity.CRITICAL,
     "Apply infra/ (client roles) and refresh the stack file (terraform output -json).",
+    reads="iam:GetRole of each contract role name; the roles output's ARNs",
+    runs_on="both",
+    doc=DOC,
 )
 def client_roles_exist(ctx: StackContext) -> Outcome:
+    """Looked up by the contract's names (not by the stack file's ARNs) and compared with the
+    contract's ARN: ``arn:<partition>:iam::<account_id>:role/<name>``."""
+    iam = ctx.client("iam")
+    account = str(ctx.stack.get("account_id") or "")
     expected, actual = {}, {}
     for key in ROLE_NAMES:
-        role = role_description(ctx, key)
-        expected[f"{key}.name"] = ctx.names.client_role(key)
+        name = ctx.names.client_role(key)
+        try:
+            role = ctx.call("iam", "get_role", RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            role = {}
+        want_arn = f"arn:{_partition(ctx)}:iam::{account}:role/{name}"
+        expected[f"{key}.name"] = name
         actual[f"{key}.name"] = role.get("RoleName")
-        expected[f"{key}.arn"] = str(ctx.stack["roles"][key]["arn"])
+        expected[f"{key}.arn"] = want_arn
         actual[f"{key}.arn"] = role.get("Arn")
+        expected[f"{key}.stack_output_arn"] = want_arn
+        actual[f"{key}.stack_output_arn"] = str(ctx.stack["roles"][key]["arn"])
     return compared(expected, actual, "ingest, read and full roles exist")
 
 
@@ -154,6 +210,10 @@ def client_roles_exist(ctx: StackContext) -> Outcome:
     Severity.CRITICAL,
     "Restore the trust policy from infra/ (principals = trusted_principal_arns, "
     "StringEquals sts:ExternalId) and apply.",
+    reads="iam:GetRole (AssumeRolePolicyDocument) of each client role; outputs "
+    "trusted_principal_arns and roles.*.external_id",
+    runs_on="both",
+    doc=DOC,
 )
 def trust_policies(ctx: StackContext) -> Outcome:
     return review_trust(ctx)
@@ -165,6 +225,9 @@ def trust_policies(ctx: StackContext) -> Outcome:
     "Client roles' session duration and external id strength",
     Severity.MEDIUM,
     "Set max_session_duration and a long random external id (infra/ variables) and apply.",
+    reads="iam:GetRole (MaxSessionDuration) of each client role; the external ids' length",
+    runs_on="both",
+    doc=DOC,
 )
 def session_limits(ctx: StackContext) -> Outcome:
     problems: list[str] = []

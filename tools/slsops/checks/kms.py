@@ -11,6 +11,7 @@ from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/deployment-verification-failed.md"
 
 
 def _key_id(ctx: StackContext) -> str:
@@ -27,6 +28,9 @@ def _metadata(ctx: StackContext) -> dict[str, Any]:
     "Key is an enabled, symmetric, customer-managed key",
     Severity.CRITICAL,
     "Enable the key (aws kms enable-key) or cancel its deletion (aws kms cancel-key-deletion).",
+    reads="kms:DescribeKey (KeyState, KeyManager, KeySpec, KeyUsage)",
+    runs_on="both",
+    doc=DOC,
 )
 def key_state(ctx: StackContext) -> Outcome:
     meta = _metadata(ctx)
@@ -53,6 +57,9 @@ def key_state(ctx: StackContext) -> Outcome:
     "Automatic key rotation enabled",
     Severity.HIGH,
     "aws kms enable-key-rotation --key-id <kms_key_arn>",
+    reads="kms:GetKeyRotationStatus",
+    runs_on="both",
+    doc=DOC,
 )
 def rotation(ctx: StackContext) -> Outcome:
     answer = ctx.call("kms", "get_key_rotation_status", KeyId=_key_id(ctx))
@@ -70,6 +77,9 @@ def rotation(ctx: StackContext) -> Outcome:
     "Alias names the key",
     Severity.MEDIUM,
     "aws kms update-alias --alias-name <kms_alias> --target-key-id <kms_key_arn>",
+    reads="kms:DescribeKey, kms:ListAliases of the key",
+    runs_on="both",
+    doc=DOC,
 )
 def alias(ctx: StackContext) -> Outcome:
     key_id = _metadata(ctx)["KeyId"]
@@ -89,6 +99,9 @@ def alias(ctx: StackContext) -> Outcome:
     "Key policy admits the CloudWatch service principals",
     Severity.MEDIUM,
     "Restore the key policy from infra/kms.tf (logs and cloudwatch service statements); apply.",
+    reads="kms:GetKeyPolicy (default)",
+    runs_on="both",
+    doc=DOC,
 )
 def key_policy(ctx: StackContext) -> Outcome:
     answer = ctx.call("kms", "get_key_policy", KeyId=_key_id(ctx), PolicyName="default")

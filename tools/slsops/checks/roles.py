@@ -4,6 +4,8 @@
   refused with a wrong external id and with none.
 - ROLE-010..016: the access matrix through the real API with each role's credentials, and the
   requests that must get 403 (unsigned, bad signature, stale signature, unknown access key).
+  All of them run on every deployment: a stale signature is a valid one dated 15 minutes back,
+  an unknown access key is made up on the spot.
 - ROLE-020..022: each role's DynamoDB permissions on the table, evaluated from its actual
   policies (AWS: iam:SimulatePrincipalPolicy; local stack: the evaluator the emulator enforces),
   against the contract's least-privilege design.
@@ -30,11 +32,12 @@ from slsops.api_client import (
 from slsops.checks.compare import problems_outcome
 from slsops.checks.e2e import smoke_entry
 from slsops.checks.iam_roles import policies_of_role, review_trust, role_name_from_arn
-from slsops.checks.model import Check, Outcome, Severity, check, skipped
+from slsops.checks.model import Check, Outcome, Severity, check, failed
 from slsops.iam.evaluator import evaluate
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+DOC = "runbooks/role-assumption-fails.md"
 
 ROUTES = {("POST", "/logs"): "POST /logs", ("GET", "/logs/recent"): "GET /logs/recent"}
 ROLE_TITLES = {"ingest": "ingest", "read": "read", "full": "full-access"}
@@ -55,7 +58,14 @@ def credentials_for(ctx: StackContext, role: str) -> RoleCredentials:
 
 def _assume_check(role: str) -> Callable[[StackContext], Outcome]:
     def run(ctx: StackContext) -> Outcome:
-        creds = credentials_for(ctx, role)
+        try:
+            creds = credentials_for(ctx, role)
+        except RoleAssumptionError as exc:
+            return failed(
+                f"AssumeRole with the role's external id was refused ({exc.code})",
+                role_arn=str(ctx.stack["roles"][role]["arn"]),
+                error_code=exc.code,
+            )
         session = boto3.Session(
             aws_access_key_id=creds.access_key,
             aws_secret_access_key=creds.secret_key,
@@ -105,6 +115,9 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=1):
         Severity.CRITICAL,
         "Check the caller is in trusted_principal_arns and uses the role's external id; "
         "see runbooks/role-assumption-fails.md.",
+        reads="sts:AssumeRole with the role's external id, then sts:GetCallerIdentity",
+        runs_on="both",
+        doc=DOC,
     )(_assume_check(_role))
 
 for _n, _role in enumerate(contract.CLIENT_ROLES, start=4):
@@ -114,6 +127,9 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=4):
         f"{ROLE_TITLES[_role]} role: refused with a wrong or no external id",
         Severity.CRITICAL,
         "Restore the StringEquals sts:ExternalId condition of the trust policy (infra/); apply.",
+        reads="sts:AssumeRole with a wrong external id and with none (both must be AccessDenied)",
+        runs_on="both",
+        doc=DOC,
     )(_refusal_check(_role))
 
 
@@ -158,6 +174,9 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=10):
         f"{ROLE_TITLES[_role]} role: API access matrix",
         Severity.CRITICAL,
         "Restore the role's execute-api:Invoke policy from infra/iam_clients.tf; apply.",
+        reads="POST /logs and GET /logs/recent through the API, signed with the role's session",
+        runs_on="both",
+        doc=DOC,
     )(_matrix_check(_role))
 
 
@@ -179,6 +198,9 @@ def _all_routes_forbidden(ctx: StackContext, api: LogApiClient) -> Outcome:
     "Unsigned requests are refused (403)",
     Severity.CRITICAL,
     'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+    reads="POST /logs and GET /logs/recent through the API without a signature",
+    runs_on="both",
+    doc=DOC,
 )
 def unsigned(ctx: StackContext) -> Outcome:
     return _all_routes_forbidden(ctx, LogApiClient.unsigned(ctx.stack))
@@ -190,6 +212,9 @@ def unsigned(ctx: StackContext) -> Outcome:
     "Requests with a bad signature are refused (403)",
     Severity.CRITICAL,
     'Set authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+    reads="POST /logs and GET /logs/recent through the API, one signature digit changed",
+    runs_on="both",
+    doc=DOC,
 )
 def bad_signature(ctx: StackContext) -> Outcome:
     return _all_routes_forbidden(
@@ -197,22 +222,19 @@ def bad_signature(ctx: StackContext) -> Outcome:
     )
 
 
-_AWS_ONLY_REASON = (
-    "on AWS, {what} cannot be made on the spot without waiting out a session or owning a "
-    "second account; checked on the local stack"
-)
-
-
 @check(
     CHECKS,
     "ROLE-015",
     "Expired signatures are refused (403)",
     Severity.HIGH,
-    "The API must check x-amz-date (AWS does); on the local stack see the emulator's SigV4 check.",
+    "The API must refuse a request whose x-amz-date is outside SigV4's 5-minute window: keep "
+    'authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+    reads="POST /logs and GET /logs/recent through the API, signed with the full role's valid "
+    "session but with x-amz-date 15 minutes old",
+    runs_on="both",
+    doc=DOC,
 )
 def expired_signature(ctx: StackContext) -> Outcome:
-    if not ctx.is_local:
-        return skipped(_AWS_ONLY_REASON.format(what="expired credentials"))
     return _all_routes_forbidden(
         ctx, LogApiClient(ctx.stack, credentials_for(ctx, "full"), signing=Signing.STALE)
     )
@@ -221,13 +243,15 @@ def expired_signature(ctx: StackContext) -> Outcome:
 @check(
     CHECKS,
     "ROLE-016",
-    "Foreign credentials (unknown access key) are refused (403)",
+    "Signatures by an unknown access key are refused (403)",
     Severity.HIGH,
-    "The API must reject access keys it does not know; see the emulator's SigV4 check.",
+    "The API must refuse access keys no account knows: keep "
+    'authorization = "AWS_IAM" on every method (infra/apigateway.tf), apply, redeploy.',
+    reads="POST /logs and GET /logs/recent through the API, signed with a made-up access key",
+    runs_on="both",
+    doc=DOC,
 )
 def foreign(ctx: StackContext) -> Outcome:
-    if not ctx.is_local:
-        return skipped(_AWS_ONLY_REASON.format(what="foreign credentials"))
     return _all_routes_forbidden(ctx, LogApiClient(ctx.stack, foreign_credentials()))
 
 
@@ -292,6 +316,10 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=20):
         Severity.CRITICAL,
         "Remove the extra grant (or restore the missing one) in the role's policy from "
         "infra/iam_clients.tf; apply.",
+        reads="iam:SimulatePrincipalPolicy on AWS; on the local stack the role's policies "
+        "(iam:ListRolePolicies/GetRolePolicy/ListAttachedRolePolicies) through the IAM evaluator",
+        runs_on="both",
+        doc=DOC,
     )(_dynamodb_check(_role))
 
 
@@ -302,6 +330,10 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=20):
     Severity.CRITICAL,
     "Restore the trust policy from infra/iam_clients.tf (principals = trusted_principal_arns, "
     "StringEquals sts:ExternalId) and apply.",
+    reads="iam:GetRole (AssumeRolePolicyDocument) of each client role; outputs "
+    "trusted_principal_arns and roles.*.external_id",
+    runs_on="both",
+    doc=DOC,
 )
 def trust_review(ctx: StackContext) -> Outcome:
     return review_trust(ctx)
