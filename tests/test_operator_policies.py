@@ -56,6 +56,7 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
                 ("lambda:GetFunctionConfiguration", function_arn(key)),
                 ("lambda:GetFunctionConcurrency", function_arn(key)),
                 ("lambda:GetAlias", f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}"),
+                ("lambda:GetPolicy", f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}"),
             )
         ],
         ("logs:DescribeLogGroups", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", {}),
