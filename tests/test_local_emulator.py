@@ -12,6 +12,9 @@ import base64
 import datetime as dt
 import io
 import json
+import logging
+import socket
+import threading
 import time
 import zipfile
 from typing import Any
@@ -19,13 +22,16 @@ from unittest import mock
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
+import requests
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from werkzeug.serving import make_server
 from werkzeug.test import Client
 
+from slsops.local import deployment_snapshot
 from slsops.local.aws_app import build_moto_app, serve_in_thread
-from slsops.local.emulator import ApiGatewayEmulator
+from slsops.local.emulator import ApiGatewayEmulator, GatewayRequestHandler
 from slsops.local.lambda_workers import LambdaWorkers
 
 REGION = "us-east-1"
@@ -143,6 +149,13 @@ class Api:
         self.put("/items/{id}", "GET", "AWS_IAM")
         for path in ("/open", "/crash", "/slow", "/malformed"):
             self.put(path, "GET", "NONE")
+        self.lam.add_permission(
+            FunctionName="toy",
+            StatementId="api-gateway",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{self.api_id}/*",
+        )
         self.apigw.create_deployment(restApiId=self.api_id, stageName=STAGE)
 
     def put(self, path: str, verb: str, auth: str, **extra: Any) -> None:
@@ -529,3 +542,166 @@ def test_get_deployment_apisummary_shows_what_the_deployment_serves(env) -> None
         deploymentId=api.apigw.get_stage(restApiId=api.api_id, stageName=STAGE)["deploymentId"],
     )
     assert "apiSummary" not in plain
+
+
+# ------------------------------------------------------------------------- invoke permission
+
+
+def test_gateway_needs_the_functions_resource_policy_to_invoke(env) -> None:
+    api, _, _, client = env
+    api.lam.remove_permission(FunctionName="toy", StatementId="api-gateway")
+    try:
+        status, body, response = call(client, "GET", "/test/open")
+        assert (status, body) == (500, {"message": "Internal server error"})
+        assert response.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+    finally:
+        api.lam.add_permission(
+            FunctionName="toy",
+            StatementId="api-gateway",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}/*",
+        )
+    assert call(client, "GET", "/test/open")[0] == 200
+
+
+def test_an_alias_needs_its_own_permission_for_the_invoked_source_arn(env) -> None:
+    api, _, _, client = env
+    api.lam.create_alias(FunctionName="toy", Name="live", FunctionVersion="$LATEST")
+    root = api.apigw.get_resources(restApiId=api.api_id)["items"]
+    root_id = next(r["id"] for r in root if r["path"] == "/")
+    api.resources["/aliased"] = api.apigw.create_resource(
+        restApiId=api.api_id, parentId=root_id, pathPart="aliased"
+    )["id"]
+    api.put("/aliased", "GET", "NONE")
+    api.apigw.put_integration(
+        restApiId=api.api_id,
+        resourceId=api.resources["/aliased"],
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+        f"{api.function_arn}:live/invocations",
+    )
+    api.redeploy()
+    # The unqualified function's permission does not cover the alias, as on AWS.
+    assert call(client, "GET", "/test/aliased")[:2] == (500, {"message": "Internal server error"})
+    execute = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}"
+    api.lam.add_permission(
+        FunctionName="toy",
+        Qualifier="live",
+        StatementId="other-route",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"{execute}/{STAGE}/POST/aliased",
+    )
+    assert call(client, "GET", "/test/aliased")[0] == 500, "a permission for another method"
+    api.lam.add_permission(
+        FunctionName="toy",
+        Qualifier="live",
+        StatementId="this-route",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"{execute}/{STAGE}/GET/aliased",
+    )
+    status, body, _ = call(client, "GET", "/test/aliased")
+    assert status == 200 and body["context"]["invoked_function_arn"] == f"{api.function_arn}:live"
+
+
+# ------------------------------------------------------------------------- snapshots
+
+
+def test_a_deployment_without_a_snapshot_fails_loudly(env, caplog) -> None:
+    api, _, _, client = env
+    deployment_snapshot.clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="slsops.local.emulator"):
+            status, body, _ = call(client, "GET", "/test/open")
+        assert (status, body) == (500, {"message": "Internal server error"})
+        assert "has no snapshot" in caplog.text
+    finally:
+        api.redeploy()
+    assert call(client, "GET", "/test/open")[0] == 200
+
+
+# ------------------------------------------------------------------------- the HTTP edge
+
+
+class QuickTimeoutHandler(GatewayRequestHandler):
+    timeout = 1.0  # the stack's is longer; a short one keeps the stalled-client tests brief
+
+
+@pytest.fixture(scope="module")
+def served(env):
+    """The emulator on a loopback socket behind the stack's request handler."""
+    _, emulator, _, _ = env
+    server = make_server(
+        "127.0.0.1", 0, emulator, threaded=True, request_handler=QuickTimeoutHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, bytes]:
+    """Send raw bytes (the socket left open, as a stalling client would) and read the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+    return status, answer.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "5, 5"])
+def test_a_malformed_content_length_is_a_400(served, length) -> None:
+    request = f"POST /test/open HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nhello"
+    status, body = raw_exchange(served, request.encode())
+    assert status == 400, body
+
+
+def test_a_body_shorter_than_its_content_length_times_out_with_a_408(served) -> None:
+    request = b"POST /test/open HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b"
+    status, body = raw_exchange(served, request)
+    assert status == 408 and json.loads(body) == {"message": "Request Timeout"}
+
+
+def test_a_stalled_header_block_is_closed_by_the_read_timeout(served) -> None:
+    status, _ = raw_exchange(served, b"GET /test/open HTTP/1.1\r\nHost: x\r\n")
+    assert status == 0  # the server hung up on the stalled client; nothing was served
+
+
+def test_many_small_headers_within_10240_bytes_pass(served) -> None:
+    headers = "".join(f"X-H{i}: v\r\n" for i in range(150))  # Python's http.server stops at 100
+    request = f"GET /test/open HTTP/1.1\r\nHost: x\r\n{headers}\r\n"
+    status, body = raw_exchange(served, request.encode())
+    assert status == 200, body
+
+
+def test_request_line_and_header_values_over_10240_bytes_are_refused(served) -> None:
+    headers = "".join(f"X-H{i}: {'v' * 1000}\r\n" for i in range(11))
+    request = f"GET /test/open HTTP/1.1\r\nHost: x\r\n{headers}\r\n"
+    status, body = raw_exchange(served, request.encode())
+    assert status == 431 and "10240" in json.loads(body)["message"]
+
+
+def test_a_presigned_url_reaches_an_iam_method(env, served) -> None:
+    api, _, _, _ = env
+    request = AWSRequest(
+        method="GET", url=f"http://127.0.0.1:{served}/test/items", params={"q": "1"}
+    )
+    SigV4QueryAuth(api.caller, "execute-api", REGION, expires=60).add_auth(request)
+    url = request.prepare().url
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    ctx = response.json()["event"]["requestContext"]
+    assert ctx["identity"]["userArn"] == f"arn:aws:iam::{ACCOUNT}:user/caller"
+    tampered = url.replace("q=1", "q=2")
+    assert requests.get(tampered, timeout=30).status_code == 403

@@ -3,8 +3,10 @@
 For each request: find the stage and the method of its LAST DEPLOYMENT (snapshot taken at
 CreateDeployment), enforce the gateway's limits, authenticate and authorize ``AWS_IAM`` methods
 (``slsops.local.iam_gate``), apply the method's request validator, throttle as the stage's
-method settings say, then run the ``AWS_PROXY`` integration's function in a local worker and map
-its answer back. Everything is read from moto's backends in this process at request time, so a
+method settings say, check the function's resource policy lets the gateway invoke it
+(``slsops.local.invoke_permission``), then run the ``AWS_PROXY`` integration's function in a
+local worker and map its answer back. The HTTP edge (header quota, read timeout, body) is
+``slsops.local.gateway_http``; routing and validation ``slsops.local.gateway_routing``. Everything is read from moto's backends in this process at request time, so a
 change made in the embedded AWS (a new deployment with authorization NONE, another integration,
 new function code) behaves changed.
 
@@ -23,136 +25,36 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from slsops.local import deployment_snapshot
-from slsops.local.deployment_snapshot import DeploymentSnapshot, MethodSnapshot
+from slsops.local.deployment_snapshot import DeploymentSnapshot
+from slsops.local.gateway_http import (
+    REASONS,
+    GatewayAnswer,
+    GatewayRequestHandler,
+    header_pairs,
+    missing_token,
+    read_body,
+)
+from slsops.local.gateway_routing import resolve_route, validate_request
 from slsops.local.iam_gate import GateResult, RequestParts, check_iam
+from slsops.local.invoke_permission import gateway_may_invoke
 from slsops.local.lambda_workers import InvocationError, LambdaWorkers, function_spec_from_moto
-from slsops.local.proxy_event import CallerIdentity, RouteMatch, build_event, map_response
+from slsops.local.proxy_event import (
+    CallerIdentity,
+    RouteMatch,
+    build_event,
+    map_response,
+    parse_query,
+)
+
+__all__ = ["ApiGatewayEmulator", "GatewayAnswer", "GatewayRequestHandler"]
 
 log = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway REST payload limit
 _FUNCTION_IN_URI = re.compile(r"/functions/(?P<arn>arn:[^/]+)/invocations$")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-
-
-class GatewayAnswer(Exception):
-    """An answer of the gateway itself: ``{"message": ...}`` with API Gateway's status."""
-
-    def __init__(self, status: int, message: str, error_type: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.error_type = status, message, error_type
-
-
-def _missing_token() -> GatewayAnswer:
-    return GatewayAnswer(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-
-
-# --------------------------------------------------------------------------- routing
-
-
-def _match_template(template: str, path: str) -> dict[str, str] | None:
-    """Path parameters when ``path`` fits the resource template, else None."""
-    t_parts = [p for p in template.split("/") if p]
-    p_parts = [p for p in path.split("/") if p]
-    params: dict[str, str] = {}
-    for index, part in enumerate(t_parts):
-        if part.startswith("{") and part.endswith("+}"):
-            rest = p_parts[index:]
-            if not rest:
-                return None
-            params[part[1:-2]] = "/".join(rest)
-            return params
-        if index >= len(p_parts):
-            return None
-        if part.startswith("{") and part.endswith("}"):
-            params[part[1:-1]] = p_parts[index]
-        elif part != p_parts[index]:
-            return None
-    return params if len(t_parts) == len(p_parts) else None
-
-
-def _specificity(template: str) -> tuple[int, int]:
-    parts = [p for p in template.split("/") if p]
-    greedy = any(p.endswith("+}") for p in parts)
-    literal = sum(1 for p in parts if not p.startswith("{"))
-    return (0 if greedy else 1, literal)
-
-
-def resolve_route(
-    snapshot: DeploymentSnapshot, method: str, path: str
-) -> tuple[RouteMatch, MethodSnapshot]:
-    """The most specific resource matching ``path`` and its method (or ANY); else 403."""
-    candidates = []
-    for resource in snapshot.resources:
-        params = _match_template(resource.path, path)
-        if params is not None:
-            candidates.append((_specificity(resource.path), resource, params))
-    for _, resource, params in sorted(candidates, key=lambda c: c[0], reverse=True):
-        chosen = resource.methods.get(method) or resource.methods.get("ANY")
-        if chosen is not None:
-            return RouteMatch(resource.resource_id, resource.path, params), chosen
-        break  # the best-matching resource lacks the method: API Gateway does not fall back
-    raise _missing_token()
-
-
-# --------------------------------------------------------------------------- validation
-
-
-@lru_cache(maxsize=64)
-def _compiled_schema(schema_json: str) -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    return fastjsonschema.compile(json.loads(schema_json))
-
-
-def validate_request(
-    snapshot: DeploymentSnapshot,
-    method: MethodSnapshot,
-    query: dict[str, list[str]],
-    headers: dict[str, str],
-    path_params: dict[str, str],
-    content_type: str,
-    body: bytes,
-) -> None:
-    """The method's request validator: required parameters, then the body model."""
-    validator = snapshot.validators.get(method.request_validator_id or "")
-    if validator is None:
-        return
-    if validator.validate_parameters:
-        missing = []
-        for name, required in method.request_parameters.items():
-            if not required:
-                continue
-            _, _, where_name = name.partition("method.request.")
-            where, _, key = where_name.partition(".")
-            present = (
-                (where == "querystring" and key in query)
-                or (where == "header" and key.lower() in headers)
-                or (where == "path" and key in path_params)
-            )
-            if not present:
-                missing.append(key)
-        if missing:
-            raise GatewayAnswer(
-                400,
-                f"Missing required request parameters: [{', '.join(missing)}]",
-                "BadRequestException",
-            )
-    if validator.validate_body and method.request_models:
-        media = content_type.split(";")[0].strip().lower() or "application/json"
-        model = method.request_models.get(media) or method.request_models.get("$default")
-        schema = snapshot.model_schemas.get(model or "")
-        if not isinstance(schema, dict):
-            return
-        try:
-            document = json.loads(body.decode("utf-8")) if body else None
-            _compiled_schema(json.dumps(schema, sort_keys=True))(document)
-        except Exception:
-            raise GatewayAnswer(400, "Invalid request body", "BadRequestException") from None
 
 
 # --------------------------------------------------------------------------- throttling
@@ -210,10 +112,15 @@ class ApiGatewayEmulator:
             raise GatewayAnswer(403, "Forbidden", "ForbiddenException")
         snapshot = deployment_snapshot.get(api.id, stage.deployment_id)
         if snapshot is None:
-            # Deployed before the snapshot gap was installed: serve the current configuration.
-            snapshot = deployment_snapshot.record(api.id, stage.deployment_id)
-        if snapshot is None:
-            raise GatewayAnswer(403, "Forbidden", "ForbiddenException")
+            # Serving moto's current configuration instead would hide undeployed changes.
+            log.error(
+                "stage %s of API %s points at deployment %s, which has no snapshot: was it "
+                "created before the snapshot gap was installed?",
+                stage_name,
+                api.id,
+                stage.deployment_id,
+            )
+            raise GatewayAnswer(500, "Internal server error", "InternalServerErrorException")
         return stage, snapshot
 
     def _throttle(self, stage: Any, route: RouteMatch, method: str) -> None:
@@ -238,6 +145,26 @@ class ApiGatewayEmulator:
         if not bucket.take():
             raise GatewayAnswer(429, "Too Many Requests", "TooManyRequestsException")
 
+    @staticmethod
+    def _check_invoke_permission(
+        function_arn: str, snapshot: DeploymentSnapshot, stage: str, method: str, route: RouteMatch
+    ) -> None:
+        """The function's resource policy must let API Gateway invoke it for this method."""
+        source_arn = (
+            f"arn:aws:execute-api:{snapshot.region}:{snapshot.account_id}:"
+            f"{snapshot.api_id}/{stage}/{method}{route.resource_path}"
+        )
+        allowed, why = gateway_may_invoke(function_arn, source_arn)
+        if not allowed:
+            log.warning(
+                "Execution failed due to configuration error: Invalid permissions on Lambda "
+                "function %s for %s (%s)",
+                function_arn,
+                source_arn,
+                why,
+            )
+            raise GatewayAnswer(500, "Internal server error", "InternalServerErrorException")
+
     def integration_function_arns(self, stage_name: str) -> list[str]:
         """The function ARNs the stage's deployed AWS_PROXY integrations invoke (for warming)."""
         stage, snapshot = self._stage(stage_name)
@@ -259,18 +186,13 @@ class ApiGatewayEmulator:
         try:
             status, headers, body = self.handle(environ, request_id)
         except GatewayAnswer as answer:
-            status = answer.status
-            headers = [
-                ("Content-Type", "application/json"),
-                ("x-amzn-ErrorType", answer.error_type),
-            ]
-            body = json.dumps({"message": answer.message}).encode()
+            status, headers, body = answer.response()
         except Exception:
             log.exception("emulator failure on %s", environ.get("PATH_INFO"))
             status, headers = 500, [("Content-Type", "application/json")]
             body = json.dumps({"message": "Internal server error"}).encode()
         headers = [*headers, ("x-amzn-RequestId", request_id), ("Content-Length", str(len(body)))]
-        start_response(f"{status} {_REASONS.get(status, 'Unknown')}", headers)
+        start_response(f"{status} {REASONS.get(status, 'Unknown')}", headers)
         return [body]
 
     def handle(self, environ: dict[str, Any], request_id: str) -> tuple[int, list, bytes]:
@@ -281,21 +203,18 @@ class ApiGatewayEmulator:
         raw_path, _, raw_query = raw_uri.partition("?")
         if not raw_query:
             raw_query = environ.get("QUERY_STRING", "")
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_PAYLOAD_BYTES:
-            raise GatewayAnswer(413, "Request Too Long", "RequestTooLongException")
-        body = environ["wsgi.input"].read(length) if length else b""
+        body = read_body(environ)
 
         decoded_path = environ["PATH_INFO"]
         stage_name, _, rest = decoded_path.lstrip("/").partition("/")
         resource_path = "/" + rest
         if not stage_name:
-            raise _missing_token()
+            raise missing_token()
         stage, snapshot = self._stage(stage_name)
         route, method_snapshot = resolve_route(snapshot, method, resource_path)
 
-        header_pairs = _header_pairs(environ)
-        lowered = {k.lower(): v for k, v in header_pairs}
+        received = header_pairs(environ)
+        lowered = {k.lower(): v for k, v in received}
         identity = CallerIdentity()
         if method_snapshot.authorization_type == "AWS_IAM":
             path_for_arn = resource_path.lstrip("/")
@@ -304,7 +223,7 @@ class ApiGatewayEmulator:
                 f"{snapshot.api_id}/{stage_name}/{method}/{path_for_arn}"
             )
             verdict: GateResult = check_iam(
-                RequestParts(method, raw_path, raw_query, header_pairs, body),
+                RequestParts(method, raw_path, raw_query, received, body),
                 region=snapshot.region,
                 method_arn=method_arn,
                 now=self.clock(),
@@ -315,8 +234,6 @@ class ApiGatewayEmulator:
             identity = verdict.identity or identity
         elif method_snapshot.authorization_type != "NONE":
             raise GatewayAnswer(500, "Internal server error", "AuthorizerConfigurationException")
-
-        from slsops.local.proxy_event import parse_query
 
         query: dict[str, list[str]] = {}
         for key, value in parse_query(raw_query):
@@ -342,11 +259,12 @@ class ApiGatewayEmulator:
         spec = function_spec_from_moto(found.group("arn")) if found else None
         if spec is None:
             raise GatewayAnswer(500, "Internal server error", "InternalServerErrorException")
+        self._check_invoke_permission(spec.arn, snapshot, stage_name, method, route)
         event = build_event(
             method=method,
             path=resource_path,
             raw_query=raw_query,
-            header_pairs=header_pairs,
+            header_pairs=received,
             body=body,
             route=route,
             stage=stage_name,
@@ -371,36 +289,3 @@ class ApiGatewayEmulator:
             raise GatewayAnswer(502, "Internal server error", "InternalServerErrorException")
         headers = [(k, v) for k, v in mapped.headers if k.lower() != "content-length"]
         return mapped.status, headers, mapped.body
-
-
-def _header_pairs(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """Request headers as the client sent them (names as WSGI exposes them, title-cased)."""
-    pairs = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            pairs.append((key[5:].replace("_", "-").title(), value))
-    if environ.get("CONTENT_TYPE"):
-        pairs.append(("Content-Type", environ["CONTENT_TYPE"]))
-    if environ.get("CONTENT_LENGTH"):
-        pairs.append(("Content-Length", environ["CONTENT_LENGTH"]))
-    return pairs
-
-
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    207: "Multi-Status",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}

@@ -29,7 +29,7 @@ from typing import Any
 from slsops.errors import SlsopsError, UsageError
 from slsops.local import apply as tf_apply
 from slsops.local import stack_file
-from slsops.local.emulator import ApiGatewayEmulator
+from slsops.local.emulator import ApiGatewayEmulator, GatewayRequestHandler
 from slsops.local.lambda_workers import LambdaWorkers, function_spec_from_moto
 
 log = logging.getLogger("slsops.local")
@@ -167,7 +167,9 @@ class LocalStack:
                     "", self.workdir / "logs", pool_size=options.workers_per_function
                 )
                 self.emulator = ApiGatewayEmulator(self.workers)
-                self.api_server = _bind(options.api_port, self.emulator, "--api-port")
+                self.api_server = _bind(
+                    options.api_port, self.emulator, "--api-port", GatewayRequestHandler
+                )
                 self.moto_server = _bind(
                     options.aws_port, build_moto_app(), "--aws-port", MotoRequestHandler
                 )
