@@ -17,22 +17,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slsops.local import deployment_snapshot
+from slsops.local import deployment_snapshot, wsgi_capture
 
 _CREATE_DEPLOYMENT = re.compile(r"^/restapis/(?P<api>[^/]+)/deployments/?$")
 _GET_DEPLOYMENT = re.compile(r"^/restapis/(?P<api>[^/]+)/deployments/(?P<deployment>[^/]+)/?$")
-
-
-def _call(app: Any, environ: dict[str, Any], start_response: Any) -> tuple[str, list, bytes]:
-    """Run moto and hold its answer back, so it can be amended before it is sent."""
-    captured: dict[str, Any] = {}
-
-    def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-        captured["status"], captured["headers"] = status, headers
-        return lambda _data: None
-
-    body = b"".join(app(environ, capture))
-    return captured.get("status", "500 INTERNAL SERVER ERROR"), captured.get("headers", []), body
 
 
 def api_summary(snapshot: deployment_snapshot.DeploymentSnapshot) -> dict[str, Any]:
@@ -70,7 +58,7 @@ def wrap(app: Any) -> Any:
         embeds = {v.lower() for k, v in parse_qsl(environ.get("QUERY_STRING", "")) if k == "embed"}
         if create is None and (read is None or "apisummary" not in embeds):
             return app(environ, start_response)
-        status, headers, body = _call(app, environ, start_response)
+        status, headers, body = wsgi_capture.call(app, environ)
         if status.startswith("2") and create is not None:
             try:
                 deployment_id = json.loads(body or b"{}").get("id")
@@ -80,9 +68,6 @@ def wrap(app: Any) -> Any:
                 deployment_snapshot.record(create.group("api"), deployment_id)
         if status.startswith("2") and read is not None:
             body = _with_summary(read, body)
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(body))))
-        start_response(status, headers)
-        return [body]
+        return wsgi_capture.respond(start_response, status, headers, body)
 
     return middleware

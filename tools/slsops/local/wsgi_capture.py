@@ -1,0 +1,59 @@
+"""WSGI plumbing the gap middlewares share: read a body moto reads again, hold moto's answer.
+
+A gap often needs the request body before moto and moto's answer before the client: the body
+is read once and put back (``read_body``), and moto is called with a ``start_response`` that
+captures instead of sending (``call``), so the answer can be amended (``respond``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def read_body(environ: dict[str, Any], limit: int | None = None) -> bytes:
+    """Read the request body (at most ``limit`` bytes) and put it back for the next reader.
+
+    A ``Content-Length`` that is missing, not a number or negative reads nothing: moto then
+    answers the malformed request itself.
+    """
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None:
+        length = min(length, limit)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run ``app`` and hold its answer back: (status line, headers, body)."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, list(headers)
+        return lambda _data: None
+
+    chunks = app(environ, capture)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return captured.get("status", "500 INTERNAL SERVER ERROR"), captured.get("headers", []), body
+
+
+def respond(
+    start_response: Callable[..., Any], status: str, headers: list[tuple[str, str]], body: bytes
+) -> list[bytes]:
+    """Send an answer, its ``Content-Length`` set to the body actually sent."""
+    kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
+    start_response(status, [*kept, ("Content-Length", str(len(body)))])
+    return [body]
