@@ -301,8 +301,10 @@ def test_table_and_junit_formats(local_stack: Stack, tmp_path: Path) -> None:
 
 @pytest.mark.stack
 def test_only_and_skip_select_checks(local_stack: Stack, tmp_path: Path) -> None:
-    _, report = run_cli("verify", local_stack, tmp_path, "--only", "DDB-*", "--skip", "DDB-00[78]")
-    assert [c["id"] for c in report["checks"]] == [f"DDB-00{n}" for n in range(1, 7)]
+    _, report = run_cli("verify", local_stack, tmp_path, "--only", "ddb-*", "--skip", "DDB-00[78]")
+    assert [c["id"] for c in report["checks"]] == [f"DDB-00{n}" for n in range(1, 9)]
+    skipped = {c["id"]: c["detail"] for c in report["checks"] if c["status"] == "SKIP"}
+    assert skipped == {i: "skipped by --skip DDB-00[78]" for i in ("DDB-007", "DDB-008")}
 
 
 BREAKS = [

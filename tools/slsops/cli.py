@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+from types import FrameType
 
 import typer
 
 from slsops import __version__
-from slsops.errors import EXIT_FAILED, SlsopsError
+from slsops.errors import EXIT_FAILED, EXIT_SIGINT, SlsopsError, Terminated
 from slsops.redact import redact_text
 
 # Each module defines ``register(app)``; the order is the order of ``slsops --help``.
@@ -17,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slsops.commands.roles",
     "slsops.commands.audit",
     "slsops.commands.drill",
+    "slsops.commands.checks",
     "slsops.commands.local",
     "slsops.commands.faults",  # issue 8: `slsops local faults` (must follow local)
     "slsops.commands.doctor",
@@ -50,16 +53,33 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM handler: unwind the command like Ctrl-C does, so its clean-up runs.
+
+    A second SIGTERM while cleaning up is ignored, so the clean-up is not cut short (SIGKILL
+    still ends the process).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def main() -> None:
-    """Entry point: errors become one line on stderr and a documented exit code."""
+    """Entry point: errors become one line on stderr and a documented exit code.
+
+    Ctrl-C exits 130 and SIGTERM 143, each after the command's ``finally`` blocks ran.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(standalone_mode=True)
     except SlsopsError as exc:
         print(f"slsops: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Terminated as exc:
+        print(f"slsops: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("slsops: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_SIGINT)
     except Exception as exc:  # last resort: one line, never a traceback
         print(
             f"slsops: unexpected error: {redact_text(f'{type(exc).__name__}: {exc}')}",

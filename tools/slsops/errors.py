@@ -24,3 +24,25 @@ class PreflightError(SlsopsError):
     """The target cannot be reached or no credentials are available (exit 3)."""
 
     exit_code = EXIT_PREFLIGHT
+
+
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process gets SIGTERM, so ``finally`` blocks and
+    context managers clean up before ``slsops`` exits 143.
+
+    A BaseException, like KeyboardInterrupt: a check's ``except Exception`` must not turn it
+    into an ERROR result. A command with clean-up of its own catches it (or uses ``finally``)
+    and re-raises.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -1,11 +1,45 @@
-"""Options shared by every command (help text and environment-variable fallbacks)."""
+"""Options shared by every command (help text and environment-variable fallbacks).
+
+The report options are checked while the command line is parsed, so a bad value exits 2
+before the command reads its stack or touches the target.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
+
+from slsops.checks.formats import FormatName
+from slsops.checks.model import Status
+
+SeverityName = Literal["critical", "high", "medium", "low", "info"]
+SEVERITIES: tuple[str, ...] = get_args(SeverityName)
+STATUSES = tuple(s.value for s in Status)
+
+
+def _refuse_directory(path: Path | None) -> Path | None:
+    if path is not None and path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a file path")
+    return path
+
+
+def _choices(allowed: tuple[str, ...]):
+    """A callback accepting repeated and comma-separated values from ``allowed`` (any case)."""
+
+    def check(values: list[str] | None) -> list[str] | None:
+        if not values:
+            return values
+        chosen = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        lower = {a.lower(): a for a in allowed}
+        unknown = [v for v in chosen if v.lower() not in lower]
+        if unknown:
+            raise typer.BadParameter(f"{', '.join(unknown)} is not one of {', '.join(allowed)}")
+        return [lower[v.lower()] for v in chosen]
+
+    return check
+
 
 StackOption = Annotated[
     Path | None,
@@ -17,18 +51,70 @@ StackOption = Annotated[
     ),
 ]
 FormatOption = Annotated[
-    str,
-    typer.Option("--format", "-f", envvar="SLSOPS_FORMAT", help="table, json or junit"),
+    FormatName,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar="SLSOPS_FORMAT",
+        case_sensitive=False,
+        help="Report format.",
+    ),
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write the report here instead of stdout"),
+    typer.Option(
+        "--output",
+        "-o",
+        callback=_refuse_directory,
+        help="Write the report to this file instead of stdout (the path is printed on stderr).",
+    ),
 ]
 OnlyOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Run only checks whose id matches (glob, repeatable)"),
+    typer.Option(
+        "--only",
+        help="Run only checks whose id matches (id or glob, any case; repeatable or "
+        "comma-separated). A pattern that matches no check exits 2.",
+    ),
 ]
 SkipOption = Annotated[
     list[str] | None,
-    typer.Option("--skip", help="Skip checks whose id matches (glob, repeatable)"),
+    typer.Option(
+        "--skip",
+        help="Do not run checks whose id matches (id or glob, any case; repeatable or "
+        "comma-separated); the report lists them as SKIP. A pattern that matches no check "
+        "exits 2.",
+    ),
+]
+SeverityFilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--severity",
+        metavar="LEVEL",
+        callback=_choices(SEVERITIES),
+        help=f"Show only checks of these severities ({', '.join(SEVERITIES)}; repeatable or "
+        "comma-separated). Filters the report, not what runs: the summary and exit code "
+        "count every check.",
+    ),
+]
+StatusFilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        metavar="STATUS",
+        callback=_choices(STATUSES),
+        help=f"Show only checks with these statuses ({', '.join(STATUSES)}; e.g. --status FAIL). "
+        "Filters the report, not what runs: the summary and exit code count every check.",
+    ),
+]
+FailOnOption = Annotated[
+    SeverityName | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        case_sensitive=False,
+        help="Exit 1 only for a FAIL or ERROR of this severity or graver. Default: any FAIL "
+        "or ERROR exits 1.",
+        show_default=False,
+    ),
 ]

@@ -2,8 +2,9 @@
 
 1. ``slsops local up --detach`` on free ports (stack file ``results/suite/stack.json``);
 2. ``slsops local seed`` (a few thousand entries: moto's queries slow down with table size);
-3. every step in ``STEPS`` whose command exists, each writing its report JSON and JUnit XML
-   into ``results/suite/``;
+3. every step in ``STEPS``, each writing its report JSON and JUnit XML into
+   ``results/suite/``; a step whose module cannot be found fails (a suite that silently runs
+   fewer steps than it names would pass on a broken install);
 4. ``slsops local down``, always;
 5. one summary table; exit 1 if a step failed or a SKIP is not on the allowlist
    (``tools/slsops/skip_allowlist.toml``), 2 if the stack could not start for a missing
@@ -27,9 +28,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from tabulate import tabulate
+
+from slsops.checks.formats import junit_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = ROOT / "results" / "suite"
@@ -39,7 +41,7 @@ REPORT_ARGS = ("--stack", "{stack}", "--format", "json", "--output", "{results}/
 
 @dataclass(frozen=True)
 class Step:
-    """One command of the suite; skipped (not failed) when ``module`` is not importable yet."""
+    """One command of the suite; it fails when ``module`` (what it runs) cannot be found."""
 
     name: str
     argv: tuple[str, ...]
@@ -88,7 +90,7 @@ STEPS: list[Step] = [
 @dataclass
 class StepResult:
     name: str
-    status: str  # ok, failed, error, not-available
+    status: str  # ok, failed, error
     exit_code: int | None = None
     seconds: float = 0.0
     summary: dict[str, int] = field(default_factory=dict)
@@ -114,39 +116,13 @@ def unlisted_skips(report: dict[str, Any], allowlist: list[dict[str, str]]) -> l
     ]
 
 
-def junit_from_report(report: dict[str, Any]) -> str:
-    """JUnit XML of a report JSON (one testcase per check), as ``--format junit`` writes it."""
-    summary = report.get("summary", {})
-    command = report.get("command", "?")
-    checks = report.get("checks", [])
-    suite = ET.Element(
-        "testsuite",
-        name=f"slsops {command}",
-        tests=str(len(checks)),
-        failures=str(summary.get("fail", 0)),
-        errors=str(summary.get("error", 0)),
-        skipped=str(summary.get("skip", 0)),
-        time=f"{float(report.get('duration_s', 0)):.3f}",
-    )
-    for check in checks:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"slsops.{command}",
-            name=f"{check.get('id')} {check.get('title', '')}",
-        )
-        status, detail = check.get("status"), str(check.get("detail", ""))
-        if status == "FAIL":
-            ET.SubElement(case, "failure", message=detail).text = check.get("remediation", "")
-        elif status == "ERROR":
-            ET.SubElement(case, "error", message=detail).text = check.get("remediation", "")
-        elif status == "SKIP":
-            ET.SubElement(case, "skipped", message=detail)
-        elif status == "WARN":
-            ET.SubElement(case, "system-out").text = f"WARN: {detail}"
-    root = ET.Element("testsuites")
-    root.append(suite)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+def missing_module(module: str) -> str:
+    """Why ``module`` cannot be imported ("" when it can be found)."""
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:
+        return f"module {module} cannot be imported: {type(exc).__name__}: {exc}"
+    return "" if found is not None else f"module {module} cannot be imported: not found"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -160,8 +136,9 @@ def _log(message: str) -> None:
 
 
 def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, str]]) -> StepResult:
-    if importlib.util.find_spec(step.module) is None:
-        return StepResult(step.name, "not-available", note=f"{step.module} does not exist yet")
+    missing = missing_module(step.module)
+    if missing:
+        return StepResult(step.name, "failed", note=missing)
     values = {
         "python": sys.executable,
         "stack": str(stack),
@@ -206,7 +183,7 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
             seconds,
             note=f"no report JSON at {report_path} (log: {log_path})",
         )
-    report_path.with_suffix(".junit.xml").write_text(junit_from_report(report), encoding="utf-8")
+    report_path.with_suffix(".junit.xml").write_text(junit_xml(report), encoding="utf-8")
     skips = unlisted_skips(report, allowlist)
     status = "ok" if code == 0 and not skips else "failed"
     note = f"SKIP not on the allowlist: {', '.join(skips)}" if skips else ""
@@ -248,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=8)
     parser.add_argument("--only", action="append", help="run only these steps (repeatable)")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.only or ()) - {step.name for step in STEPS})
+    if unknown:
+        parser.error(f"--only {', '.join(unknown)}: no such step")
     results_dir: Path = args.results.resolve()
     if results_dir.exists():
         shutil.rmtree(results_dir)

@@ -23,6 +23,11 @@ class Severity(StrEnum):
     LOW = "low"
     INFO = "info"
 
+    @property
+    def rank(self) -> int:
+        """Higher is graver: ``--fail-on high`` fails on ``high`` and ``critical``."""
+        return len(Severity) - list(Severity).index(self)
+
 
 @dataclass(frozen=True)
 class CheckResult:

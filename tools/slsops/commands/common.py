@@ -1,26 +1,106 @@
-"""What every report-producing command does at the end: emit, then exit with the code."""
+"""What every report-producing command shares: its filters, its run, its exit, its help."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from slsops.checks.formats import FORMATS, emit
-from slsops.checks.model import Check, CheckResult
-from slsops.checks.report import Report
-from slsops.checks.runner import run_checks, select
+from slsops.checks.formats import FORMATS, emit, refuse_directory
+from slsops.checks.model import Check, CheckResult, Severity, Status
+from slsops.checks.report import Report, ReportView
+from slsops.checks.runner import plan, run_planned
 from slsops.errors import UsageError
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
+    if fmt.lower() not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt.lower()
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """``--only``/``--skip`` (what runs), ``--severity``/``--status`` (what is shown) and
+    ``--fail-on`` (what exits 1), as one value a command passes on."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    fail_on: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        only: Sequence[str] | None = None,
+        skip: Sequence[str] | None = None,
+        severity: Sequence[str] | None = None,
+        status: Sequence[str] | None = None,
+        fail_on: str | None = None,
+    ) -> ReportFilters:
+        return cls(
+            tuple(only or ()),
+            tuple(skip or ()),
+            tuple(severity or ()),
+            tuple(status or ()),
+            fail_on,
+        )
+
+    def plan(self, checks: Sequence[Check]) -> list[tuple[Check, str | None]]:
+        """The checks to report on, each with ``None`` or its ``--skip`` reason (exit 2 on a
+        pattern that matches nothing, or when nothing is left to run)."""
+        planned = plan(checks, self.only, self.skip)
+        if all(reason is not None for _, reason in planned):
+            raise UsageError("--only/--skip left no checks to run")
+        return planned
+
+    def view(self) -> ReportView:
+        try:
+            return ReportView(
+                frozenset(Severity(s.lower()) for s in self.severities),
+                frozenset(Status(s.upper()) for s in self.statuses),
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    def threshold(self) -> Severity | None:
+        if self.fail_on is None:
+            return None
+        try:
+            return Severity(self.fail_on.lower())
+        except ValueError:
+            raise UsageError(f"unknown --fail-on {self.fail_on!r}") from None
+
+    def applied_to(self, report: Report) -> Report:
+        """``report`` with this view and exit threshold."""
+        return replace(report, view=self.view(), fail_on=self.threshold())
+
+
+def check_report_options(
+    fmt: str, output: Path | None, filters: ReportFilters, checks: Sequence[Check] = ()
+) -> str:
+    """Refuse bad report options before any work (exit 2), ``--only``/``--skip`` patterns
+    against ``checks`` included; returns the format in lower case."""
+    fmt = check_format(fmt)
+    refuse_directory(output)
+    filters.view()
+    filters.threshold()
+    if checks:
+        filters.plan(checks)
     return fmt
+
+
+def finish(report: Report, fmt: str, output: Path | None, filters: ReportFilters) -> None:
+    """Emit ``report`` with the filters' view, then exit with its code."""
+    report = filters.applied_to(report)
+    emit(report, fmt, output)
+    raise typer.Exit(report.exit_code())
 
 
 def run_report(
@@ -33,17 +113,36 @@ def run_report(
     only: Sequence[str] | None = None,
     skip: Sequence[str] | None = None,
     after: Callable[[list[CheckResult]], list[CheckResult]] | None = None,
+    filters: ReportFilters | None = None,
 ) -> None:
-    """Select, run and report ``checks``; exits the process with the report's code."""
-    check_format(fmt)
+    """Select, run and report ``checks``; exits the process with the report's code.
+
+    ``filters`` carries every report option; ``only``/``skip`` alone still work for callers
+    that have no other filter.
+    """
+    filters = filters or ReportFilters.of(only, skip)
+    fmt = check_report_options(fmt, output, filters)
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    chosen = select(checks, only or (), skip or ())
-    if not chosen:
-        raise UsageError("--only/--skip left no checks to run")
-    results = run_checks(chosen, context)
+    planned = filters.plan(checks)
+    results = run_planned(planned, context, target_kind=str(target.get("kind", "")))
     if after is not None:
         results = after(results)
     report = Report(command, target, started, time.perf_counter() - clock, results)
-    emit(report, fmt, output)
-    raise typer.Exit(report.exit_code())
+    finish(report, fmt, output, filters)
+
+
+EXIT_CODES = (
+    ("0", "no FAIL or ERROR (at or above --fail-on); WARN and SKIP allowed"),
+    ("1", "a FAIL or ERROR (at or above --fail-on)"),
+    ("2", "usage: bad option, a pattern matching no check, bad stack file"),
+    ("3", "preflight: target unreachable or no credentials"),
+    ("130/143", "interrupted (SIGINT/SIGTERM), after clean-up"),
+)
+
+
+def report_epilog(examples: Sequence[str]) -> str:
+    """The ``--help`` epilog of a report command: its examples, then the exit codes."""
+    lines = ["Examples:", *(f"  {e}" for e in examples), "", "Exit codes:"]
+    lines += [f"  {code:<8} {meaning}" for code, meaning in EXIT_CODES]
+    return "\b\n" + "\n".join(lines)

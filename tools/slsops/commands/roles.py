@@ -14,8 +14,17 @@ from tabulate import tabulate
 
 from slsops.checks import roles as role_checks
 from slsops.checks.model import CheckResult
-from slsops.commands.common import check_format, run_report
-from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.commands.common import ReportFilters, check_report_options, report_epilog, run_report
+from slsops.options import (
+    FailOnOption,
+    FormatOption,
+    OnlyOption,
+    OutputOption,
+    SeverityFilterOption,
+    SkipOption,
+    StackOption,
+    StatusFilterOption,
+)
 from slsops.preflight import caller_identity
 from slsops.stack import load_stack
 from slsops.verify_context import StackContext
@@ -36,9 +45,13 @@ def roles(
     output: OutputOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
+    severity: SeverityFilterOption = None,
+    status: StatusFilterOption = None,
+    fail_on: FailOnOption = None,
 ) -> None:
     """Check role assumption, the API access matrix, DynamoDB permissions and trust policies."""
-    check_format(fmt)
+    filters = ReportFilters.of(only, skip, severity, status, fail_on)
+    fmt = check_report_options(fmt, output, filters, role_checks.CHECKS)
     target = load_stack(stack)
     caller_identity(target)
     run_report(
@@ -48,11 +61,17 @@ def roles(
         StackContext(target),
         fmt,
         output,
-        only,
-        skip,
         after=_print_matrix if fmt == "table" else None,
+        filters=filters,
     )
 
 
+EXAMPLES = (
+    "slsops roles --stack deploy/outputs.json",
+    "slsops roles --only 'role-0*' --status FAIL",
+    "slsops roles --format html -o roles.html",
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("roles")(roles)
+    app.command("roles", epilog=report_epilog(EXAMPLES))(roles)

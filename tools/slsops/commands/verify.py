@@ -11,8 +11,17 @@ import typer
 
 from slsops.checks import api, cloudwatch, config_rules, dynamodb, e2e, functions, iam_roles, kms
 from slsops.checks.model import Check
-from slsops.commands.common import check_format, run_report
-from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.commands.common import ReportFilters, check_report_options, report_epilog, run_report
+from slsops.options import (
+    FailOnOption,
+    FormatOption,
+    OnlyOption,
+    OutputOption,
+    SeverityFilterOption,
+    SkipOption,
+    StackOption,
+    StatusFilterOption,
+)
 from slsops.preflight import caller_identity
 from slsops.stack import load_stack
 from slsops.verify_context import StackContext
@@ -31,15 +40,28 @@ def verify(
     output: OutputOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
+    severity: SeverityFilterOption = None,
+    status: StatusFilterOption = None,
+    fail_on: FailOnOption = None,
 ) -> None:
     """Compare the live deployment with the deployment contract, then smoke-test the API."""
-    check_format(fmt)
+    filters = ReportFilters.of(only, skip, severity, status, fail_on)
+    checks = verify_checks()
+    fmt = check_report_options(fmt, output, filters, checks)
     target = load_stack(stack)
     caller_identity(target)
     run_report(
-        "verify", target.target(), verify_checks(), StackContext(target), fmt, output, only, skip
+        "verify", target.target(), checks, StackContext(target), fmt, output, filters=filters
     )
 
 
+EXAMPLES = (
+    "slsops verify --stack deploy/outputs.json",
+    "slsops verify --status FAIL --severity critical,high",
+    "slsops verify --only 'DDB-*' --skip DDB-008 --format json -o verify.json",
+    "slsops verify --fail-on high --format junit -o verify.xml",
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("verify")(verify)
+    app.command("verify", epilog=report_epilog(EXAMPLES))(verify)

@@ -1,0 +1,425 @@
+"""The report framework every command shares: selection, SKIP causes, views, exit threshold,
+output formats, usage errors, signals and the suite's step rules. No stack needed: the checks
+here are small functions with known outcomes, run through the same runner and report code
+the commands use."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from slsops import suite
+from slsops.checks import formats
+from slsops.checks.model import Check, CheckResult, Severity, Status, failed, passed, warned
+from slsops.checks.report import Report, ReportView
+from slsops.checks.runner import plan, run_planned
+from slsops.cli import app
+from slsops.commands.common import ReportFilters, run_report
+from slsops.contract import LOCAL_GAPS
+from slsops.errors import SlsopsError, UsageError
+from slsops.options import (
+    SEVERITIES,
+    FailOnOption,
+    FormatOption,
+    OnlyOption,
+    OutputOption,
+    SeverityFilterOption,
+    SkipOption,
+    StatusFilterOption,
+)
+
+
+def make(check_id: str, outcome, severity=Severity.MEDIUM, runs_on="both") -> Check:
+    return Check(
+        check_id, f"title of {check_id}", severity, "fix it", lambda _: outcome, "x", runs_on
+    )
+
+
+CHECKS = [
+    make("API-001", passed("ok")),
+    make("API-002", failed("method POST /logs has authorization NONE"), Severity.CRITICAL),
+    make("DDB-001", failed("table name differs"), Severity.LOW),
+    make("DDB-002", warned("close to the limit"), Severity.INFO),
+    make("KMS-001", passed("rotation on"), Severity.HIGH),
+]
+
+
+def results(statuses_and_severities) -> list[CheckResult]:
+    return [
+        CheckResult(f"X-{n:03d}", "t", status, severity, "d", "r")
+        for n, (status, severity) in enumerate(statuses_and_severities)
+    ]
+
+
+def report_of(found: list[CheckResult], **kwargs) -> Report:
+    return Report("verify", {"kind": "local"}, datetime.now(UTC), 1.5, found, **kwargs)
+
+
+# --- selection ------------------------------------------------------------------------------
+def test_only_and_skip_match_ids_and_globs_in_any_case() -> None:
+    planned = plan(CHECKS, only=["api-*", "ddb-001"], skip=["Api-002"])
+    assert [(c.id, reason) for c, reason in planned] == [
+        ("API-001", None),
+        ("API-002", "skipped by --skip Api-002"),
+        ("DDB-001", None),
+    ]
+
+
+def test_comma_separated_patterns_are_several_patterns() -> None:
+    planned = plan(CHECKS, only=["API-001,kms-*"])
+    assert [c.id for c, _ in planned] == ["API-001", "KMS-001"]
+
+
+@pytest.mark.parametrize("option", ["only", "skip"])
+def test_a_pattern_that_matches_nothing_is_a_usage_error_naming_it(option: str) -> None:
+    with pytest.raises(UsageError, match=rf"--{option} API-9\*, nope matches no check id"):
+        plan(CHECKS, **{option: ["API-9*", "nope", "ddb-*"]})
+
+
+def test_skip_is_recorded_in_the_report_as_skip_with_its_pattern() -> None:
+    found = run_planned(plan(CHECKS, skip=["ddb-*"]), None, target_kind="aws")
+    by_id = {r.id: r for r in found}
+    assert [r.id for r in found] == [c.id for c in CHECKS], "skipped checks stay in the report"
+    assert by_id["DDB-001"].status is Status.SKIP
+    assert by_id["DDB-001"].detail == "skipped by --skip ddb-*"
+    assert by_id["API-002"].status is Status.FAIL
+
+
+# --- SKIP because of the kind of deployment -------------------------------------------------
+def test_aws_only_check_on_the_local_stack_skips_with_the_contract_reason() -> None:
+    gap_id = next(iter(LOCAL_GAPS))
+    aws_only = make(gap_id, failed("would fail"), runs_on="aws")
+    local = run_planned([(aws_only, None)], None, target_kind="local")[0]
+    assert local.status is Status.SKIP
+    assert LOCAL_GAPS[gap_id] in local.detail
+    on_aws = run_planned([(aws_only, None)], None, target_kind="aws")[0]
+    assert on_aws.status is Status.FAIL, "on AWS the check runs and gives its own verdict"
+
+
+def test_aws_only_check_without_a_contract_reason_is_an_error_not_a_skip() -> None:
+    unexplained = make("ZZZ-999", passed("ok"), runs_on="aws")
+    result = run_planned([(unexplained, None)], None, target_kind="local")[0]
+    assert result.status is Status.ERROR
+    assert "LOCAL_GAPS" in result.detail
+
+
+def test_local_only_check_skips_on_aws_and_runs_locally() -> None:
+    local_only = make("LOC-001", failed("broken"), runs_on="local")
+    assert run_planned([(local_only, None)], None, "aws")[0].status is Status.SKIP
+    assert run_planned([(local_only, None)], None, "local")[0].status is Status.FAIL
+
+
+def test_suite_allowlist_holds_exactly_the_contract_local_gaps() -> None:
+    assert {e["id"] for e in suite.load_allowlist()} == set(LOCAL_GAPS)
+
+
+# --- view and exit threshold ----------------------------------------------------------------
+def test_fail_on_is_the_exit_threshold() -> None:
+    low_fail = report_of(results([(Status.FAIL, Severity.LOW), (Status.PASS, Severity.CRITICAL)]))
+    assert low_fail.exit_code() == 1, "default: any FAIL exits 1"
+    assert report_of(low_fail.results, fail_on=Severity.LOW).exit_code() == 1
+    assert report_of(low_fail.results, fail_on=Severity.MEDIUM).exit_code() == 0
+    high_error = report_of(results([(Status.ERROR, Severity.HIGH)]))
+    assert report_of(high_error.results, fail_on=Severity.HIGH).exit_code() == 1
+    assert report_of(high_error.results, fail_on=Severity.CRITICAL).exit_code() == 0
+    warn_only = report_of(results([(Status.WARN, Severity.CRITICAL)]))
+    assert report_of(warn_only.results, fail_on=Severity.INFO).exit_code() == 0
+
+
+def test_severity_ranks_follow_the_declared_order() -> None:
+    assert [s.value for s in sorted(Severity, key=lambda s: -s.rank)] == list(SEVERITIES)
+
+
+def test_view_filters_what_is_shown_not_the_summary_or_exit() -> None:
+    found = results(
+        [(Status.FAIL, Severity.LOW), (Status.PASS, Severity.HIGH), (Status.FAIL, Severity.HIGH)]
+    )
+    view = ReportView(frozenset({Severity.HIGH}), frozenset({Status.PASS}))
+    report = report_of(found, view=view)
+    body = report.as_dict()
+    assert [c["id"] for c in body["checks"]] == ["X-001"]
+    assert body["summary"]["fail"] == 2 and body["shown"] == {
+        "severity": ["high"],
+        "status": ["PASS"],
+    }
+    assert report.exit_code() == 1, "a hidden FAIL still fails the run"
+
+
+# --- formats --------------------------------------------------------------------------------
+def ran_report(**kwargs) -> Report:
+    found = run_planned(plan(CHECKS), None, "aws")
+    return report_of(found, **kwargs)
+
+
+def test_table_summary_names_the_failed_ids() -> None:
+    text = formats.render(ran_report(), "table")
+    assert text.rstrip().splitlines()[-1].endswith("failed: API-002, DDB-001")
+    assert "\x1b[" not in text
+
+
+def test_table_colours_status_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for stream, coloured in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stdout", stream)
+        formats.emit(ran_report(), "table", None)
+        text = stream.getvalue()
+        assert ("\x1b[31m\x1b[1mFAIL" in text) is coloured
+        assert ("\x1b[32mPASS" in text) is coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Terminal()
+    monkeypatch.setattr(sys, "stdout", stream)
+    formats.emit(ran_report(), "table", None)
+    assert "\x1b[" not in stream.getvalue()
+
+
+def test_csv_has_one_row_per_shown_check_with_evidence_as_json() -> None:
+    evidence_check = make("FN-001", failed("memory 256, want 512", memory=256), Severity.HIGH)
+    report = report_of(run_planned(plan([*CHECKS, evidence_check]), None, "aws"))
+    report = report_of(report.results, view=ReportView(statuses=frozenset({Status.FAIL})))
+    rows = list(csv.DictReader(io.StringIO(formats.render(report, "csv"))))
+    assert [r["id"] for r in rows] == ["API-002", "DDB-001", "FN-001"]
+    assert rows[0]["status"] == "FAIL" and rows[0]["severity"] == "critical"
+    assert rows[0]["target_kind"] == "local"
+    assert json.loads(rows[2]["evidence"]) == {"memory": 256}
+    assert rows[0]["detail"] == "method POST /logs has authorization NONE"
+
+
+def test_html_is_self_contained_and_escapes_every_value() -> None:
+    nasty = make("XSS-001", failed("<script>alert(1)</script> & more"), Severity.HIGH)
+    report = report_of(run_planned(plan([*CHECKS, nasty]), None, "aws"))
+    page = formats.render(report, "html")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+    for external in ("http://", "https://", "<link", "src="):
+        assert external not in page
+    assert page.count("<tr><td>") == len(CHECKS) + 1
+    assert 'class="status FAIL"' in page and "failed: API-002, DDB-001, XSS-001" in page
+
+
+def test_one_junit_writer_for_reports_and_the_suite() -> None:
+    report = ran_report(view=ReportView(statuses=frozenset({Status.FAIL, Status.WARN})))
+    root = ET.fromstring(formats.render(report, "junit").split("\n", 1)[1])  # noqa: S314 ours
+    suite_element = root.find("testsuite")
+    assert suite_element.get("tests") == "3" and suite_element.get("failures") == "2"
+    assert [c.get("name").split()[0] for c in suite_element.iter("testcase")] == [
+        "API-002",
+        "DDB-001",
+        "DDB-002",
+    ]
+    assert formats.junit_xml(report.as_dict()).count("<testcase") == 3
+    assert not hasattr(suite, "junit_from_report")
+
+
+def test_output_to_a_file_says_where_on_stderr(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sub" / "report.csv"
+    formats.emit(ran_report(), "csv", out)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"wrote the csv report to {out}" in captured.err
+    assert "failed: API-002, DDB-001" in captured.err
+    assert out.read_text().startswith("command,target_kind")
+
+
+# --- the shared options on a command --------------------------------------------------------
+def demo_app(calls: list[str] | None = None) -> typer.Typer:
+    """A command declared like verify, over the known CHECKS (no stack to reach)."""
+    demo = typer.Typer(pretty_exceptions_enable=False)
+    calls = [] if calls is None else calls
+
+    @demo.command()
+    def report(
+        fmt: FormatOption = "table",
+        output: OutputOption = None,
+        only: OnlyOption = None,
+        skip: SkipOption = None,
+        severity: SeverityFilterOption = None,
+        status: StatusFilterOption = None,
+        fail_on: FailOnOption = None,
+    ) -> None:
+        calls.append("report")
+        filters = ReportFilters.of(only, skip, severity, status, fail_on)
+        run_report("demo", {"kind": "aws"}, CHECKS, None, fmt, output, filters=filters)
+
+    @demo.command()
+    def other() -> None:
+        """A second command, so `report` is a subcommand as in slsops."""
+
+    return demo
+
+
+class Done:
+    """A CliRunner result with the exit code ``slsops.cli.main`` gives a SlsopsError."""
+
+    def __init__(self, result) -> None:
+        self.stdout, self.output = result.stdout, result.output
+        self.exception = result.exception
+        self.exit_code = result.exit_code
+        if isinstance(result.exception, SlsopsError):
+            self.exit_code = result.exception.exit_code
+        elif result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+
+
+def run(application: typer.Typer, *args: str) -> Done:
+    return Done(CliRunner().invoke(application, list(args)))
+
+
+def invoke(*args: str) -> Done:
+    return run(demo_app(), "report", *args)
+
+
+def test_cli_status_and_severity_filter_the_rows_not_the_exit() -> None:
+    done = invoke("--status", "fail", "--severity", "CRITICAL,high", "-f", "json")
+    assert done.exit_code == 1
+    body = json.loads(done.stdout)
+    assert [c["id"] for c in body["checks"]] == ["API-002"]
+    assert body["summary"] == {"pass": 2, "fail": 2, "warn": 1, "skip": 0, "error": 0}
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [("low", 1), ("LOW", 1), ("critical", 1), ("info", 1)]
+)
+def test_cli_fail_on_below_the_worst_failure_exits_1(fail_on: str, code: int) -> None:
+    assert invoke("--fail-on", fail_on).exit_code == code
+
+
+def test_cli_fail_on_above_every_failure_exits_0() -> None:
+    done = invoke("--skip", "API-002", "--fail-on", "medium", "-f", "json")
+    assert done.exit_code == 0, done.output
+    skipped = [c for c in json.loads(done.stdout)["checks"] if c["status"] == "SKIP"]
+    assert skipped[0]["detail"] == "skipped by --skip API-002"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "NOPE-*"], "--only NOPE-* matches no check id"),
+        (["--skip", "api-00x"], "--skip api-00x matches no check id"),
+        (["--format", "xml"], "'xml' is not one of"),
+        (["--severity", "urgent"], "urgent is not one of"),
+        (["--status", "BROKEN"], "BROKEN is not one of"),
+        (["--fail-on", "severe"], "'severe' is not one of"),
+    ],
+)
+def test_cli_usage_errors_exit_2(args: list[str], message: str) -> None:
+    done = invoke(*args)
+    assert done.exit_code == 2
+    shown = f"{done.output}{done.exception or ''}"
+    assert message in " ".join(shown.split()), shown
+
+
+def test_cli_output_pointing_at_a_directory_exits_2_before_any_work(tmp_path: Path) -> None:
+    calls: list[str] = []
+    done = run(demo_app(calls), "report", "-o", str(tmp_path))
+    assert done.exit_code == 2 and calls == [], "refused while parsing, before the command ran"
+    assert "is a directory" in " ".join(done.output.split())
+    real = run(app, "verify", "--output", str(tmp_path), "--stack", "/nowhere")
+    assert real.exit_code == 2
+    assert "is a directory" in " ".join(real.output.split())
+
+
+@pytest.mark.parametrize("command", ["verify", "roles", "audit", "drill"])
+def test_real_commands_refuse_unmatched_patterns_before_reading_the_stack(command: str) -> None:
+    done = run(app, command, "--only", "NOPE-1", "--stack", "/no/such/file")
+    assert done.exit_code == 2
+    assert "--only NOPE-1 matches no check id" in str(done.exception or done.output)
+
+
+@pytest.mark.parametrize("command", ["verify", "roles", "audit", "drill", "checks"])
+def test_every_report_command_help_has_examples_and_exit_codes(command: str) -> None:
+    done = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "120"})
+    assert done.exit_code == 0
+    assert "Examples:" in done.output and "Exit codes:" in done.output
+    assert f"slsops {command}" in done.output
+    if command != "checks":
+        for option in ("--only", "--skip", "--severity", "--status", "--fail-on", "--format"):
+            assert option in done.output
+        assert "csv" in done.output and "html" in done.output
+
+
+# --- the suite ------------------------------------------------------------------------------
+def test_suite_step_whose_module_is_missing_fails(tmp_path: Path) -> None:
+    step = suite.Step("ghost", ("{python}", "-c", "pass"), "slsops.no_such_module")
+    outcome = suite.run_step(step, tmp_path / "stack.json", tmp_path, [])
+    assert outcome.status == "failed"
+    assert "slsops.no_such_module cannot be imported" in outcome.note
+    nested = suite.Step("ghost", ("{python}", "-c", "pass"), "no_such_package.module")
+    assert suite.run_step(nested, tmp_path / "stack.json", tmp_path, []).status == "failed"
+
+
+def test_suite_names_only_modules_that_exist() -> None:
+    missing = {s.name: suite.missing_module(s.module) for s in suite.STEPS}
+    assert {name: why for name, why in missing.items() if why} == {}
+
+
+def test_suite_refuses_an_unknown_step_name() -> None:
+    with pytest.raises(SystemExit) as exited:
+        suite.main(["--only", "verfy"])
+    assert exited.value.code == 2
+
+
+# --- signals --------------------------------------------------------------------------------
+SLEEPER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from slsops import cli
+
+    marks = Path(sys.argv[1])
+
+    @cli.app.command("sleep-for-test")
+    def sleep_for_test() -> None:
+        try:
+            marks.joinpath("started").write_text("yes")
+            time.sleep(60)
+        finally:
+            marks.joinpath("cleaned").write_text("yes")
+
+    sys.argv = ["slsops", "sleep-for-test"]
+    cli.main()
+    """
+)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_exits_with_its_code_after_clean_up(tmp_path: Path, signum: int, code: int) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text(SLEEPER)
+    process = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):
+            if (tmp_path / "started").exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists(), process.communicate(timeout=5)
+        os.kill(process.pid, signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, err
+    assert (tmp_path / "cleaned").read_text() == "yes", "the command's finally block ran"
+    assert "Traceback" not in err
