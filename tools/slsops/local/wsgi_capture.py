@@ -2,15 +2,20 @@
 
 A gap often needs the request body before moto and moto's answer before the client: the body
 is read once and put back (``read_body``), and moto is called with a ``start_response`` that
-captures instead of sending (``call``), so the answer can be amended (``respond``).
+captures instead of sending (``call``), so the answer can be amended (``respond``). A gap that
+reads moto's backends directly needs the account and region moto will use for the request
+(``moto_account_and_region``).
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -57,3 +62,18 @@ def respond(
     kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
     start_response(status, [*kept, ("Content-Length", str(len(body)))])
     return [body]
+
+
+def moto_account_and_region(environ: dict[str, Any]) -> tuple[str, str]:
+    """The account and region moto will use for this request (moto's own rules)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    region = match.group(2) if match else "us-east-1"
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"], region
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"], region
+    account = get_account_id_from(match.group(1)) if match else DEFAULT_ACCOUNT_ID
+    return account, region

@@ -19,6 +19,7 @@ from slsops.local.gaps import (
     dynamodb_sort_keys,  # local speed: index queries sorted the table slowly
     dynamodb_threadsafe,  # issue 4
     faults,  # issue 8
+    kms_key_state,
     pitr,  # issue 6
     sts_trust,
 )
@@ -34,6 +35,7 @@ MIDDLEWARES: list[Middleware] = [
     pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
     dynamodb_sort_keys.wrap,  # index queries: moto's order, computed with native sort keys
     dynamodb_threadsafe.wrap,  # issue 4: index query/scan vs concurrent writes gave 500s
+    kms_key_state.wrap,  # a disabled or pending-deletion key makes table data calls fail
     faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)
 ]
 

@@ -1,0 +1,112 @@
+"""Gap: a CMK-encrypted table whose key is disabled or pending deletion refuses data calls.
+
+On AWS, DynamoDB answers 400 AccessDeniedException naming KMS's error; plain moto keeps
+serving the table (shown by the first test); the others run the embedded AWS with the gaps.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from slsops.local.aws_app import build_moto_app, serve_in_thread
+
+REGION = "us-east-1"
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class Table:
+    """A CMK-encrypted table and a default-encrypted one, with the clients the tests need."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **CREDS)
+        self.ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=url, **CREDS)
+        self.key_id = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        self.name = name
+        for table, sse in (
+            (name, {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": self.key_id}),
+            (f"{name}-default", {"Enabled": False}),
+        ):
+            self.ddb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+                SSESpecification=sse,
+            )
+
+    def data_calls(self, table: str | None = None) -> dict:
+        """Run one call of each data-plane kind; the error code and message of each, or None."""
+        table = table or self.name
+        key = {"pk": {"S": "a"}}
+        calls = {
+            "PutItem": lambda: self.ddb.put_item(TableName=table, Item=key),
+            "GetItem": lambda: self.ddb.get_item(TableName=table, Key=key),
+            "Query": lambda: self.ddb.query(
+                TableName=table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "a"}},
+            ),
+            "Scan": lambda: self.ddb.scan(TableName=table),
+            "BatchWriteItem": lambda: self.ddb.batch_write_item(
+                RequestItems={table: [{"PutRequest": {"Item": key}}]}
+            ),
+            "TransactWriteItems": lambda: self.ddb.transact_write_items(
+                TransactItems=[{"Put": {"TableName": table, "Item": key}}]
+            ),
+        }
+        outcomes = {}
+        for name, run in calls.items():
+            try:
+                run()
+                outcomes[name] = None
+            except ClientError as exc:
+                error = exc.response["Error"]
+                outcomes[name] = (error["Code"], error["Message"])
+        return outcomes
+
+
+def test_plain_moto_serves_a_table_whose_key_is_disabled() -> None:
+    with serve_in_thread(DomainDispatcherApplication(create_backend_app)) as url:
+        table = Table(url, "plain")
+        table.kms.disable_key(KeyId=table.key_id)
+        assert set(table.data_calls().values()) == {None}
+
+
+@pytest.fixture(scope="module")
+def table():
+    with serve_in_thread(build_moto_app()) as url:
+        yield Table(url, "logs")
+
+
+def test_a_disabled_key_fails_every_data_call_as_aws_does(table) -> None:
+    assert set(table.data_calls().values()) == {None}
+    table.kms.disable_key(KeyId=table.key_id)
+    try:
+        outcomes = table.data_calls()
+        for operation, outcome in outcomes.items():
+            assert outcome is not None, f"{operation} succeeded with a disabled key"
+            code, message = outcome
+            assert code == "AccessDeniedException"
+            assert message.startswith("KMS key access denied error")
+            assert "DisabledException" in message and table.key_id in message
+        assert set(table.data_calls(f"{table.name}-default").values()) == {None}
+        described = table.ddb.describe_table(TableName=table.name)["Table"]
+        assert described["SSEDescription"]["SSEType"] == "KMS"  # control plane still answers
+    finally:
+        table.kms.enable_key(KeyId=table.key_id)
+    assert set(table.data_calls().values()) == {None}
+
+
+def test_a_key_pending_deletion_fails_data_calls_with_its_state(table) -> None:
+    table.kms.schedule_key_deletion(KeyId=table.key_id, PendingWindowInDays=7)
+    try:
+        code, message = table.data_calls()["GetItem"]
+        assert code == "AccessDeniedException"
+        assert "KMSInvalidStateException" in message and "pending deletion" in message
+    finally:
+        table.kms.cancel_key_deletion(KeyId=table.key_id)
+        table.kms.enable_key(KeyId=table.key_id)
+    assert table.data_calls()["GetItem"] is None
