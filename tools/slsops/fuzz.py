@@ -11,8 +11,13 @@ is sent SigV4-signed over the exact bytes sent (ingest role for POST, read role 
   (``log_service.keys.marker_key``) names its sort key, and ``GET /logs/recent`` with that
   service and timestamp must return it with the level, log type, message and metadata the
   handler's own parser makes of what was sent;
-* every 4xx wrote nothing: no marker exists for a log_id it carried, and at the end the table
-  holds exactly as many more log items and markers as entries were answered ``stored``;
+* every 4xx wrote nothing: no marker exists for a log_id it carried;
+* every entry answered ``stored`` is in the table exactly once: at the end each of those
+  log_ids is looked up by its own key (its marker, the log item the marker names, and a query
+  of its service partition for that log_id), so what others write to the table meanwhile does
+  not count and no scan of the table is needed;
+* every case asked ran: when the time budget ends generation early, or generation runs dry,
+  the figures say how many of how many (``asked``) and are not ``ok``;
 * no correctly signed request is refused (a 403 there is a signing or gateway bug).
 
 Query strings are encoded as SigV4 canonicalises them before signing; generated header names
@@ -38,6 +43,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
+from boto3.dynamodb.conditions import Attr, Key
 
 from log_service import canonical, keys
 from log_service.errors import ApiError
@@ -106,9 +112,20 @@ class _OutOfTime(Exception):
     """Raised inside a hypothesis test to stop generating when the time budget is spent."""
 
 
+class _Enough(Exception):
+    """Raised inside a hypothesis test when an operation has run its share of the cases."""
+
+
+# Generation of one operation is repeated with the next seed when hypothesis stops short of
+# the share (it does not repeat an example, and some operations have few distinct ones).
+MAX_ROUNDS_PER_OPERATION = 5
+
+
 @dataclass
 class FuzzFigures:
+    asked: int = 0
     cases: int = 0
+    stop_reason: str = ""
     statuses: Counter = field(default_factory=Counter)
     server_errors: int = 0
     nonconforming: int = 0
@@ -117,19 +134,24 @@ class FuzzFigures:
     readbacks: int = 0
     readback_failures: int = 0
     writes_on_4xx: int = 0
-    table_delta_mismatch: int = 0
+    stored_mismatch: int = 0  # entries answered stored but not in the table exactly once
     harness_errors: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
     @property
+    def complete(self) -> bool:
+        """Did every case asked run? A figure from fewer cases than asked is not a pass."""
+        return self.cases >= self.asked
+
+    @property
     def ok(self) -> bool:
-        return not (
+        return self.complete and not (
             self.server_errors
             or self.nonconforming
             or self.readback_failures
             or self.writes_on_4xx
-            or self.table_delta_mismatch
+            or self.stored_mismatch
             or self.harness_errors
             or self.auth_rejected  # a correctly signed request refused: signer or gateway bug
         )
@@ -140,7 +162,9 @@ class FuzzFigures:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "asked": self.asked,
             "cases": self.cases,
+            "stop_reason": self.stop_reason,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "server_errors": self.server_errors,
             "nonconforming": self.nonconforming,
@@ -149,7 +173,7 @@ class FuzzFigures:
             "readbacks": self.readbacks,
             "readback_failures": self.readback_failures,
             "writes_on_4xx": self.writes_on_4xx,
-            "table_delta_mismatch": self.table_delta_mismatch,
+            "stored_mismatch": self.stored_mismatch,
             "harness_errors": self.harness_errors,
             "seconds": round(self.seconds, 1),
             "ok": self.ok,
@@ -192,26 +216,42 @@ class Fuzzer:
 
     # ------------------------------------------------------------------ running
     def run(self, cases: int, seed: int) -> FuzzFigures:
-        before = self._count_items()
         began = time.monotonic()
-        for method, path, mode, share in PLAN:
-            examples = max(1, round(cases * share))
-            try:
-                self._explore(self.schema[path][method], mode, examples, seed)
-            except _OutOfTime:
-                self.figures.note(f"time budget spent during {method} {path} ({mode})")
-                break
-        after = self._count_items()
+        shares = [(m, p, mode, max(1, round(cases * share))) for m, p, mode, share in PLAN]
+        self.figures.asked = sum(examples for *_, examples in shares)
+        try:
+            for method, path, mode, examples in shares:
+                self._run_share(method, path, mode, examples, seed)
+        except _OutOfTime as stop:
+            self.figures.stop_reason = str(stop)
+            self.figures.note(str(stop))
+        self.check_stored()
         self.figures.seconds = time.monotonic() - began
-        grown = {k: after[k] - before[k] for k in after}
-        expected = self.figures.stored_entries
-        if grown != {"log_items": expected, "markers": expected}:
-            self.figures.table_delta_mismatch += 1
-            self.figures.note(f"table grew by {grown}; {expected} entries were answered stored")
         return self.figures
 
-    def _explore(self, operation: Any, mode: str, examples: int, seed: int) -> None:
-        """Up to ``examples`` generated cases of one operation, each sent and checked."""
+    def _run_share(self, method: str, path: str, mode: str, examples: int, seed: int) -> None:
+        """Exactly ``examples`` cases of one operation, over several seeds if need be."""
+        target = self.figures.cases + examples
+        for round_ in range(MAX_ROUNDS_PER_OPERATION):
+            try:
+                self._explore(self.schema[path][method], mode, target, seed + round_)
+            except _Enough:
+                return
+            except _OutOfTime:
+                raise _OutOfTime(
+                    f"time budget spent during {method} {path} ({mode}) after "
+                    f"{self.figures.cases} of {self.figures.asked} cases"
+                ) from None
+            if self.figures.cases >= target:
+                return
+        self.figures.stop_reason = (
+            f"generation of {method} {path} ({mode}) ran dry after {MAX_ROUNDS_PER_OPERATION} seeds"
+        )
+        self.figures.note(self.figures.stop_reason)
+
+    def _explore(self, operation: Any, mode: str, target: int, seed: int) -> None:
+        """Generated cases of one operation, each sent and checked, until ``figures.cases``
+        reaches ``target`` (:class:`_Enough`) or the deadline passes (:class:`_OutOfTime`)."""
         from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import seed as fixed_seed
         from schemathesis import GenerationMode
@@ -223,7 +263,7 @@ class Fuzzer:
 
         @fixed_seed(seed)
         @settings(
-            max_examples=examples,
+            max_examples=max(1, target - self.figures.cases),
             database=None,
             deadline=None,
             phases=[Phase.generate],
@@ -231,6 +271,8 @@ class Fuzzer:
         )
         @given(case=strategy)
         def explore(case: Any) -> None:
+            if self.figures.cases >= target:
+                raise _Enough
             if time.monotonic() > self.deadline:
                 raise _OutOfTime
             try:
@@ -297,6 +339,8 @@ class Fuzzer:
             self.figures.stored_entries += sum(r.get("status") == "stored" for r in written)
             for row in written:
                 self._stored_ids.add(str(row.get("log_id")))
+                if row.get("status") == "stored":
+                    self.new_ids.append(str(row.get("log_id")))
             picks = {0, len(written) // 2, len(written) - 1} if written else set()
             for pick in sorted(picks)[:READBACKS_PER_RESPONSE]:
                 row = written[pick]
@@ -332,6 +376,13 @@ class Fuzzer:
         if not hasattr(self, "_ids"):
             self._ids: set[str] = set()
         return self._ids
+
+    @property
+    def new_ids(self) -> list[str]:
+        """log_ids this run was answered ``stored`` for (new entries), in order."""
+        if not hasattr(self, "_new_ids"):
+            self._new_ids: list[str] = []
+        return self._new_ids
 
     def _marker(self, log_id: str) -> dict[str, Any] | None:
         return self.table.get_item(Key=keys.marker_key(log_id), ConsistentRead=True).get("Item")
@@ -392,21 +443,47 @@ class Fuzzer:
             return f"timestamp {view['timestamp']} != {expected.timestamp}"
         return None
 
-    def _count_items(self) -> dict[str, int]:
-        counts = {"log_items": 0, "markers": 0}
-        start = None
-        for _ in range(100_000):
-            page_args: dict[str, Any] = {"ProjectionExpression": "#pk", "ConsistentRead": True}
-            page_args["ExpressionAttributeNames"] = {"#pk": keys.PARTITION_KEY}
-            if start:
-                page_args["ExclusiveStartKey"] = start
-            page = self.table.scan(**page_args)
-            for item in page["Items"]:
-                counts["markers" if keys.is_marker(item) else "log_items"] += 1
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        return counts
+    def check_stored(self) -> None:
+        """Each entry answered ``stored`` is in the table exactly once, found by its own ids."""
+        for log_id in self.new_ids:
+            problem = stored_once_problem(self.table, log_id)
+            if problem:
+                self.figures.stored_mismatch += 1
+                self.figures.note(f"stored entry {log_id}: {problem}")
+
+
+def stored_once_problem(table: Any, log_id: str) -> str | None:
+    """Why the entry ``log_id`` is not in ``table`` exactly once (None when it is).
+
+    Its marker names the log item; the item must exist, and its service partition must hold
+    no other item with that log_id (a duplicate under another timestamp). Only this entry's
+    keys and partition are read, never the whole table.
+    """
+    marker = table.get_item(Key=keys.marker_key(log_id), ConsistentRead=True).get("Item")
+    if marker is None:
+        return "answered stored, but no marker"
+    service, sort_key = str(marker["entry_service"]), str(marker["entry_sk"])
+    item_key = {keys.PARTITION_KEY: service, keys.SORT_KEY: sort_key}
+    if table.get_item(Key=item_key, ConsistentRead=True).get("Item") is None:
+        return f"its marker names {service} {sort_key}, which holds no log item"
+    copies, start = 0, None
+    for _ in range(1_000):
+        page_args: dict[str, Any] = {
+            "KeyConditionExpression": Key(keys.PARTITION_KEY).eq(service),
+            "FilterExpression": Attr("log_id").eq(log_id),
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        if start:
+            page_args["ExclusiveStartKey"] = start
+        page = table.query(**page_args)
+        copies += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    if copies != 1:
+        return f"{copies} log items with this log_id in {service}"
+    return None
 
 
 def canonical_query(params: dict[str, Any] | None) -> str:
@@ -480,7 +557,8 @@ def run(stack: Stack, cases: int, seed: int, max_seconds: float) -> FuzzFigures:
 def print_figures(figures: FuzzFigures, out: Any = sys.stdout) -> None:
     data = figures.as_dict()
     print(
-        f"fuzz: {data['cases']} generated cases in {data['seconds']} s; statuses "
+        f"fuzz: {data['cases']} of {data['asked']} generated cases in {data['seconds']} s; "
+        f"statuses "
         f"{data['statuses']}; 5xx {data['server_errors']}; not matching the document "
         f"{data['nonconforming']}; stored {data['stored_entries']}, read back "
         f"{data['readbacks']} ({data['readback_failures']} wrong); writes on 4xx "

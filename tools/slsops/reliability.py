@@ -10,9 +10,13 @@ Against one stack (the given ``--stack``, else a local stack started for the run
    in the table, duplicates, 5xx other than a 503 with Retry-After;
 3. the access matrix (``slsops.access_matrix``): unauthorised requests attempted vs let through.
 
-It prints the figures, writes a report in the shared shape (checks ``REL-001``..``REL-006``)
-and exits 1 on any loss, duplicate, let-through, unclean 5xx or fuzz failure. ``--short`` is
-the form the main job (``nox -s suite``) runs.
+It prints the figures, writes a report in the shared shape (checks ``REL-001``..``REL-006``,
+registered in :data:`CHECKS`, which judge only the figures of :class:`Measured`) and exits 1 on
+any loss, duplicate, let-through, unclean 5xx or fuzz failure, and when fewer generated cases
+ran than were asked (a spent time budget). A check that compared nothing is no pass: REL-004
+is SKIP where no DynamoDB fault was injected (a deployment on AWS), saying so; REL-002/003/
+005/006 FAIL when there was nothing to count. ``--short`` is the form the main job
+(``nox -s suite``) runs.
 
 Run: ``python -m slsops.reliability [--stack FILE] [--short] [--cases N] [--seed S]
 [--format table|json|junit] [--output FILE]``.
@@ -37,7 +41,18 @@ from log_service import keys
 from slsops import access_matrix, campaign, fuzz
 from slsops.api_client import LogApiClient, assume_role
 from slsops.checks.formats import FORMATS, emit
-from slsops.checks.model import CheckResult, Severity, Status
+from slsops.checks.model import (
+    Check,
+    CheckResult,
+    Outcome,
+    Severity,
+    Status,
+    check,
+    expect,
+    failed,
+    passed,
+    skipped,
+)
 from slsops.checks.report import Report
 from slsops.errors import EXIT_USAGE, SlsopsError, UsageError
 from slsops.local import fault_admin
@@ -139,12 +154,20 @@ def _concurrency(api: StackApi, size: Size, run_id: str) -> campaign.Tally:
     return tally
 
 
-def _faults(api: StackApi, size: Size, seed: int, run_id: str) -> list[campaign.Tally]:
+def _faults(api: StackApi, size: Size, seed: int, run_id: str) -> tuple[list[campaign.Tally], int]:
+    """Each fault scenario's campaign; and how many faults the embedded AWS injected."""
     endpoint = fault_admin.endpoint_of(api.stack)
     tallies = []
+    counted: list[int] = []
+
+    def clear_and_count() -> None:
+        final = fault_admin.clear(endpoint).get("cleared", {})
+        counted.append(int(final.get("counters", {}).get("total_injected", 0)))
+
     for name in size.scenarios:
         plan = {"seed": seed, "rules": campaign.SCENARIOS[name]}
         print(f"reliability: fault scenario {name} ...", file=sys.stderr, flush=True)
+
         result = campaign.run(
             api,
             service=f"rel-{name}-{run_id}",
@@ -154,22 +177,260 @@ def _faults(api: StackApi, size: Size, seed: int, run_id: str) -> list[campaign.
             batch_size=size.batch_size,
             reads=size.reads,
             with_faults=lambda plan=plan: fault_admin.set_plan(endpoint, plan),
-            without_faults=lambda: fault_admin.clear(endpoint),
+            without_faults=clear_and_count,
         )
         tallies.append(result.tally)
-    return tallies
+    return tallies, sum(counted)
 
 
-def _result(check_id: str, title: str, ok: bool, detail: str, fix: str, evidence: dict):
-    return CheckResult(
-        id=check_id,
-        title=title,
-        status=Status.PASS if ok else Status.FAIL,
-        severity=Severity.CRITICAL,
-        detail=detail,
-        remediation=fix,
-        evidence=evidence,
+@dataclass(frozen=True)
+class Measured:
+    """What one reliability run saw; the REL- checks judge it and nothing else (pure).
+
+    ``fault_tallies`` are the campaigns run under injected DynamoDB faults (none on AWS, where
+    nothing can inject them), ``faults_injected`` how many faults the embedded AWS reports it
+    injected, ``other_tallies`` the campaigns without faults (concurrent clients).
+    """
+
+    fuzzed: fuzz.FuzzFigures
+    fault_tallies: list[campaign.Tally]
+    faults_injected: int
+    other_tallies: list[campaign.Tally]
+    matrix: access_matrix.MatrixResult
+
+    @property
+    def tallies(self) -> list[campaign.Tally]:
+        return [*self.fault_tallies, *self.other_tallies]
+
+
+CHECKS: list[Check] = []
+DOC = "docs/reliability.md"
+
+
+@check(
+    CHECKS,
+    "REL-001",
+    "Generated requests: every case asked ran, no 5xx, answers match the document, 201s read "
+    "back, 4xx wrote nothing",
+    Severity.CRITICAL,
+    "Reproduce with python -m slsops.fuzz --stack FILE; fix the handler or the document. Too "
+    "few cases: raise the time budget (--max-seconds) or ask fewer (--cases).",
+    reads="the fuzz harness' figures: generated cases sent to POST /logs and GET /logs/recent "
+    "(service/openapi.json), their answers, read-backs, markers of its own log_ids",
+    runs_on="both",
+    doc=DOC,
+)
+def generated_cases(m: Measured) -> Outcome:
+    f = m.fuzzed
+    counts = (
+        f"{f.cases} of {f.asked} cases asked, {f.server_errors} 5xx, {f.nonconforming} not "
+        f"matching, {f.readback_failures} wrong read-backs, {f.writes_on_4xx} writes on 4xx, "
+        f"{f.stored_mismatch} stored entries not found once"
     )
+    if f.cases < f.asked:
+        return failed(
+            f"only {f.cases} of the {f.asked} generated cases asked ran "
+            f"({f.stop_reason or 'generation stopped early'}): a figure from fewer cases "
+            f"than asked is no pass; {counts}",
+            **f.as_dict(),
+        )
+    return Outcome(Status.PASS if f.ok else Status.FAIL, counts, f.as_dict())
+
+
+@check(
+    CHECKS,
+    "REL-002",
+    "Every acknowledged entry is stored",
+    Severity.CRITICAL,
+    "An entry was acknowledged before its log item existed: see log_service.writer.",
+    reads="the campaigns' acknowledged log_ids (201, batch rows stored/duplicate) against a "
+    "consistent Query of each campaign's service partition",
+    runs_on="both",
+    doc=DOC,
+)
+def nothing_lost(m: Measured) -> Outcome:
+    acknowledged = sum(len(t.acknowledged) for t in m.tallies)
+    found = sum(t.found for t in m.tallies)
+    lost = [i for t in m.tallies for i in t.lost]
+    if acknowledged == 0:
+        return failed("no entry was acknowledged: the campaigns stored nothing to count")
+    return expect(
+        not lost,
+        f"{acknowledged} acknowledged, {found} found, 0 lost",
+        f"{acknowledged} acknowledged, {found} found, {len(lost)} lost: {', '.join(lost[:5])}",
+        lost=lost[:20],
+    )
+
+
+@check(
+    CHECKS,
+    "REL-003",
+    "No entry is stored twice, none altered",
+    Severity.CRITICAL,
+    "Writes must stay conditional on the idempotency marker (log_service.writer).",
+    reads="log items of each campaign's service partition (consistent Query) against what "
+    "the campaign sent",
+    runs_on="both",
+    doc=DOC,
+)
+def stored_once_unchanged(m: Measured) -> Outcome:
+    found = sum(t.found for t in m.tallies)
+    duplicates = [i for t in m.tallies for i in t.duplicates]
+    altered = [i for t in m.tallies for i in t.altered + t.unknown]
+    if found == 0:
+        return failed("the campaigns' partitions hold no entry: nothing to compare")
+    return expect(
+        not duplicates and not altered,
+        f"{found} entries found, 0 duplicates, 0 altered or unknown",
+        f"{len(duplicates)} duplicates ({', '.join(duplicates[:5])}), {len(altered)} altered "
+        f"or unknown ({', '.join(altered[:5])})",
+        duplicates=duplicates[:20],
+        altered=altered[:20],
+    )
+
+
+@check(
+    CHECKS,
+    "REL-004",
+    "Under DynamoDB faults every 5xx is a 503 with Retry-After",
+    Severity.CRITICAL,
+    "Map exhausted DynamoDB retries to 503 + Retry-After in the handler "
+    "(runbooks/alarm-api-5xx.md).",
+    reads="the campaigns' answers (status, Retry-After) while the embedded AWS injects "
+    "DynamoDB faults (slsops local faults), and its count of faults injected",
+    runs_on="local",
+    doc=DOC,
+)
+def clean_503_under_faults(m: Measured) -> Outcome:
+    statuses: Counter = Counter()
+    for tally in m.tallies:
+        statuses.update(tally.statuses)
+    server_errors = sum(t.server_errors for t in m.fault_tallies)
+    unclean = sum(t.unclean_errors for t in m.tallies)
+    problems = [p for t in m.tallies for p in t.problems]
+    evidence = {
+        "faults_injected": m.faults_injected,
+        "answers": dict(statuses),
+        "problems": problems[:20],
+    }
+    if unclean or problems:
+        return failed(
+            f"{unclean} unclean 5xx, {len(problems)} broken promises "
+            f"({m.faults_injected} faults injected): {'; '.join(problems[:3])}",
+            **evidence,
+        )
+    if m.faults_injected == 0:
+        return skipped(
+            "no DynamoDB fault was injected (fault injection exists only in the local "
+            "stack's embedded AWS), so no answer under faults was seen",
+            **evidence,
+        )
+    if server_errors == 0:
+        return skipped(
+            f"{m.faults_injected} faults injected, all absorbed by retries: no 5xx under "
+            "faults to judge",
+            **evidence,
+        )
+    return passed(
+        f"{m.faults_injected} faults injected, {server_errors} 5xx, every one a 503 with "
+        f"Retry-After; answers {dict(statuses)}",
+        **evidence,
+    )
+
+
+@check(
+    CHECKS,
+    "REL-005",
+    "No unauthorised request is let through",
+    Severity.CRITICAL,
+    "Restore AWS_IAM on every method and the roles' execute-api policies (infra/).",
+    reads="the access matrix (slsops.access_matrix): each role, unsigned, foreign and "
+    "expired credentials against both methods, and the markers of refused writes",
+    runs_on="both",
+    doc=DOC,
+)
+def nobody_let_in(m: Measured) -> Outcome:
+    matrix = m.matrix
+    if not matrix.unauthorised:
+        return failed("the access matrix attempted no unauthorised request: nothing compared")
+    let_through = [f"{a.role} {a.method} ({a.kind}): {a.status}" for a in matrix.let_through]
+    return expect(
+        not let_through and not matrix.written_by_refused,
+        f"{len(matrix.unauthorised)} attempted, 0 let through, 0 refused but written",
+        f"{len(matrix.unauthorised)} attempted, {len(let_through)} let through "
+        f"({'; '.join(let_through[:5])}), {len(matrix.written_by_refused)} refused but written",
+        matrix=matrix.rows(),
+    )
+
+
+@check(
+    CHECKS,
+    "REL-006",
+    "Every authorised request is served",
+    Severity.CRITICAL,
+    "Check the client roles' execute-api:Invoke policies (slsops roles).",
+    reads="the access matrix's authorised attempts (each role on the methods it may call)",
+    runs_on="both",
+    doc=DOC,
+)
+def authorised_served(m: Measured) -> Outcome:
+    matrix = m.matrix
+    authorised = len(matrix.attempts) - len(matrix.unauthorised)
+    if authorised == 0:
+        return failed("the access matrix attempted no authorised request: nothing compared")
+    refused = [f"{a.role} {a.method} ({a.kind}): {a.status}" for a in matrix.wrongly_refused]
+    return expect(
+        not refused,
+        f"0 refused of {authorised}",
+        f"{len(refused)} refused of {authorised}: {'; '.join(refused[:5])}",
+        refused=[a.__dict__ for a in matrix.wrongly_refused],
+    )
+
+
+def judge(measured: Measured) -> list[CheckResult]:
+    """Every REL- check on one run's figures (an exception is an ERROR, never a PASS)."""
+    results = []
+    for rel in CHECKS:
+        try:
+            outcome = rel.run(measured)
+        except Exception as exc:  # a bug in a check: reported, never a PASS
+            outcome = Outcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
+        results.append(
+            CheckResult(
+                id=rel.id,
+                title=rel.title,
+                status=outcome.status,
+                severity=rel.severity,
+                detail=outcome.detail,
+                remediation=rel.remediation,
+                evidence=outcome.evidence,
+            )
+        )
+    return results
+
+
+def figures_of(m: Measured) -> dict[str, Any]:
+    tallies = m.tallies
+    return {
+        "generated_cases": m.fuzzed.cases,
+        "generated_cases_asked": m.fuzzed.asked,
+        "fuzz_5xx": m.fuzzed.server_errors,
+        "fuzz_not_matching_document": m.fuzzed.nonconforming,
+        "fuzz_read_back": m.fuzzed.readbacks,
+        "fuzz_read_back_wrong": m.fuzzed.readback_failures,
+        "fuzz_writes_on_4xx": m.fuzzed.writes_on_4xx,
+        "fault_scenarios": len(m.fault_tallies),
+        "faults_injected": m.faults_injected,
+        "faults_5xx": sum(t.server_errors for t in m.fault_tallies),
+        "faults_unclean_5xx": sum(t.unclean_errors for t in tallies),
+        "acknowledged": sum(len(t.acknowledged) for t in tallies),
+        "found": sum(t.found for t in tallies),
+        "lost": sum(len(t.lost) for t in tallies),
+        "duplicates": sum(len(t.duplicates) for t in tallies),
+        "unauthorised_attempted": len(m.matrix.unauthorised),
+        "unauthorised_let_through": len(m.matrix.let_through),
+        "authorised_refused": len(m.matrix.wrongly_refused),
+    }
 
 
 def measure(stack: Stack, size: Size, seed: int, max_fuzz_s: float) -> tuple[list, dict]:
@@ -178,99 +439,25 @@ def measure(stack: Stack, size: Size, seed: int, max_fuzz_s: float) -> tuple[lis
     print(f"reliability: {size.cases} generated cases ...", file=sys.stderr, flush=True)
     fuzzed = fuzz.run(stack, size.cases, seed, max_fuzz_s)
     api = StackApi(stack)
-    tallies = _faults(api, size, seed, run_id) if stack.is_local else []
-    tallies.append(_concurrency(api, size, run_id))
-    matrix = access_matrix.probe(stack)
-
-    acknowledged = sum(len(t.acknowledged) for t in tallies)
-    found = sum(t.found for t in tallies)
-    lost = [i for t in tallies for i in t.lost]
-    duplicates = [i for t in tallies for i in t.duplicates]
-    altered = [i for t in tallies for i in t.altered + t.unknown]
-    unclean = sum(t.unclean_errors for t in tallies)
-    statuses: Counter = Counter()
-    for tally in tallies:
-        statuses.update(tally.statuses)
-    problems = [p for t in tallies for p in t.problems]
-    figures = {
-        "generated_cases": fuzzed.cases,
-        "fuzz_5xx": fuzzed.server_errors,
-        "fuzz_not_matching_document": fuzzed.nonconforming,
-        "fuzz_read_back": fuzzed.readbacks,
-        "fuzz_read_back_wrong": fuzzed.readback_failures,
-        "fuzz_writes_on_4xx": fuzzed.writes_on_4xx,
-        "fault_scenarios": list(size.scenarios) if stack.is_local else [],
-        "faults_5xx": sum(t.server_errors for t in tallies),
-        "faults_unclean_5xx": unclean,
-        "acknowledged": acknowledged,
-        "found": found,
-        "lost": len(lost),
-        "duplicates": len(duplicates),
-        "unauthorised_attempted": len(matrix.unauthorised),
-        "unauthorised_let_through": len(matrix.let_through),
-        "authorised_refused": len(matrix.wrongly_refused),
-    }
-    checks = [
-        _result(
-            "REL-001",
-            "Generated requests: no 5xx, answers match the document, 201s read back, 4xx wrote "
-            "nothing",
-            fuzzed.ok,
-            f"{fuzzed.cases} cases, {fuzzed.server_errors} 5xx, {fuzzed.nonconforming} not "
-            f"matching, {fuzzed.readback_failures} wrong read-backs",
-            "Reproduce with python -m slsops.fuzz --stack FILE; fix the handler or the document.",
-            fuzzed.as_dict(),
-        ),
-        _result(
-            "REL-002",
-            "Every acknowledged entry is stored",
-            not lost,
-            f"{acknowledged} acknowledged, {found} found, {len(lost)} lost",
-            "An entry was acknowledged before its log item existed: see log_service.writer.",
-            {"lost": lost[:20]},
-        ),
-        _result(
-            "REL-003",
-            "No entry is stored twice, none altered",
-            not duplicates and not altered,
-            f"{len(duplicates)} duplicates, {len(altered)} altered or unknown",
-            "Writes must stay conditional on the idempotency marker (log_service.writer).",
-            {"duplicates": duplicates[:20], "altered": altered[:20]},
-        ),
-        _result(
-            "REL-004",
-            "Under DynamoDB faults every 5xx is a 503 with Retry-After",
-            unclean == 0 and not problems,
-            f"{figures['faults_5xx']} 5xx, {unclean} unclean; answers {dict(statuses)}",
-            "Map exhausted DynamoDB retries to 503 + Retry-After in the handler "
-            "(runbooks/alarm-api-5xx.md).",
-            {"problems": problems[:20]},
-        ),
-        _result(
-            "REL-005",
-            "No unauthorised request is let through",
-            not matrix.let_through and not matrix.written_by_refused,
-            f"{len(matrix.unauthorised)} attempted, {len(matrix.let_through)} let through, "
-            f"{len(matrix.written_by_refused)} refused but written",
-            "Restore AWS_IAM on every method and the roles' execute-api policies (infra/).",
-            {"matrix": matrix.rows()},
-        ),
-        _result(
-            "REL-006",
-            "Every authorised request is served",
-            not matrix.wrongly_refused,
-            f"{len(matrix.wrongly_refused)} refused of "
-            f"{len(matrix.attempts) - len(matrix.unauthorised)}",
-            "Check the client roles' execute-api:Invoke policies (slsops roles).",
-            {"refused": [a.__dict__ for a in matrix.wrongly_refused]},
-        ),
-    ]
-    return checks, figures
+    fault_tallies, injected = _faults(api, size, seed, run_id) if stack.is_local else ([], 0)
+    measured = Measured(
+        fuzzed=fuzzed,
+        fault_tallies=fault_tallies,
+        faults_injected=injected,
+        other_tallies=[_concurrency(api, size, run_id)],
+        matrix=access_matrix.probe(stack),
+    )
+    figures = figures_of(measured)
+    figures["fault_scenarios"] = list(size.scenarios) if stack.is_local else []
+    return judge(measured), figures
 
 
 def print_figures(figures: dict[str, Any], out: Any = sys.stderr) -> None:
     lines = [
-        ("generated cases run", figures["generated_cases"]),
+        (
+            "generated cases run (asked)",
+            f"{figures['generated_cases']} ({figures['generated_cases_asked']})",
+        ),
         ("5xx seen (generated cases)", figures["fuzz_5xx"]),
         ("answers not matching the document", figures["fuzz_not_matching_document"]),
         (
@@ -278,8 +465,9 @@ def print_figures(figures: dict[str, Any], out: Any = sys.stderr) -> None:
             f"{figures['fuzz_read_back']} ({figures['fuzz_read_back_wrong']})",
         ),
         ("fault scenarios", ", ".join(figures["fault_scenarios"]) or "none (not a local stack)"),
+        ("DynamoDB faults injected", figures["faults_injected"]),
         (
-            "5xx under faults (unclean)",
+            "5xx under faults (unclean, all runs)",
             f"{figures['faults_5xx']} ({figures['faults_unclean_5xx']})",
         ),
         ("entries acknowledged vs found", f"{figures['acknowledged']} vs {figures['found']}"),
