@@ -14,12 +14,24 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from slsops.local import speed
 from slsops.local.gaps import wrap_all
 
 
-def build_moto_app() -> Any:
-    """Return moto's multi-service WSGI app (as ``moto_server`` builds it) wrapped with the gaps."""
-    return wrap_all(DomainDispatcherApplication(create_backend_app))
+def build_moto_app(enforce_iam: bool = False) -> Any:
+    """Return moto's multi-service WSGI app (as ``moto_server`` builds it) wrapped with the gaps.
+
+    ``enforce_iam`` puts the authorisation layer (``slsops.local.authz``) in front of everything,
+    as AWS authenticates and authorises every call: the local stack runs with it; tests of a
+    single gap may leave it off and sign with any key.
+    """
+    speed.install()
+    app = wrap_all(DomainDispatcherApplication(create_backend_app))
+    if enforce_iam:
+        from slsops.local.authz.layer import AuthorizationLayer
+
+        app = AuthorizationLayer(app)
+    return app
 
 
 class QuietRequestHandler(MotoRequestHandler):

@@ -16,12 +16,10 @@ from typing import Any
 from slsops.local.gaps import (
     apigw_deployment_snapshot,
     apigw_stage_settings,
-    dynamodb_sort_keys,  # local speed: index queries sorted the table slowly
     dynamodb_threadsafe,  # issue 4
     faults,  # issue 8
     kms_key_state,
     pitr,  # issue 6
-    sts_trust,
 )
 
 # The WSGI calling convention (PEP 3333): app(environ, start_response) -> iterable of bytes.
@@ -29,11 +27,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Middleware = Callable[[WSGIApp], WSGIApp]
 
 MIDDLEWARES: list[Middleware] = [
-    sts_trust.wrap,
     apigw_deployment_snapshot.wrap,  # issue 4: the emulator serves stages from these
     apigw_stage_settings.wrap,  # a redeploy to a stage keeps its settings, as on AWS
     pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
-    dynamodb_sort_keys.wrap,  # index queries: moto's order, computed with native sort keys
     dynamodb_threadsafe.wrap,  # issue 4: index query/scan vs concurrent writes gave 500s
     kms_key_state.wrap,  # a disabled or pending-deletion key makes table data calls fail
     faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)

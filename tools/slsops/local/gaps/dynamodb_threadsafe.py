@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from slsops.local.gaps.dynamodb_sort_keys import native
+from slsops.local.speed.sort_keys import native
 
 _INSTALLED = threading.Lock()
 _state: dict[str, Any] = {"installed": False, "originals": {}}
@@ -34,7 +34,7 @@ def all_items(self: Any) -> list[Any]:
             items.extend(list(hash_set.values()))
         else:
             items.append(hash_set)
-    # moto's order, computed with native keys (see dynamodb_sort_keys: moto's own is slow).
+    # moto's order, computed with native keys (see speed/sort_keys: moto's own is slow).
     return sorted(
         items,
         key=lambda x: (

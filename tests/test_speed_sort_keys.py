@@ -6,7 +6,7 @@ import random
 
 from moto.dynamodb.models.dynamo_type import DynamoType
 
-from slsops.local.gaps import dynamodb_sort_keys
+from slsops.local.speed import sort_keys as dynamodb_sort_keys
 
 
 class FakeItem:
@@ -45,9 +45,8 @@ def order(sort, items):
 
 
 def test_native_keys_sort_like_moto_for_numbers_and_strings():
-    from moto.dynamodb.models.table import Table
 
-    original = dynamodb_sort_keys._state["original"] or Table.sorted_items
+    original = dynamodb_sort_keys.original()
     items = make_items(random.Random(5), 400)
     assert order(dynamodb_sort_keys.sorted_items, items) == order(original, items)
 

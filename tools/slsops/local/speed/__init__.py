@@ -1,0 +1,21 @@
+"""Speed patches of moto: faster, same answers (fidelity gaps live in ``slsops.local.gaps``).
+
+Each module here changes how moto computes an answer, never the answer, and has a differential
+test against plain moto (``tests/test_speed_*.py``). ``install`` applies them all once; the
+embedded AWS calls it before serving.
+"""
+
+from __future__ import annotations
+
+from slsops.local.speed import dynamodb_index, sort_keys
+
+PATCHES = (
+    sort_keys,  # index query candidates sorted with native keys instead of DynamoType
+    dynamodb_index,  # Query from sorted partitions kept by every write: O(log n + k)
+)
+
+
+def install() -> None:
+    """Apply every speed patch (idempotent)."""
+    for patch in PATCHES:
+        patch.install()
