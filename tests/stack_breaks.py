@@ -455,3 +455,521 @@ def long_sessions_back(stack: Stack, before: int) -> None:
     stack.client("iam").update_role(
         RoleName=_client_role_name(stack, "ingest"), MaxSessionDuration=before
     )
+
+
+# ------------------------------------------------------------------ one break per check id
+# Each breaks what its check reads, through the AWS APIs; the test runs that check (``--only``)
+# and asserts FAIL with a detail naming the cause, then PASS after the revert.
+
+
+def stack_pointing_at(stack: Stack, folder: Path, **outputs: Any) -> Stack:
+    """A copy of the stack file with some outputs replaced (mode 0600: it holds credentials)."""
+    from slsops.stack import load_stack
+
+    document = json.loads(stack.path.read_text(encoding="utf-8"))
+    for name, value in outputs.items():
+        document[name] = {**document.get(name, {"type": "string"}), "value": value}
+    path = folder / f"stack-{time.monotonic_ns()}.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return load_stack(path)
+
+
+def _api(stack: Stack) -> tuple[Any, str]:
+    return stack.client("apigateway"), str(stack["api_id"])
+
+
+def rename_api(stack: Stack) -> str:
+    client, api_id = _api(stack)
+    before = client.get_rest_api(restApiId=api_id)["name"]
+    client.update_rest_api(
+        restApiId=api_id, patchOperations=[{"op": "replace", "path": "/name", "value": "drifted"}]
+    )
+    return before
+
+
+def rename_api_back(stack: Stack, before: str) -> None:
+    client, api_id = _api(stack)
+    client.update_rest_api(
+        restApiId=api_id, patchOperations=[{"op": "replace", "path": "/name", "value": before}]
+    )
+
+
+def put_method_back(stack: Stack, path: str, http_method: str, method: dict, **changes: Any):
+    """Put a method (and its integration) back from its GetMethod answer, with ``changes`` to
+    the integration (``uri``, ``type``) or ``authorizationType``. moto has no UpdateMethod and
+    its PutMethod drops the integration, so both are put whole."""
+    api_id, resource_id = _method(stack, path, http_method)
+    client = stack.client("apigateway")
+    where = {"restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method}
+    kept = ("requestParameters", "requestModels", "requestValidatorId")
+    client.put_method(
+        **where,
+        authorizationType=changes.get("authorizationType", method["authorizationType"]),
+        **{k: method[k] for k in kept if method.get(k)},
+    )
+    integration = method["methodIntegration"]
+    client.put_integration(
+        **where,
+        type=changes.get("type", integration["type"]),
+        integrationHttpMethod=integration["httpMethod"],
+        uri=changes.get("uri", integration["uri"]),
+        **(
+            {"timeoutInMillis": integration["timeoutInMillis"]}
+            if integration.get("timeoutInMillis")
+            else {}
+        ),
+    )
+
+
+def _get_method(stack: Stack, path: str, http_method: str) -> dict:
+    api_id, resource_id = _method(stack, path, http_method)
+    return stack.client("apigateway").get_method(
+        restApiId=api_id, resourceId=resource_id, httpMethod=http_method
+    )
+
+
+def integration_changed(stack: Stack, **changes: Any) -> dict:
+    """POST /logs's integration changed in place (the stage is not redeployed)."""
+    method = _get_method(stack, "/logs", "POST")
+    uri = method["methodIntegration"]["uri"]
+    if changes.pop("unqualified", False):
+        changes["uri"] = uri.replace(":live/invocations", "/invocations")
+    put_method_back(stack, "/logs", "POST", method, **changes)
+    return method
+
+
+def integration_unqualified(stack: Stack) -> dict:
+    """The integration invokes the function's $LATEST instead of its alias."""
+    return integration_changed(stack, unqualified=True)
+
+
+def integration_not_proxy(stack: Stack) -> dict:
+    return integration_changed(stack, type="AWS")
+
+
+def integration_back(stack: Stack, method: dict) -> None:
+    put_method_back(stack, "/logs", "POST", method)
+
+
+def delete_read_method(stack: Stack) -> dict:
+    method = _get_method(stack, "/logs/recent", "GET")
+    api_id, resource_id = _method(stack, "/logs/recent", "GET")
+    stack.client("apigateway").delete_method(
+        restApiId=api_id, resourceId=resource_id, httpMethod="GET"
+    )
+    return method
+
+
+def restore_read_method(stack: Stack, method: dict) -> None:
+    put_method_back(stack, "/logs/recent", "GET", method)
+
+
+def body_validation_off(stack: Stack) -> tuple[str, str]:
+    client, api_id = _api(stack)
+    method = _get_method(stack, "/logs", "POST")
+    validator = method["requestValidatorId"]
+    client.update_request_validator(
+        restApiId=api_id,
+        requestValidatorId=validator,
+        patchOperations=[{"op": "replace", "path": "/validateRequestBody", "value": "false"}],
+    )
+    return validator, "true"
+
+
+def body_validation_back(stack: Stack, saved: tuple[str, str]) -> None:
+    client, api_id = _api(stack)
+    validator, value = saved
+    client.update_request_validator(
+        restApiId=api_id,
+        requestValidatorId=validator,
+        patchOperations=[{"op": "replace", "path": "/validateRequestBody", "value": value}],
+    )
+
+
+def _patch_stage(stack: Stack, path: str, value: str) -> None:
+    client, api_id = _api(stack)
+    client.update_stage(
+        restApiId=api_id,
+        stageName=str(stack["stage_name"]),
+        patchOperations=[{"op": "replace", "path": path, "value": value}],
+    )
+
+
+def stage_tracing_off(stack: Stack) -> None:
+    _patch_stage(stack, "/tracingEnabled", "false")
+
+
+def stage_tracing_on(stack: Stack, _saved: Any) -> None:
+    _patch_stage(stack, "/tracingEnabled", "true")
+
+
+def _function_setting(output: str, **changes: Any) -> Callable[[Stack], dict]:
+    """A break that changes ``$LATEST``'s configuration of one function; returns the old values."""
+
+    def break_it(stack: Stack) -> dict:
+        client = stack.client("lambda")
+        name = str(stack[output])
+        config = client.get_function_configuration(FunctionName=name)
+        client.update_function_configuration(FunctionName=name, **changes)
+        return {"FunctionName": name, **{k: config.get(k) for k in changes}}
+
+    return break_it
+
+
+def function_setting_back(stack: Stack, saved: dict) -> None:
+    stack.client("lambda").update_function_configuration(**saved)
+
+
+ingest_handler_changed = _function_setting(
+    "ingest_function_name", Handler="log_service.elsewhere.handler"
+)
+read_timeout_changed = _function_setting("read_function_name", Timeout=3)
+ingest_tracing_passthrough = _function_setting(
+    "ingest_function_name", TracingConfig={"Mode": "PassThrough"}
+)
+
+
+def alias_on_latest(stack: Stack) -> str:
+    client = stack.client("lambda")
+    name = str(stack["read_function_name"])
+    before = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    client.update_alias(FunctionName=name, Name="live", FunctionVersion="$LATEST")
+    return before
+
+
+def alias_back(stack: Stack, version: str) -> None:
+    stack.client("lambda").update_alias(
+        FunctionName=str(stack["read_function_name"]), Name="live", FunctionVersion=version
+    )
+
+
+def environment_key_changed(stack: Stack) -> tuple[dict, str]:
+    """The ingest function's environment is encrypted with another customer key."""
+    kms = stack.client("kms")
+    other = kms.create_key(Description="slsops test: not the project's key")["KeyMetadata"]["Arn"]
+    saved = _function_setting("ingest_function_name", KMSKeyArn=other)(stack)
+    return saved, other
+
+
+def environment_key_back(stack: Stack, saved: tuple[dict, str]) -> None:
+    settings, other = saved
+    function_setting_back(stack, settings)
+    # By key id: moto 5.2.5 answers 500 to ScheduleKeyDeletion with a key ARN.
+    key_id = other.rsplit("/", 1)[-1]
+    stack.client("kms").schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+
+def bad_release(stack: Stack) -> dict:
+    """A version with another configuration is published and moved onto the live alias;
+    ``$LATEST`` is put back at once, so only what the alias serves differs."""
+    client = stack.client("lambda")
+    name = str(stack["ingest_function_name"])
+    before = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    config = client.get_function_configuration(FunctionName=name)
+    variables = config["Environment"]["Variables"]
+    client.update_function_configuration(
+        FunctionName=name,
+        Environment={"Variables": {**variables, "POWERTOOLS_LOG_LEVEL": "DEBUG"}},
+        MemorySize=config["MemorySize"] * 2,
+    )
+    bad = client.publish_version(FunctionName=name, Description="slsops test: bad release")
+    client.update_alias(FunctionName=name, Name="live", FunctionVersion=bad["Version"])
+    client.update_function_configuration(
+        FunctionName=name, Environment={"Variables": variables}, MemorySize=config["MemorySize"]
+    )
+    return {"name": name, "version": before, "bad": bad["Version"]}
+
+
+def bad_release_rolled_back(stack: Stack, saved: dict) -> None:
+    client = stack.client("lambda")
+    client.update_alias(FunctionName=saved["name"], Name="live", FunctionVersion=saved["version"])
+    client.delete_function(FunctionName=saved["name"], Qualifier=saved["bad"])
+
+
+def _invoke_statement(stack: Stack) -> tuple[str, dict]:
+    name = str(stack["ingest_function_name"])
+    policy = stack.client("lambda").get_policy(FunctionName=name, Qualifier="live")["Policy"]
+    statement = next(
+        s
+        for s in json.loads(policy)["Statement"]
+        if s.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"
+        and str(s.get("Resource", "")).endswith(":live")
+    )
+    return name, statement
+
+
+def _add_invoke_permission(stack: Stack, name: str, sid: str, source_arn: str | None) -> None:
+    stack.client("lambda").add_permission(
+        FunctionName=name,
+        Qualifier="live",
+        StatementId=sid,
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        **({"SourceArn": source_arn} if source_arn else {}),
+    )
+
+
+def remove_invoke_permission(stack: Stack) -> dict:
+    """API Gateway may no longer invoke the ingest alias (every POST fails on AWS)."""
+    name, statement = _invoke_statement(stack)
+    stack.client("lambda").remove_permission(
+        FunctionName=name, StatementId=statement["Sid"], Qualifier="live"
+    )
+    return {"name": name, "statement": statement}
+
+
+def invoke_permission_for_another_api(stack: Stack) -> dict:
+    """The permission is put back scoped to another API's source ARN."""
+    saved = remove_invoke_permission(stack)
+    source = saved["statement"]["Condition"]["ArnLike"]["AWS:SourceArn"]
+    other = source.replace(f":{stack['api_id']}/", ":otherapi01/")
+    _add_invoke_permission(stack, saved["name"], saved["statement"]["Sid"], other)
+    return {**saved, "replaced": True}
+
+
+UNSCOPED_SID = "slsops-test-unscoped"
+
+
+def unscoped_invoke_permission(stack: Stack) -> dict:
+    """Beside the right permission, one that lets any API in any account invoke the alias."""
+    name, _ = _invoke_statement(stack)
+    _add_invoke_permission(stack, name, UNSCOPED_SID, None)
+    return {"name": name, "extra": UNSCOPED_SID}
+
+
+def restore_invoke_permission(stack: Stack, saved: dict) -> None:
+    client = stack.client("lambda")
+    if "extra" in saved:
+        client.remove_permission(
+            FunctionName=saved["name"], StatementId=saved["extra"], Qualifier="live"
+        )
+        return
+    statement = saved["statement"]
+    if saved.get("replaced"):
+        client.remove_permission(
+            FunctionName=saved["name"], StatementId=statement["Sid"], Qualifier="live"
+        )
+    source = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+    _add_invoke_permission(stack, saved["name"], statement["Sid"], source)
+
+
+DECOY_TABLE = "drifted-logs-prod"
+
+
+def decoy_table(stack: Stack) -> str:
+    """A table that is not the contract's: another name, keyed by ``id``, no index, no CMK."""
+    client = stack.client("dynamodb")
+    client.create_table(
+        TableName=DECOY_TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client.describe_table(TableName=DECOY_TABLE)["Table"]["TableArn"]
+
+
+def drop_decoy_table(stack: Stack, _saved: Any) -> None:
+    stack.client("dynamodb").delete_table(TableName=DECOY_TABLE)
+
+
+def billing_provisioned(stack: Stack) -> None:
+    stack.client("dynamodb").update_table(
+        TableName=_table(stack),
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    )
+
+
+def billing_on_demand(stack: Stack, _saved: Any) -> None:
+    stack.client("dynamodb").update_table(TableName=_table(stack), BillingMode="PAY_PER_REQUEST")
+
+
+def _key_id(stack: Stack) -> str:
+    """The key's id: moto 5.2.5 answers 500 to some KMS calls given the key's ARN."""
+    return str(stack["kms_key_arn"]).rsplit("/", 1)[-1]
+
+
+def key_disabled(stack: Stack) -> None:
+    stack.client("kms").disable_key(KeyId=_key_id(stack))
+
+
+def key_enabled(stack: Stack, _saved: Any) -> None:
+    stack.client("kms").enable_key(KeyId=_key_id(stack))
+
+
+def alias_deleted(stack: Stack) -> str:
+    alias = str(stack["kms_alias"])
+    stack.client("kms").delete_alias(AliasName=alias)
+    return alias
+
+
+def alias_restored(stack: Stack, alias: str) -> None:
+    stack.client("kms").create_alias(AliasName=alias, TargetKeyId=_key_id(stack))
+
+
+def key_policy_without_services(stack: Stack) -> str:
+    """The key policy loses its statements for the CloudWatch service principals."""
+    kms = stack.client("kms")
+    key = _key_id(stack)
+    before = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    document = json.loads(before)
+    document["Statement"] = [
+        s
+        for s in document["Statement"]
+        if not (isinstance(s.get("Principal"), dict) and "Service" in s["Principal"])
+    ]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(document))
+    return before
+
+
+def key_policy_back(stack: Stack, before: str) -> None:
+    stack.client("kms").put_key_policy(KeyId=_key_id(stack), PolicyName="default", Policy=before)
+
+
+def _recreate_role(stack: Stack, name: str, path: str) -> None:
+    """Delete a role and create it again under ``path``, with its trust, limits and policies."""
+    iam = stack.client("iam")
+    role = iam.get_role(RoleName=name)["Role"]
+    inline = {
+        p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    }
+    attached = [
+        a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    ]
+    for policy in inline:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    for arn in attached:
+        iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+    iam.delete_role(RoleName=name)
+    trust = role["AssumeRolePolicyDocument"]
+    iam.create_role(
+        RoleName=name,
+        Path=path,
+        AssumeRolePolicyDocument=trust if isinstance(trust, str) else json.dumps(trust),
+        MaxSessionDuration=role["MaxSessionDuration"],
+        **({"Description": role["Description"]} if role.get("Description") else {}),
+        **({"Tags": role["Tags"]} if role.get("Tags") else {}),
+    )
+    for policy, document in inline.items():
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName=policy,
+            PolicyDocument=document if isinstance(document, str) else json.dumps(document),
+        )
+    for arn in attached:
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+
+
+def read_role_moved(stack: Stack) -> str:
+    """The read role is recreated under another path: its ARN is no longer the contract's."""
+    name = _client_role_name(stack, "read")
+    _recreate_role(stack, name, "/drifted/")
+    return name
+
+
+def read_role_back(stack: Stack, name: str) -> None:
+    _recreate_role(stack, name, "/")
+
+
+def _api_5xx_alarm(stack: Stack) -> dict:
+    name = contract.names().alarm("api_5xx")
+    alarm = stack.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    return {k: alarm[k] for k in ALARM_FIELDS if alarm.get(k) not in (None, [], "")}
+
+
+def alarm_actions_removed(stack: Stack) -> dict:
+    saved = _api_5xx_alarm(stack)
+    changed = {k: v for k, v in saved.items() if k not in ("AlarmActions", "OKActions")}
+    stack.client("cloudwatch").put_metric_alarm(**changed)
+    return saved
+
+
+def dashboard_without_read_function(stack: Stack) -> str:
+    cloudwatch = stack.client("cloudwatch")
+    name = str(stack["dashboard_name"])
+    before = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]
+    body = before.replace(str(stack["read_function_name"]), "some-other-function")
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body)
+    return before
+
+
+def dashboard_back(stack: Stack, before: str) -> None:
+    stack.client("cloudwatch").put_dashboard(
+        DashboardName=str(stack["dashboard_name"]), DashboardBody=before
+    )
+
+
+def _trust_of(stack: Stack, role: str) -> tuple[str, dict, Any]:
+    iam = stack.client("iam")
+    name = _client_role_name(stack, role)
+    before = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    document = json.loads(before) if isinstance(before, str) else json.loads(json.dumps(before))
+    return name, document, before
+
+
+def trust_external_id_changed(role: str) -> Callable[[Stack], tuple[str, Any]]:
+    """The role's trust asks for another external id than the one its callers hold."""
+
+    def break_it(stack: Stack) -> tuple[str, Any]:
+        name, document, before = _trust_of(stack, role)
+        for statement in document["Statement"]:
+            statement["Condition"] = {"StringEquals": {"sts:ExternalId": "x" * 40}}
+        stack.client("iam").update_assume_role_policy(
+            RoleName=name, PolicyDocument=json.dumps(document)
+        )
+        return name, before
+
+    return break_it
+
+
+def trust_without_external_id_of(role: str) -> Callable[[Stack], tuple[str, Any]]:
+    def break_it(stack: Stack) -> tuple[str, Any]:
+        name, document, before = _trust_of(stack, role)
+        for statement in document["Statement"]:
+            statement.pop("Condition", None)
+        stack.client("iam").update_assume_role_policy(
+            RoleName=name, PolicyDocument=json.dumps(document)
+        )
+        return name, before
+
+    return break_it
+
+
+def trust_back(stack: Stack, saved: tuple[str, Any]) -> None:
+    name, before = saved
+    stack.client("iam").update_assume_role_policy(
+        RoleName=name, PolicyDocument=before if isinstance(before, str) else json.dumps(before)
+    )
+
+
+def revoke_full_invoke(stack: Stack) -> Any:
+    return revoke_invoke(stack, "full")
+
+
+def restore_full_invoke(stack: Stack, before: Any) -> None:
+    restore_invoke(stack, "full", before)
+
+
+def grant_table_action(role: str, action: str) -> Callable[[Stack], str]:
+    """The client role gets one more DynamoDB action on the table (an extra inline policy)."""
+
+    def break_it(stack: Stack) -> str:
+        name = _client_role_name(stack, role)
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": action, "Resource": str(stack["table_arn"])}
+            ],
+        }
+        stack.client("iam").put_role_policy(
+            RoleName=name, PolicyName=EXTRA_POLICY, PolicyDocument=json.dumps(document)
+        )
+        return name
+
+    return break_it
+
+
+def revoke_extra_policy(stack: Stack, name: str) -> None:
+    stack.client("iam").delete_role_policy(RoleName=name, PolicyName=EXTRA_POLICY)
