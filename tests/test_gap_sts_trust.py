@@ -1,8 +1,8 @@
-"""Gap sts_trust: AssumeRole against a real in-process moto server obeys role trust policies.
+"""AssumeRole against a real in-process moto server obeys role trust policies.
 
-Moto alone hands out credentials to anyone for any role; wrapped with the local stack's gap
-middleware it must refuse a wrong or missing external id, a principal outside the trust, an
-unsigned or unknown-key call, and must keep granting what AWS grants.
+Moto alone hands out credentials to anyone for any role; behind the local stack's authorisation
+layer (``slsops.local.authz``) it must refuse a wrong or missing external id, a principal outside
+the trust, an unsigned or unknown-key call, and must keep granting what AWS grants.
 """
 
 from __future__ import annotations
@@ -18,16 +18,19 @@ from botocore.exceptions import ClientError
 from slsops.local import identity
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.identity import ASSUMED_ROLE, USER
+from slsops.local.operator import create_admin
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 EXTERNAL_ID = "slsops-ext-3f9a"
-ADMIN = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+ADMIN: dict[str, str] = {}  # the local administrator, created in-process per module
+UNKNOWN = {"aws_access_key_id": "AKIAUNKNOWNKEY000000", "aws_secret_access_key": "testing"}
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with serve_in_thread(build_moto_app()) as url:
+    ADMIN.update(create_admin().boto3_kwargs())
+    with serve_in_thread(build_moto_app(enforce_iam=True)) as url:
         yield url
 
 
@@ -190,7 +193,7 @@ def test_a_role_that_does_not_exist_is_denied(endpoint, world):
 
 def test_unknown_key_and_bad_signature_are_refused(endpoint, world):
     assert_denied(
-        lambda: assume(endpoint, {"credentials": ADMIN}, world["account_role"]),
+        lambda: assume(endpoint, {"credentials": UNKNOWN}, world["account_role"]),
         "InvalidClientTokenId",
     )
     forged = {"credentials": {**world["bob"]["credentials"], "aws_secret_access_key": "x" * 40}}

@@ -41,7 +41,9 @@ class Principal:
     principal_arn: str = ""  # aws:PrincipalArn: the user ARN, or the role ARN for a session
     user_id: str = ""  # aws:userid
     permissions_boundary: Mapping[str, Any] | None = None
-    session_policy: Mapping[str, Any] | None = None
+    # Session policies (inline ``Policy`` and managed ``PolicyArns``), label -> document; None
+    # when the session was started without any (then they set no limit).
+    session_policies: Mapping[str, Any] | None = None
 
     def request_context(
         self, now: datetime | None = None, source_ip: str | None = None, secure: bool = False
@@ -74,19 +76,34 @@ def authorize(
     """
     full_context = {**principal.request_context(), **(context or {})}
     decision = evaluate(principal.policies, action, resource, full_context)
-    limits = {
-        "permissions boundary": principal.permissions_boundary,
-        "session policy": principal.session_policy,
+    limits: dict[str, Mapping[str, Any] | None] = {
+        "permissions boundary": (
+            None
+            if principal.permissions_boundary is None
+            else {"permissions boundary": principal.permissions_boundary}
+        ),
+        "session policy": principal.session_policies,
     }
     for name, limit in limits.items():
         if limit is None:
             continue
-        limited = evaluate({name: limit}, action, resource, full_context)
+        limited = evaluate(limit, action, resource, full_context)
         if limited.explicit_deny:
             return limited
         if decision.allowed and not limited.allowed:
             return Decision(False, f"implicit deny: the {name} does not allow {action}")
     return decision
+
+
+# Managed session policies (``PolicyArns``) of each session, by its access key id: moto's STS
+# keeps only the inline ``Policy``, so the authorisation layer records these when it issues them.
+_SESSION_POLICY_ARNS: dict[str, tuple[str, ...]] = {}
+
+
+def record_session_policy_arns(access_key_id: str, policy_arns: tuple[str, ...]) -> None:
+    """Remember the managed session policies a session was started with."""
+    if policy_arns:
+        _SESSION_POLICY_ARNS[access_key_id] = tuple(policy_arns)
 
 
 def resolve(access_key_id: str) -> Principal | None:
@@ -214,5 +231,21 @@ def _session_principal(session: Any) -> Principal:
         principal_arn=session.role_arn,
         user_id=f"{role_id}:{session.session_name}",
         permissions_boundary=boundary,
-        session_policy=parse_document(session.policy),
+        session_policies=_session_policies(iam_backend, session),
     )
+
+
+def _session_policies(iam_backend: Any, session: Any) -> dict[str, Any] | None:
+    """Inline and managed session policies; a managed one that cannot be read allows nothing."""
+    policies: dict[str, Any] = {}
+    inline = parse_document(session.policy)
+    if inline is not None:
+        policies["session:inline"] = inline
+    for arn in _SESSION_POLICY_ARNS.get(session.access_key_id, ()):
+        policy = iam_backend.managed_policies.get(arn) or next(
+            (p for p in iam_backend.aws_managed_policies if p.arn == arn), None
+        )
+        policies[f"session:managed:{arn}"] = (_default_version(policy) if policy else None) or {
+            "Statement": []
+        }
+    return policies or None

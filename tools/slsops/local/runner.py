@@ -158,7 +158,7 @@ class LocalStack:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         from slsops.local.aws_app import build_moto_app
-        from slsops.local.operator import create_operator
+        from slsops.local.operator import create_admin, create_operator
 
         options = self.options
         try:
@@ -171,7 +171,10 @@ class LocalStack:
                     options.api_port, self.emulator, "--api-port", GatewayRequestHandler
                 )
                 self.moto_server = _bind(
-                    options.aws_port, build_moto_app(), "--aws-port", MotoRequestHandler
+                    options.aws_port,
+                    build_moto_app(enforce_iam=True),
+                    "--aws-port",
+                    MotoRequestHandler,
                 )
                 self.moto_url = f"http://127.0.0.1:{self.moto_server.port}"
                 self.api_port = self.api_server.port
@@ -183,13 +186,15 @@ class LocalStack:
             with self.phases.phase(f"starting the embedded AWS on {self.moto_url}"):
                 self._serve(self.moto_server, "moto-server")
             with self.phases.phase("creating the local operator"):
-                operator = create_operator(self.moto_url, options.region)
+                admin = create_admin()
+                operator = create_operator(self.moto_url, options.region, admin)
             with self.phases.phase("terraform init"):
                 inputs = tf_apply.LocalInputs(
                     region=options.region,
                     operator_arn=operator.arn,
                     external_ids=tf_apply.new_external_ids(),
                     lambda_zip_path=zip_path,
+                    deployer=admin,
                 )
                 tf_dir = tf_apply.prepare_workdir(
                     options.infra_dir, self.workdir, self.moto_url, inputs
@@ -215,6 +220,7 @@ class LocalStack:
                 secret_access_key=operator.secret_access_key,
                 pid=os.getpid(),
             )
+            self.outputs[tf_apply.ADMIN_OUTPUT] = tf_apply.admin_output(admin)
             stack_file.write(options.stack_path, self.outputs)
         except BaseException:
             self.stop(remove_stack_file=False)
