@@ -1,0 +1,72 @@
+"""Policy documents as IAM reads them: JSON text or objects, one statement or a list.
+
+Also the two values every part of the evaluator shares: ``PolicyError`` (a document AWS would
+not have stored) and ``Decision`` (an outcome and the statements that decided it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PolicyDocument = Mapping[str, Any] | str
+Policies = Iterable[PolicyDocument] | Mapping[str, PolicyDocument]
+Context = Mapping[str, Any]
+
+
+class PolicyError(ValueError):
+    """A policy document this evaluator cannot read (AWS would have refused to store it)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one evaluation and why: the statement ids that decided it."""
+
+    allowed: bool
+    reason: str
+    matched: tuple[str, ...] = ()
+    explicit_deny: bool = False
+
+
+def as_list(value: Any) -> list[Any]:
+    """IAM accepts a single value or a list almost everywhere."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def load_policy(document: PolicyDocument) -> dict[str, Any]:
+    """Parse a policy given as a dict or a JSON string (moto stores strings)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as error:
+            raise PolicyError(f"policy is not valid JSON: {error}") from error
+    if not isinstance(document, Mapping):
+        raise PolicyError("policy must be a JSON object")
+    return dict(document)
+
+
+def statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``Statement`` may be one object or a list of them."""
+    found = as_list(document.get("Statement"))
+    if not all(isinstance(statement, Mapping) for statement in found):
+        raise PolicyError("every Statement must be a JSON object")
+    return [dict(statement) for statement in found]
+
+
+def labelled(policies: Policies) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(policies, Mapping) and "Statement" not in policies:
+        return [(str(name), load_policy(doc)) for name, doc in policies.items()]
+    if isinstance(policies, Mapping | str):
+        policies = [policies]
+    return [(f"policy[{index}]", load_policy(doc)) for index, doc in enumerate(policies)]
+
+
+def statement_id(label: str, index: int, statement: Mapping[str, Any]) -> str:
+    sid = statement.get("Sid")
+    return str(sid) if sid else f"{label}#{index}"
