@@ -42,6 +42,9 @@ STAGE = "test"
 TOY_HANDLER = """
 import json, os, time
 
+JSON = {"Content-Type": "application/json"}
+
+
 def handler(event, context):
     path = event["path"]
     if path == "/crash":
@@ -50,6 +53,21 @@ def handler(event, context):
         time.sleep(5)
     if path == "/malformed":
         return {"statusCode": "not a number"}
+    if path == "/whoami":
+        import boto3
+
+        arn = boto3.client("sts").get_caller_identity()["Arn"]
+        key = os.environ["AWS_ACCESS_KEY_ID"]
+        return {"statusCode": 200, "headers": JSON, "body": json.dumps({"arn": arn, "key": key})}
+    if path == "/read":
+        import boto3
+        from botocore.exceptions import ClientError
+
+        try:
+            boto3.client("dynamodb").get_item(TableName="toy-table", Key={"pk": {"S": "a"}})
+        except ClientError as exc:
+            return {"statusCode": 403, "headers": JSON, "body": json.dumps(exc.response["Error"])}
+        return {"statusCode": 200, "body": "{}"}
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "application/json"},
@@ -135,7 +153,7 @@ class Api:
             validateRequestParameters=True,
         )["id"]
         self.resources: dict[str, str] = {}
-        for path in ("items", "open", "crash", "slow", "malformed"):
+        for path in ("items", "open", "crash", "slow", "malformed", "whoami", "read"):
             self.resources[f"/{path}"] = self.apigw.create_resource(
                 restApiId=self.api_id, parentId=root, pathPart=path
             )["id"]
@@ -147,7 +165,7 @@ class Api:
         )
         self.put("/items", "POST", "AWS_IAM", requestModels={"application/json": "Item"})
         self.put("/items/{id}", "GET", "AWS_IAM")
-        for path in ("/open", "/crash", "/slow", "/malformed"):
+        for path in ("/open", "/crash", "/slow", "/malformed", "/whoami", "/read"):
             self.put(path, "GET", "NONE")
         self.lam.add_permission(
             FunctionName="toy",
@@ -705,3 +723,48 @@ def test_a_presigned_url_reaches_an_iam_method(env, served) -> None:
     assert ctx["identity"]["userArn"] == f"arn:aws:iam::{ACCOUNT}:user/caller"
     tampered = url.replace("q=1", "q=2")
     assert requests.get(tampered, timeout=30).status_code == 403
+
+
+# ------------------------------------------------------------------------- execution role
+
+
+def test_the_function_runs_with_its_execution_roles_session(env) -> None:
+    _, _, _, client = env
+    status, body, _ = call(client, "GET", "/test/whoami")
+    assert status == 200, body
+    assert body["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/toy-fn/toy"
+    assert body["key"].startswith("ASIA") and body["key"] != "test"
+
+
+def test_workers_get_a_new_session_before_the_old_one_expires(env, tmp_path) -> None:
+    api, emulator, _, client = env
+    eager = LambdaWorkers(api.url, tmp_path, pool_size=1, refresh_margin=dt.timedelta(hours=2))
+    original, emulator.workers = emulator.workers, eager
+    try:
+        first = call(client, "GET", "/test/whoami")[1]["key"]
+        second = call(client, "GET", "/test/whoami")[1]["key"]
+    finally:
+        emulator.workers = original
+        eager.close()
+    assert first != second  # each session was within the margin of its end: renewed
+
+
+@pytest.mark.xfail(
+    reason="needs the embedded AWS to enforce IAM policies for role-session keys "
+    "(the authorisation layer in front of moto); plain moto lets any key read any table",
+    strict=False,
+)
+def test_a_table_permission_missing_from_the_execution_role_fails_as_on_aws(env) -> None:
+    api, _, _, client = env
+    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=api.url, **ADMIN)
+    ddb.create_table(
+        TableName="toy-table",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    try:
+        status, body, _ = call(client, "GET", "/test/read")  # the toy role has no policy at all
+        assert (status, body.get("Code")) == (403, "AccessDeniedException")
+    finally:
+        ddb.delete_table(TableName="toy-table")

@@ -3,16 +3,18 @@
 For each request: find the stage and the method of its LAST DEPLOYMENT (snapshot taken at
 CreateDeployment), enforce the gateway's limits, authenticate and authorize ``AWS_IAM`` methods
 (``slsops.local.iam_gate``), apply the method's request validator, throttle as the stage's
-method settings say, check the function's resource policy lets the gateway invoke it
+method settings say, check that the function's resource policy lets the gateway invoke it
 (``slsops.local.invoke_permission``), then run the ``AWS_PROXY`` integration's function in a
 local worker and map its answer back. The HTTP edge (header quota, read timeout, body) is
-``slsops.local.gateway_http``; routing and validation ``slsops.local.gateway_routing``. Everything is read from moto's backends in this process at request time, so a
-change made in the embedded AWS (a new deployment with authorization NONE, another integration,
-new function code) behaves changed.
+``slsops.local.gateway_http``; routing and validation are ``slsops.local.gateway_routing``.
+
+Everything is read from moto's backends in this process at request time, so a change made in
+the embedded AWS (a new deployment with authorization NONE, another integration, new function
+code) behaves changed.
 
 Not emulated (documented in docs/local-stack.md): custom authorizers, API keys and usage plans,
 non-proxy integrations and mapping templates, gateway responses customisation, caching, custom
-domains, resource policies, WAF, CORS preflight generation.
+domains, API resource policies, WAF, CORS preflight generation.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ moto cannot invoke a function without Docker, so the local stack runs the functi
 function so that environments and module names of two functions never mix. A worker is started
 on first use, imports the handler once and then serves invocations one at a time, as a Lambda
 execution environment does. When the function's code, handler or environment changes in the
-embedded AWS, its old workers are retired and new ones start on the next call.
+embedded AWS, its old workers are retired and new ones start on the next call. Workers run
+with the credentials of the function's execution role (``slsops.local.execution_role``); a
+pool is replaced by fresh environments with a new session before that session expires.
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from slsops.local import execution_role
+from slsops.local.execution_role import RoleCredentials
 
 log = logging.getLogger(__name__)
 
 INIT_TIMEOUT_S = 30.0  # Lambda allows 10 s of init; a loaded 2-core CI box needs more slack
 STOP_TIMEOUT_S = 5.0
+CREDENTIALS_REFRESH_MARGIN = timedelta(minutes=10)  # new environments before the session ends
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_s: int
     memory_mb: int
+    role_arn: str = ""  # the execution role the function's code runs as
 
     @property
     def fingerprint(self) -> str:
@@ -55,6 +63,7 @@ class FunctionSpec:
                 sorted(self.environment.items()),
                 self.timeout_s,
                 self.memory_mb,
+                self.role_arn,
             ]
         )
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -84,6 +93,7 @@ def function_spec_from_moto(function_arn: str) -> FunctionSpec | None:
         environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
         timeout_s=int(fn.timeout or 3),
         memory_mb=int(fn.memory_size or 128),
+        role_arn=str(fn.role or ""),
     )
 
 
@@ -161,8 +171,16 @@ class _Worker:
 class _FunctionPool:
     """Up to ``size`` workers of one function version; callers wait for an idle one."""
 
-    def __init__(self, spec: FunctionSpec, env: dict[str, str], log_file: Path, size: int):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: dict[str, str],
+        log_file: Path,
+        size: int,
+        credentials_expire: datetime | None = None,
+    ):
         self.spec, self.env, self.log_file, self.size = spec, env, log_file, size
+        self.credentials_expire = credentials_expire  # new environments before this
         self.idle: list[_Worker] = []
         self.count = 0
         self.retired = False
@@ -213,8 +231,15 @@ class _FunctionPool:
 class LambdaWorkers:
     """All local execution environments of one local stack."""
 
-    def __init__(self, moto_url: str, log_dir: Path, pool_size: int = 2) -> None:
+    def __init__(
+        self,
+        moto_url: str,
+        log_dir: Path,
+        pool_size: int = 2,
+        refresh_margin: timedelta = CREDENTIALS_REFRESH_MARGIN,
+    ) -> None:
         self.moto_url = moto_url
+        self.refresh_margin = refresh_margin
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.pool_size = pool_size
@@ -223,7 +248,7 @@ class LambdaWorkers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+    def environment(self, spec: FunctionSpec, credentials: RoleCredentials) -> dict[str, str]:
         """The process environment of a worker, as Lambda's runtime sets it (plus the endpoint)."""
         region = spec.arn.split(":")[3]
         env = {
@@ -235,9 +260,6 @@ class LambdaWorkers:
                 "AWS_ENDPOINT_URL": self.moto_url,
                 "AWS_REGION": region,
                 "AWS_DEFAULT_REGION": region,
-                "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_SESSION_TOKEN": "test",
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
@@ -248,6 +270,7 @@ class LambdaWorkers:
                 "_HANDLER": spec.handler,
                 "SLSOPS_FUNCTION_ARN": spec.arn,
                 "PYTHONUNBUFFERED": "1",
+                **credentials.environment(),
             }
         )
         return env
@@ -257,12 +280,28 @@ class LambdaWorkers:
             if self._closed:
                 raise InvocationError("local stack is stopping")
             pool = self._pools.get(spec.arn)
-            if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+            fresh_until = datetime.now(UTC) + self.refresh_margin
+            if (
+                pool is not None
+                and pool.spec.fingerprint == spec.fingerprint
+                and pool.credentials_expire is not None
+                and pool.credentials_expire > fresh_until
+            ):
                 return pool
             if pool is not None:
-                pool.retire()
+                pool.retire()  # code changed, or the role's session is about to expire
+            try:
+                credentials = execution_role.mint(spec.role_arn, spec.name, spec.arn.split(":")[3])
+            except execution_role.ExecutionRoleError as exc:
+                raise InvocationError(f"cannot assume the execution role: {exc}") from None
             log_file = self.log_dir / f"{spec.name}.log"
-            pool = _FunctionPool(spec, self.environment(spec), log_file, self.pool_size)
+            pool = _FunctionPool(
+                spec,
+                self.environment(spec, credentials),
+                log_file,
+                self.pool_size,
+                credentials.expiration,
+            )
             self._pools[spec.arn] = pool
             return pool
 
