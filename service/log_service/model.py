@@ -83,28 +83,35 @@ def parse_level(value: Any, field: str = "level") -> str:
 
 def parse_client_timestamp(value: Any, field: str = "timestamp") -> datetime:
     """ISO 8601 with a zone, or epoch milliseconds, as an aware UTC datetime."""
-    form = rules.TIMESTAMP_FORM
     if isinstance(value, bool):
-        raise rules.reject(form, field, "must be ISO 8601 with a time zone or epoch milliseconds")
+        raise rules.reject(
+            rules.TIMESTAMP_FORM, field, "must be ISO 8601 with a time zone or epoch milliseconds"
+        )
     if isinstance(value, int):
         if not EPOCH_MS_MIN <= value <= EPOCH_MS_MAX:
-            raise rules.reject(form, field, "epoch milliseconds out of range")
+            raise rules.reject(rules.TIMESTAMP_FORM, field, "epoch milliseconds out of range")
         return datetime.fromtimestamp(value / 1000, UTC)
     if not isinstance(value, str) or not value or len(value) > 64:
-        raise rules.reject(form, field, "must be ISO 8601 with a time zone or epoch milliseconds")
+        raise rules.reject(
+            rules.TIMESTAMP_FORM, field, "must be ISO 8601 with a time zone or epoch milliseconds"
+        )
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise rules.reject(form, field, f"is not ISO 8601: {value[:64]!r}") from None
+        raise rules.reject(
+            rules.TIMESTAMP_FORM, field, f"is not ISO 8601: {value[:64]!r}"
+        ) from None
     if moment.tzinfo is None:
-        raise rules.reject(form, field, "must include a time zone (e.g. Z or +02:00)")
+        raise rules.reject(
+            rules.TIMESTAMP_FORM, field, "must include a time zone (e.g. Z or +02:00)"
+        )
     try:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise rules.reject(form, field, "is out of range") from None
+        raise rules.reject(rules.TIMESTAMP_FORM, field, "is out of range") from None
 
 
 def _timestamp(raw: dict[str, Any], settings: Settings, now: datetime) -> str | None:

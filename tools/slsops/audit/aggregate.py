@@ -1,15 +1,7 @@
-"""What spans items, in bounded memory: duplicate log ids, index consistency, counts.
+"""What spans items and needs the live table, in bounded memory: index consistency, counts.
 
-Duplicate log ids (``DuplicateFinder``): per log item the audit holds one 8-byte digest
-(blake2b-64 of the log id) in a fixed buffer of ``BUFFER_DIGESTS`` (2 MiB). A full buffer is
-sorted and spilled to a temporary file as a sorted run (8 bytes per item on disk); at the end
-the runs are merged (at most ``MERGE_FAN_IN`` files open at once, 64 KiB read buffer each)
-and equal neighbours are duplicates. Memory is therefore bounded whatever the table size:
-the buffer, the transient list while sorting it (~40 bytes per buffered digest, ~10 MiB), and
-the merge buffers (~2 MiB); disk use is 8 bytes per log item. Two different log ids share a
-digest with probability about n^2 / 2^65 (1e-7 at 2 million items); a second pass reads the
-items behind each repeated digest and compares real log ids, so a digest collision is never
-reported as a duplicate.
+Duplicate log ids and the pairing of entries with their idempotency markers are SQL over the
+item relation (``relation``); what stays here needs the live index or is a running count.
 
 Index consistency: the table scan tallies, per ``gsi_shard`` value, the items the index must
 hold (every item with a numeric ``gsi_shard`` and a string ``sk``: the index is sparse): their
@@ -28,117 +20,18 @@ Counts per service, level and day: one counter per distinct (service, level, day
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import heapq
-import os
 import random
-import tempfile
-import threading
-from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from log_service import keys
 
-BUFFER_DIGESTS = 262_144  # 2 MiB of 8-byte digests before a spill
-MERGE_FAN_IN = 32
-READ_CHUNK = 8_192  # digests per read while merging (64 KiB)
-MAX_REPORTED_DUPLICATES = 10_000  # digests followed up in the second pass
 MAX_COUNT_KEYS = 10_000
 KEY_SUM_MODULUS = 2**64
 OTHER = "(other)"
-
-
-def log_id_digest(log_id: str) -> int:
-    """The 8-byte digest held per log item for duplicate detection."""
-    digest = hashlib.blake2b(log_id.encode("utf-8"), digest_size=8, person=b"slsops-dup")
-    return int.from_bytes(digest.digest(), "big")
-
-
-def _write_run(values: Iterable[int], directory: Path) -> Path:
-    fd, name = tempfile.mkstemp(dir=directory, prefix="run-", suffix=".u64")
-    with os.fdopen(fd, "wb") as handle:
-        chunk = array("Q")
-        for value in values:
-            chunk.append(value)
-            if len(chunk) >= READ_CHUNK:
-                chunk.tofile(handle)
-                chunk = array("Q")
-        chunk.tofile(handle)
-    return Path(name)
-
-
-def _read_run(path: Path) -> Iterator[int]:
-    with path.open("rb") as handle:
-        while True:
-            chunk = array("Q")
-            with contextlib.suppress(EOFError):  # the last chunk is shorter
-                chunk.fromfile(handle, READ_CHUNK)
-            if not chunk:
-                return
-            yield from chunk
-
-
-class DuplicateFinder:
-    """Repeated 64-bit digests among everything added, in bounded memory (see module doc)."""
-
-    def __init__(self, buffer_digests: int = BUFFER_DIGESTS) -> None:
-        self.buffer_digests = buffer_digests
-        self.buffer = array("Q")
-        self.runs: list[Path] = []
-        self.added = 0
-        self._lock = threading.Lock()
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def add_many(self, digests: Iterable[int]) -> None:
-        with self._lock:
-            for digest in digests:
-                self.buffer.append(digest)
-                self.added += 1
-                if len(self.buffer) >= self.buffer_digests:
-                    self._spill()
-
-    def _spill(self) -> None:
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="slsops-audit-")
-        self.runs.append(_write_run(sorted(self.buffer), Path(self._tmp.name)))
-        self.buffer = array("Q")
-
-    def duplicates(self, limit: int = MAX_REPORTED_DUPLICATES) -> tuple[set[int], int]:
-        """(up to ``limit`` repeated digests, how many distinct digests repeat in all)."""
-        with self._lock:
-            runs = list(self.runs)
-            directory = Path(self._tmp.name) if self._tmp else None
-            while len(runs) > MERGE_FAN_IN and directory is not None:
-                group, runs = runs[:MERGE_FAN_IN], runs[MERGE_FAN_IN:]
-                runs.append(_write_run(heapq.merge(*(_read_run(p) for p in group)), directory))
-                for path in group:
-                    path.unlink(missing_ok=True)
-            self.runs = runs
-            merged = heapq.merge(sorted(self.buffer), *(_read_run(p) for p in runs))
-            found: set[int] = set()
-            repeated = 0
-            previous: int | None = None
-            counted: int | None = None
-            for value in merged:
-                if value == previous and value != counted:
-                    repeated += 1
-                    counted = value
-                    if len(found) < limit:
-                        found.add(value)
-                previous = value
-            return found, repeated
-
-    def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-        self.runs = []
-        self.buffer = array("Q")
 
 
 class Reservoir:

@@ -1,28 +1,40 @@
 """Per-item rules: what one stored item must look like (log items and idempotency markers).
 
 Items are judged in DynamoDB's wire form (``{"S": "..."}``, ``{"N": "..."}``) as the
-low-level client returns them, so a wrong attribute *type* is visible. The numbers come from
-``log_service.limits`` and the layout from ``log_service.keys``: the audit checks stored items
-against the same rules the handlers enforce.
+low-level client returns them (and as an export's DynamoDB JSON holds them), so a wrong
+attribute *type* is visible. The field rules are the API's own (``log_service.rules``), the
+numbers come from ``log_service.limits`` and the layout from ``log_service.keys``.
+``STORED_RULES`` says where the audit evaluates each API rule on a stored item; a test fails
+when the API gains a rule that is not there.
+
+Rules that span items (duplicates, a marker and its entry, the index) are SQL over the item
+relation: ``slsops.audit.relation``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from log_service import canonical, keys, limits
+from log_service import rules as api_rules
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of violation: its check id in the report, title and remediation."""
+    """One kind of violation: its check id in the report, title and remediation.
+
+    ``warn`` kinds report WARN, not FAIL (a state the service can leave behind and repair);
+    ``index`` kinds need the live index, which an export does not hold.
+    """
 
     name: str
     check_id: str
     title: str
     remediation: str
+    warn: bool = False
+    index: bool = False
 
 
 _FIX_ITEM = (
@@ -89,12 +101,49 @@ KINDS: tuple[Kind, ...] = (
         "Index holds exactly the table's items (count and key set per shard)",
         "An index that disagrees with its table is an AWS-side issue or a write that bypassed "
         "the key scheme: compare per shard, open a support case if gsi_shard values are right.",
+        index=True,
     ),
     Kind(
         "index_sample_missing",
         "AUD-017",
         "A sample of table items is readable through the index",
         "See AUD-016; the sampled keys are in the evidence.",
+        index=True,
+    ),
+    Kind(
+        "entry_without_marker",
+        "AUD-018",
+        "Every log item has its idempotency marker",
+        "Without its marker a retry of the entry stores a second copy: write the marker from "
+        "the item (runbook, step 4).",
+    ),
+    Kind(
+        "marker_points_elsewhere",
+        "AUD-019",
+        "Every marker points at the key of its entry",
+        "The marker names a key that does not exist while its log_id is stored under another "
+        "key: rewrite entry_service/entry_sk to that key (runbook, step 4).",
+    ),
+    Kind(
+        "marker_without_entry",
+        "AUD-021",
+        "No marker without its entry (interrupted writes)",
+        "A write stopped between its two puts; the client's retry finishes it. Older than a "
+        "day, delete the marker (runbook, step 4).",
+        warn=True,
+    ),
+    Kind(
+        "bad_text",
+        "AUD-022",
+        "message and log_type are non-blank text without NUL",
+        _FIX_ITEM,
+    ),
+    Kind(
+        "unknown_attribute",
+        "AUD-023",
+        "Items carry only the attributes of the data model",
+        "A writer added attributes the service does not know (a typo such as 'mesage' loses "
+        "data): find it from ingested_at, fix it, then rewrite the items (runbook).",
     ),
 )
 KINDS_BY_NAME = {k.name: k for k in KINDS}
@@ -121,6 +170,36 @@ MARKER_TYPES: dict[str, str] = {
     "content_hash": "S",
     keys.TTL_ATTRIBUTE: "N",
 }
+# Written by log_service.writer beside the marker's own fields (older markers may lack them).
+MARKER_OPTIONAL_TYPES: dict[str, str] = {
+    "write_id": "S",
+    "ingested_at": "S",
+    "timestamp_supplied": "BOOL",
+}
+LOG_ITEM_ATTRIBUTES = frozenset(LOG_ITEM_TYPES) | frozenset(OPTIONAL_TYPES)
+MARKER_ATTRIBUTES = frozenset(MARKER_TYPES) | frozenset(MARKER_OPTIONAL_TYPES)
+
+# Where the audit evaluates each rule of the API (log_service.rules) on a stored item.
+STORED_RULES: dict[str, str] = {
+    api_rules.REQUIRED: "every attribute of LOG_ITEM_TYPES / MARKER_TYPES is present",
+    api_rules.TEXT_TYPE: "string attributes are of type S",
+    api_rules.TEXT_NUL: "message and log_type hold no NUL",
+    api_rules.TEXT_LENGTH: "message and log_type within their lengths",
+    api_rules.MESSAGE_BLANK: "message is not empty or whitespace",
+    api_rules.LOG_TYPE_BLANK: "log_type is not empty or whitespace",
+    api_rules.SERVICE_NAME_FORM: "service_name (and a marker's entry_service) well-formed",
+    api_rules.LOG_ID_FORM: "log_id well-formed",
+    api_rules.LEVEL_KNOWN: "level is a canonical level",
+    api_rules.TIMESTAMP_FORM: "timestamp and ingested_at in the stored form",
+    api_rules.TIMESTAMP_NOT_FUTURE: "timestamp within the skew of ingested_at, ingested_at not "
+    "in the future",
+    api_rules.METADATA_OBJECT: "metadata parses to a JSON object",
+    api_rules.METADATA_DEPTH: "metadata nests at most MAX_METADATA_DEPTH",
+    api_rules.METADATA_REPRESENTABLE: "metadata is strict canonical JSON",
+    api_rules.METADATA_SIZE: "metadata within MAX_METADATA_BYTES",
+    api_rules.RETENTION_RANGE: "expires_at within 1 .. RETENTION_DAYS after ingested_at",
+    api_rules.UNKNOWN_FIELDS: "no attribute outside the data model",
+}
 DAY = 86_400
 
 
@@ -139,10 +218,17 @@ class Violation:
     kind: str
     key: dict[str, str]
     detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         check = KINDS_BY_NAME[self.kind].check_id
-        return {"kind": self.kind, "check": check, "key": self.key, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "check": check,
+            "key": self.key,
+            "detail": self.detail,
+            **self.extra,
+        }
 
 
 def item_key(item: dict[str, Any]) -> dict[str, str]:
@@ -163,6 +249,15 @@ def number(item: dict[str, Any], name: str) -> str | None:
     return value.get("N") if isinstance(value, dict) else None
 
 
+def reserved_service(item: dict[str, Any]) -> str | None:
+    """The toolkit's own service an item belongs to (never a violation), or None."""
+    partition = string(item, keys.PARTITION_KEY) or ""
+    service = (
+        string(item, "entry_service") if partition.startswith(keys.MARKER_PREFIX) else partition
+    )
+    return service if service and keys.is_reserved_service(service) else None
+
+
 def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     """Every rule one item breaks (an empty list for a good item)."""
     if string(item, keys.PARTITION_KEY) and keys.is_marker(
@@ -172,18 +267,24 @@ def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     return _check_log_item(item, settings)
 
 
-def _types(item: dict[str, Any], key: dict[str, str], wanted: dict[str, str]) -> list[Violation]:
+def _types(
+    item: dict[str, Any], key: dict[str, str], wanted: dict[str, str], optional: dict[str, str]
+) -> list[Violation]:
     found: list[Violation] = []
     missing = sorted(name for name in wanted if name not in item)
     if missing:
         found.append(Violation("missing_attribute", key, f"missing {', '.join(missing)}"))
     wrong = [
         f"{name} is {next(iter(item[name]), '?')} not {want}"
-        for name, want in {**wanted, **OPTIONAL_TYPES}.items()
-        if name in item and want not in item[name]
+        for name, want in {**wanted, **optional}.items()
+        if name in item and not (isinstance(item[name], dict) and want in item[name])
     ]
     if wrong:
         found.append(Violation("wrong_type", key, "; ".join(sorted(wrong))))
+    unknown = api_rules.unknown_fields(item, frozenset(wanted) | frozenset(optional))
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        found.append(Violation("unknown_attribute", key, f"unknown attribute(s) {shown}"))
     return found
 
 
@@ -200,15 +301,15 @@ def _parse_time(text: str | None) -> datetime | None:
 
 def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     key = item_key(item)
-    found = _types(item, key, LOG_ITEM_TYPES)
+    found = _types(item, key, LOG_ITEM_TYPES, OPTIONAL_TYPES)
     add = found.append
 
     service = string(item, keys.PARTITION_KEY)
-    if service is not None and not keys.SERVICE_NAME_PATTERN.match(service):
+    if service is not None and api_rules.service_name_problem(service):
         add(Violation("bad_service_name", key, f"service_name {service[:80]!r}"))
 
     level = string(item, "level")
-    if level is not None and level not in limits.LEVELS:
+    if level is not None and api_rules.stored_level_problem(level):
         add(Violation("bad_level", key, f"level {level[:40]!r}"))
 
     timestamp_text, ingested_text = string(item, "timestamp"), string(item, "ingested_at")
@@ -225,7 +326,7 @@ def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violat
         add(Violation("bad_timestamp", key, "not normalised: " + ", ".join(bad_times)))
 
     log_id, sort_key = string(item, "log_id"), string(item, keys.SORT_KEY)
-    if log_id is not None and not keys.LOG_ID_PATTERN.match(log_id):
+    if log_id is not None and api_rules.log_id_problem(log_id):
         add(Violation("bad_log_id", key, f"log_id {log_id[:80]!r}"))
     if sort_key is not None:
         key_time, _, key_id = sort_key.partition("#")
@@ -256,17 +357,31 @@ def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violat
 
 def _limits(item: dict[str, Any], key: dict[str, str]) -> list[Violation]:
     found: list[Violation] = []
-    over = []
-    message, log_type = string(item, "message"), string(item, "log_type")
-    if message is not None and len(message) > limits.MAX_MESSAGE_CHARS:
-        over.append(f"message {len(message)} chars > {limits.MAX_MESSAGE_CHARS}")
-    if log_type is not None and len(log_type) > limits.MAX_LOG_TYPE_CHARS:
-        over.append(f"log_type {len(log_type)} chars > {limits.MAX_LOG_TYPE_CHARS}")
+    over, bad_text = [], []
+    for name, max_chars in (
+        ("message", limits.MAX_MESSAGE_CHARS),
+        ("log_type", limits.MAX_LOG_TYPE_CHARS),
+    ):
+        text = string(item, name)
+        if text is None:
+            continue
+        problem = api_rules.text_problem(text, max_chars)
+        if problem and problem[0] == api_rules.TEXT_LENGTH:
+            over.append(f"{name} {len(text)} chars > {max_chars}")
+        elif problem:
+            bad_text.append(f"{name} {problem[1]}")
+        blank = api_rules.blank_problem(text, name)
+        if blank:
+            bad_text.append(blank)
+    if bad_text:
+        found.append(Violation("bad_text", key, "; ".join(bad_text)))
     metadata = string(item, "metadata")
     if metadata is not None:
-        size = len(metadata.encode("utf-8"))
-        if size > limits.MAX_METADATA_BYTES:
-            over.append(f"metadata {size} bytes > {limits.MAX_METADATA_BYTES}")
+        too_big = api_rules.metadata_size_problem(metadata)
+        if too_big:
+            over.append(
+                f"metadata {len(metadata.encode('utf-8'))} bytes > {limits.MAX_METADATA_BYTES}"
+            )
         problem = _metadata_problem(metadata)
         if problem:
             found.append(Violation("bad_metadata", key, problem))
@@ -280,10 +395,11 @@ def _metadata_problem(text: str) -> str | None:
         value = canonical.loads_strict(text)
     except canonical.StrictJsonError as exc:
         return f"metadata is not strict JSON: {str(exc)[:80]}"
+    problem = api_rules.metadata_value_problem(value)
+    if problem:
+        return f"metadata {problem[1]} (found {type(value).__name__})"
     if canonical.dumps_canonical(value) != text:
         return "metadata is not in canonical form (sorted keys, compact)"
-    if canonical.depth(value) > limits.MAX_METADATA_DEPTH:
-        return f"metadata nests deeper than {limits.MAX_METADATA_DEPTH}"
     return None
 
 
@@ -315,7 +431,7 @@ def _ttl(
 
 def _check_marker(item: dict[str, Any]) -> list[Violation]:
     key = item_key(item)
-    found = _types(item, key, MARKER_TYPES)
+    found = _types(item, key, MARKER_TYPES, MARKER_OPTIONAL_TYPES)
     problems = []
     log_id = string(item, "log_id")
     if log_id is not None and string(item, keys.PARTITION_KEY) != keys.MARKER_PREFIX + log_id:
@@ -331,7 +447,7 @@ def _check_marker(item: dict[str, Any]) -> list[Violation]:
         if entry_log_id != log_id:
             problems.append(f"entry_sk {entry_sk[:80]!r} does not end with its log_id")
     service = string(item, "entry_service")
-    if service is not None and not keys.SERVICE_NAME_PATTERN.match(service):
+    if service is not None and api_rules.service_name_problem(service):
         problems.append(f"entry_service {service[:80]!r}")
     if problems:
         found.append(Violation("bad_marker", key, "; ".join(problems)))

@@ -15,17 +15,24 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SEGMENTS = 1_000_000  # DynamoDB's own limit on TotalSegments
-ITEMS_PER_SEGMENT = 50_000  # default segment size: ~50 MB at 1 KB per item
-DEFAULT_MAX_SEGMENTS = 64
+BYTES_PER_SEGMENT = 2 * 1024**3  # AWS guidance: about one segment per 2 GB of table
+ASSUMED_ITEM_BYTES = 1024  # when DescribeTable reports no size (moto reports 0)
 MAX_THREADS = 16
 MAX_PAGES_PER_SEGMENT = 10_000_000  # a bound on every loop; a segment never has this many
 
 Page = list[dict[str, Any]]
 
 
-def default_segments(item_count: int) -> int:
-    """Segments for a table of ``item_count`` items (DescribeTable's ItemCount)."""
-    return max(1, min(DEFAULT_MAX_SEGMENTS, math.ceil(max(item_count, 0) / ITEMS_PER_SEGMENT)))
+def default_segments(
+    item_count: int = 0, *, size_bytes: int = 0, workers: int = MAX_THREADS
+) -> int:
+    """Segments for a table of ``size_bytes`` (DescribeTable's TableSizeBytes).
+
+    One per 2 GB as AWS suggests, at least 1, at most ``workers`` (more segments than
+    threads only queue). A table that reports no size is sized at 1 KB per item.
+    """
+    size = size_bytes if size_bytes > 0 else max(item_count, 0) * ASSUMED_ITEM_BYTES
+    return max(1, min(max(workers, 1), math.ceil(size / BYTES_PER_SEGMENT)))
 
 
 def default_threads(segments: int) -> int:

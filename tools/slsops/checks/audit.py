@@ -1,19 +1,30 @@
 """AUD-*: integrity of the stored data (one check per violation kind) and the table settings.
 
-The scan runs once, on first use, for all the item and cross-item checks (``AuditContext``);
-``--only AUD-T*`` runs the table-setting checks without scanning. Table settings reuse the
-``verify`` checks of ``checks/dynamodb.py`` so both commands judge them the same way.
+The audit (a scan of the live table, or an export's files) runs once, on first use, for all
+the item and cross-item checks (``AuditContext``); ``--only AUD-T*`` runs the table-setting
+checks without reading items. Table settings reuse the ``verify`` checks of
+``checks/dynamodb.py`` so both commands judge them the same way.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from slsops.audit.rules import KINDS, Kind
-from slsops.audit.run import AuditOptions, AuditResult, run_audit
+from slsops.audit.run import INDEX_SETTLE_SECONDS, AuditOptions, AuditResult, run_audit
 from slsops.checks import dynamodb
-from slsops.checks.model import Check, Outcome, Severity, check, failed, passed
+from slsops.checks.model import (
+    Check,
+    Outcome,
+    Severity,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from slsops.stack import Stack
 from slsops.verify_context import StackContext
 
@@ -23,9 +34,15 @@ CHECKS: list[Check] = []
 class AuditContext(StackContext):
     """A StackContext that also runs the scan once and hands its result to every check."""
 
-    def __init__(self, stack: Stack, options: AuditOptions) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        options: AuditOptions,
+        runner: Callable[[AuditContext], AuditResult] | None = None,
+    ) -> None:
         super().__init__(stack)
         self.options = options
+        self.runner = runner or (lambda ctx: run_audit(ctx.client("dynamodb"), ctx.options))
         self._result: AuditResult | None = None
         self._error: BaseException | None = None
         self._lock = threading.Lock()
@@ -34,7 +51,7 @@ class AuditContext(StackContext):
         with self._lock:
             if self._result is None and self._error is None:
                 try:
-                    self._result = run_audit(self.client("dynamodb"), self.options)
+                    self._result = self.runner(self)
                 except Exception as exc:  # every dependent check reports the same ERROR
                     self._error = exc
             if self._result is None:
@@ -47,19 +64,69 @@ class AuditContext(StackContext):
         return self._result
 
 
+DOC = "runbooks/integrity-audit-found-violations.md"
+READS_ITEMS = (
+    "dynamodb:Scan of the table (or the files of ExportTableToPointInTime with --from-export)"
+)
+READS_INDEX = "dynamodb:Query of each gsi_shard of the all-services index, beside the table scan"
+
+
+def _index_not_compared(kind: Kind, result: AuditResult) -> str | None:
+    """Why an index check compared nothing, or None when it compared something."""
+    if result.source != "scan":
+        return "an export holds the table, not its index: run the scan audit for AUD-016/017"
+    if kind.name == "index_count_mismatch" and not result.index_compared:
+        return (
+            f"no item was ingested more than {INDEX_SETTLE_SECONDS} s before the audit started "
+            f"({result.scan.items} items read): nothing settled to compare with the index"
+        )
+    if kind.name == "index_sample_missing" and not result.index_sample:
+        return (
+            f"no settled item to sample (none ingested more than {INDEX_SETTLE_SECONDS} s "
+            f"before the audit, {result.scan.items} items read)"
+        )
+    return None
+
+
 def _kind_check(kind: Kind) -> None:
     def run(ctx: AuditContext) -> Outcome:
         result = ctx.result()
+        if kind.index:
+            reason = _index_not_compared(kind, result)
+            if reason:
+                return skipped(reason)
         count = result.violations.counts[kind.name]
         samples = result.violations.samples[kind.name]
         if not count:
+            if kind.index and kind.name == "index_count_mismatch":
+                settled = sum(result.table_shards.values())
+                return passed(
+                    f"{settled} settled items, index and table agree on every shard", count=0
+                )
+            if kind.index:
+                return passed(f"{len(result.index_sample)} sampled items found", count=0)
             return passed(f"none in {result.scan.items} items", count=0)
         first = samples[0] if samples else {}
         shown = "/".join(v for v in first.values() if v)
-        return failed(f"{count} violation(s), e.g. {shown}", count=count, sample_keys=samples)
+        verdict = warned if kind.warn else failed
+        return verdict(f"{count} violation(s), e.g. {shown}", count=count, sample_keys=samples)
 
-    severity = Severity.HIGH if kind.name.startswith(("index", "duplicate")) else Severity.MEDIUM
-    check(CHECKS, kind.check_id, kind.title, severity, kind.remediation)(run)
+    if kind.warn:
+        severity = Severity.LOW
+    elif kind.name.startswith(("index", "duplicate", "entry_without", "marker_points")):
+        severity = Severity.HIGH
+    else:
+        severity = Severity.MEDIUM
+    check(
+        CHECKS,
+        kind.check_id,
+        kind.title,
+        severity,
+        kind.remediation,
+        reads=READS_INDEX if kind.index else READS_ITEMS,
+        runs_on="both",
+        doc=DOC,
+    )(run)
 
 
 for _kind in KINDS:
@@ -72,17 +139,26 @@ for _kind in KINDS:
     "Items per service, level and day (information)",
     Severity.INFO,
     "Nothing to do; compare with the traffic you expect.",
+    reads=READS_ITEMS,
+    runs_on="both",
+    doc=DOC,
 )
 def counts(ctx: AuditContext) -> Outcome:
     result = ctx.result()
+    if not result.scan.items:
+        return skipped("the table holds no item: nothing to count")
+    reserved = sum(result.reserved.values())
     return passed(
         f"{result.log_items} log items, {result.markers} markers, {len(result.services)} "
-        f"services, {result.scan.items_per_second:,.0f} items/s over {ctx.options.segments} "
-        f"segment(s)",
+        f"services ({reserved} items of the toolkit's reserved services apart), "
+        f"{result.scan.items_per_second:,.0f} items/s from the {result.source}",
+        source=result.source,
+        source_detail=result.source_detail,
         log_items=result.log_items,
         markers=result.markers,
         expired_not_yet_deleted=result.expired_still_stored,
         per_service=dict(result.services.most_common()),
+        reserved_per_service=dict(result.reserved.most_common()),
         per_level=dict(sorted(result.levels.items())),
         per_day=dict(sorted(result.days.items())),
         table_per_shard={str(k): v for k, v in sorted(result.table_shards.items())},
@@ -102,7 +178,16 @@ def _table_setting(check_id: str, title: str, severity: Severity, verify_check: 
     def run(ctx: AuditContext) -> Outcome:
         return verify_check(ctx)
 
-    check(CHECKS, check_id, title, severity, fix)(run)
+    check(
+        CHECKS,
+        check_id,
+        title,
+        severity,
+        fix,
+        reads="dynamodb:DescribeTable, DescribeContinuousBackups, DescribeTimeToLive",
+        runs_on="both",
+        doc=DOC,
+    )(run)
 
 
 _table_setting(

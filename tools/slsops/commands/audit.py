@@ -1,7 +1,8 @@
 """``slsops audit``: read-only integrity audit of the log table.
 
-Scans the table in parallel segments, judges every item (``audit/rules.py``), finds duplicate
-log ids and index inconsistencies in bounded memory (``audit/aggregate.py``) and checks the
+Scans the table in parallel segments (or, with ``--from-export``, a point-in-time export
+judged by DuckDB or Athena), judges every item (``audit/rules.py``), runs the rules across
+items as SQL (``audit/relation.py``), compares the index with the table, and checks the
 table settings as ``verify`` does. Exit 1 on any integrity violation (or failed setting),
 0 otherwise, 2 on bad input, 3 when the target cannot be reached.
 """
@@ -10,28 +11,41 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from tabulate import tabulate
 
 from log_service import keys, limits
-from slsops.audit import progress
-from slsops.audit.rules import RuleSettings
-from slsops.audit.run import INDEX_SAMPLE_SIZE, AuditOptions
-from slsops.audit.scan import default_segments, default_threads
+from slsops.audit import export, progress
+from slsops.audit.athena import AthenaRules
+from slsops.audit.rules import KINDS, RuleSettings
+from slsops.audit.run import INDEX_SAMPLE_SIZE, AuditOptions, AuditResult
+from slsops.audit.scan import MAX_THREADS, default_segments, default_threads
 from slsops.checks.audit import CHECKS, AuditContext
 from slsops.checks.formats import emit
 from slsops.checks.report import Report
-from slsops.checks.runner import run_checks, select
-from slsops.commands.common import check_format
+from slsops.checks.runner import run_planned
+from slsops.commands.common import ReportFilters, check_report_options, report_epilog
 from slsops.errors import PreflightError, UsageError
-from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.options import (
+    FailOnOption,
+    FormatOption,
+    OnlyOption,
+    OutputOption,
+    SeverityFilterOption,
+    SkipOption,
+    StackOption,
+    StatusFilterOption,
+)
 from slsops.preflight import caller_identity
 from slsops.stack import Stack, load_stack
+
+LOCAL_EXPORT_BUCKET = "slsops-audit-exports"
 
 
 def describe_source(stack: Stack) -> dict:
@@ -52,14 +66,18 @@ def audit(
     output: OutputOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
+    severity: SeverityFilterOption = None,
+    status: StatusFilterOption = None,
+    fail_on: FailOnOption = None,
     segments: Annotated[
         int | None,
         typer.Option(
             "--segments",
             min=1,
             max=1_000_000,
-            help="Parallel scan segments. Default: 1 per 50,000 items (DescribeTable "
-            "ItemCount), at most 64.",
+            help="Parallel scan segments. Default: 1 per 2 GB of table (DescribeTable "
+            "TableSizeBytes, or 1 KB per item when it reports none), at least 1, at most "
+            "the threads.",
             show_default=False,
         ),
     ] = None,
@@ -95,13 +113,59 @@ def audit(
         int,
         typer.Option("--index-sample", min=0, max=10_000, help="Items looked up in the index."),
     ] = INDEX_SAMPLE_SIZE,
+    from_export: Annotated[
+        bool,
+        typer.Option(
+            "--from-export",
+            help="Audit a point-in-time export (ExportTableToPointInTime: no read capacity) "
+            "instead of scanning the live table. Needs PITR on the table.",
+        ),
+    ] = False,
+    export_bucket: Annotated[
+        str | None,
+        typer.Option(
+            "--export-bucket",
+            help="S3 bucket for the export. Required on AWS; the local stack defaults to "
+            f"{LOCAL_EXPORT_BUCKET!r} (created when missing).",
+            show_default=False,
+        ),
+    ] = None,
+    export_prefix: Annotated[
+        str, typer.Option("--export-prefix", help="S3 prefix; each run adds its own folder.")
+    ] = "slsops-audit",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="Engine for the export: duckdb (this machine) or athena (AWS)."
+        ),
+    ] = "duckdb",
+    athena_database: Annotated[
+        str | None, typer.Option("--athena-database", help="Glue database for --engine athena.")
+    ] = None,
+    athena_output: Annotated[
+        str | None,
+        typer.Option("--athena-output", help="s3:// location for Athena query results."),
+    ] = None,
+    athena_workgroup: Annotated[
+        str, typer.Option("--athena-workgroup", help="Athena workgroup.")
+    ] = "primary",
 ) -> None:
     """Audit the stored data: per-item rules, duplicates, index consistency, table settings."""
-    check_format(fmt)
+    filters = ReportFilters.of(only, skip, severity, status, fail_on)
+    fmt = check_report_options(fmt, output, filters)
+    planned = filters.plan(CHECKS)
+    if engine not in export.ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(export.ENGINES)}, not {engine!r}")
+    if engine == "athena" and not from_export:
+        raise UsageError("--engine athena needs --from-export")
+    if engine == "athena" and not (athena_database and athena_output):
+        raise UsageError("--engine athena needs --athena-database and --athena-output")
     target = load_stack(stack)
-    chosen = select(CHECKS, only or (), skip or ())
-    if not chosen:
-        raise UsageError("--only/--skip left no checks to run")
+    if from_export and not export_bucket and not target.is_local:
+        raise UsageError("--from-export on AWS needs --export-bucket")
+    # Only the violations of the checks that run are listed (file, report and summary).
+    running = {c.id for c, reason in planned if reason is None}
+    kinds = frozenset(k.name for k in KINDS if k.check_id in running)
     caller_identity(target)
     table = describe_source(target)
     shard_count = _int_output(target, "shard_count", keys.DEFAULT_SHARD_COUNT)
@@ -113,7 +177,9 @@ def audit(
         else deployed.get("MAX_CLOCK_SKEW_SECONDS", limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS)
     )
     item_count = int(table.get("ItemCount") or 0)
-    n_segments = segments or default_segments(item_count)
+    n_segments = segments or default_segments(
+        item_count, size_bytes=int(table.get("TableSizeBytes") or 0), workers=threads or MAX_THREADS
+    )
     show = progress.wanted(fmt)
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -132,14 +198,28 @@ def audit(
             violations_path=violations,
             index_sample_size=index_sample,
             advance=advance,
+            kinds=kinds,
         )
-        context = AuditContext(target, options)
-        results = run_checks(chosen, context)
+        runner = None
+        if from_export:
+            runner = _export_runner(
+                target,
+                table,
+                bucket=export_bucket or LOCAL_EXPORT_BUCKET,
+                prefix=export_prefix,
+                engine=engine,
+                athena=(athena_database, athena_output, athena_workgroup),
+            )
+        context = AuditContext(target, options, runner)
+        results = run_planned(planned, context, target_kind=target.target()["kind"])
     report = Report("audit", target.target(), started, time.perf_counter() - clock, results)
+    report = filters.applied_to(report)
     scanned = context.scanned
     if scanned is not None:
         report.extra = {
             "table_name": options.table_name,
+            "source": scanned.source,
+            "segments": n_segments if scanned.source == "scan" else None,
             "items_scanned": scanned.scan.items,
             "items_per_second": round(scanned.scan.items_per_second, 1),
             "violations": scanned.kind_summary(),
@@ -149,6 +229,49 @@ def audit(
     if fmt == "table" and scanned is not None:
         _print_violation_summary(scanned.kind_summary(), to_stdout=output is None)
     raise typer.Exit(report.exit_code())
+
+
+def _export_runner(
+    target: Stack,
+    table: dict,
+    *,
+    bucket: str,
+    prefix: str,
+    engine: str,
+    athena: tuple[str | None, str | None, str],
+) -> Callable[[AuditContext], AuditResult]:
+    """The audit of a fresh export of the table, for ``AuditContext``."""
+
+    def run(ctx: AuditContext) -> AuditResult:
+        s3 = ctx.client("s3")
+        if target.is_local:
+            _ensure_local_bucket(s3, bucket)
+        rules_on_athena = None
+        if engine == "athena":
+            database, output, workgroup = athena
+            rules_on_athena = AthenaRules(
+                ctx.client("athena"), str(database), str(output), workgroup
+            )
+        return export.audit_export(
+            ctx.client("dynamodb"),
+            s3,
+            ctx.options,
+            table_arn=str(table["TableArn"]),
+            bucket=bucket,
+            prefix=prefix,
+            engine=engine,
+            athena=rules_on_athena,
+        )
+
+    return run
+
+
+def _ensure_local_bucket(s3: Any, bucket: str) -> None:
+    """The local stack's S3 gets the export bucket on first use (never on AWS)."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        s3.create_bucket(Bucket=bucket)
 
 
 def service_settings(stack: Stack) -> dict[str, int]:
@@ -201,5 +324,14 @@ def _print_violation_summary(kinds: list[dict], to_stdout: bool) -> None:
     )
 
 
+EXAMPLES = (
+    "slsops audit --stack deploy/outputs.json",
+    "slsops audit --only 'AUD-TABLE-*'",
+    "slsops audit --violations violations.jsonl --format json -o audit.json",
+    "slsops audit --fail-on high --status FAIL",
+    "slsops audit --from-export --export-bucket my-audit-exports",
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("audit")(audit)
+    app.command("audit", epilog=report_epilog(EXAMPLES))(audit)
