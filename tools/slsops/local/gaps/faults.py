@@ -44,6 +44,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from slsops.local import wsgi_capture
+
 ADMIN_PATH = "/_slsops/faults"
 TARGET_PREFIX = "DynamoDB_20120810."
 KINDS = ("throttle", "throttling", "internal", "latency", "unprocessed")
@@ -261,19 +263,6 @@ def _is_loopback(environ: dict[str, Any]) -> bool:
         return False
 
 
-def _read_body(environ: dict[str, Any], limit: int | None = None) -> bytes:
-    """Read the request body and put it back so moto reads the same bytes."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if limit is not None:
-        length = min(length, limit)
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
-
-
 def _tables(request: Any) -> set[str]:
     if not isinstance(request, dict):
         return set()
@@ -305,7 +294,7 @@ class FaultMiddleware:
         if not plan.active or not target.startswith(TARGET_PREFIX):
             return self.app(environ, start_response)
         operation = target[len(TARGET_PREFIX) :]
-        body = _read_body(environ)
+        body = wsgi_capture.read_body(environ)
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -339,20 +328,7 @@ class FaultMiddleware:
 
     # ------------------------------------------------------------------ moto calls
     def _call_moto(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, list(headers)
-            return lambda _data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return captured["status"], captured["headers"], payload
+        return wsgi_capture.call(self.app, environ)
 
     def _batch_with_unprocessed(
         self, environ: dict[str, Any], request: dict[str, Any], rule: FaultRule
@@ -405,7 +381,7 @@ class FaultMiddleware:
             state = {**self.plan.describe(), "cleared": final}
             return self._admin_json(start_response, "200 OK", state)
         if method in ("POST", "PUT"):
-            raw = _read_body(environ, limit=MAX_ADMIN_BODY)
+            raw = wsgi_capture.read_body(environ, limit=MAX_ADMIN_BODY)
             try:
                 plan = FaultPlan.from_json(json.loads(raw or b"{}"))
             except ValueError as exc:  # FaultPlanError and bad JSON

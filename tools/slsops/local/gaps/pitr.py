@@ -35,16 +35,15 @@ is dropped when PITR is disabled or the table is deleted or re-created.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from slsops import objectives
+from slsops.local import wsgi_capture
 from slsops.local.gaps.pitr_journal import (
     PitrJournals,
     key_from_request,
@@ -58,7 +57,6 @@ DEFAULT_LAG_SECONDS = objectives.PITR_LAG_S
 WRITE_OPERATIONS = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 )
-_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 
 
 def lag_seconds() -> float:
@@ -80,12 +78,12 @@ def wrap(app: Any) -> Any:
         if not target.startswith(TARGET_PREFIX):
             return app(environ, start_response)
         operation = target[len(TARGET_PREFIX) :]
-        body = _read_body(environ)
+        body = wsgi_capture.read_body(environ)
         try:
             request = json.loads(body or b"{}")
         except ValueError:
             return app(environ, start_response)
-        account, region = _account_and_region(environ)
+        account, region = wsgi_capture.moto_account_and_region(environ)
         handler = _HANDLERS.get(operation)
         if handler is None:
             return app(environ, start_response)
@@ -286,48 +284,10 @@ def _carry_settings(restored: Any, source: Any, request: dict[str, Any]) -> None
 # --- WSGI plumbing --------------------------------------------------------------------------
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the request body and put it back so moto can read it again."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return body
-
-
-def _account_and_region(environ: dict[str, Any]) -> tuple[str, str]:
-    """The account and region moto will use for this request (same rules as moto's)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.iam.models import get_account_id_from
-
-    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    region = match.group(2) if match else "us-east-1"
-    if "MOTO_ACCOUNT_ID" in os.environ:
-        return os.environ["MOTO_ACCOUNT_ID"], region
-    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
-        return environ["HTTP_X_MOTO_ACCOUNT_ID"], region
-    account = get_account_id_from(match.group(1)) if match else DEFAULT_ACCOUNT_ID
-    return account, region
-
-
 def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
-    """Run the inner app to completion; return its status, headers and body."""
-    captured: dict[str, Any] = {}
-
-    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        captured["status"], captured["headers"] = status, list(headers)
-        return lambda _data: None
-
-    result = app(environ, start)
-    try:
-        chunks = [bytes(chunk) for chunk in result]
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return captured["status"], captured["headers"], chunks
+    """Run the inner app to completion; its status, headers and body (as WSGI chunks)."""
+    status, headers, body = wsgi_capture.call(app, environ)
+    return status, headers, [body]
 
 
 def _with_length(headers: list[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
