@@ -1,4 +1,5 @@
-"""Helpers for the audit and drill tests: an in-process moto with the log table, a stack file.
+"""Helpers for the audit and drill tests: an in-process moto with the log table, a stack file,
+and the audit's planted corruptions (``planted``: one case per check id).
 
 The table mirrors the contract (keys, all-services index, SSE with a CMK, PITR, TTL, deletion
 protection), and items are built with ``log_service.items`` so they look as the service
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +126,142 @@ def seed(endpoint: str, table: str, count: int, **kwargs: Any) -> list[dict[str,
     ]
     put_items(endpoint, table, [x for pair in pairs for x in pair])
     return [item for item, _ in pairs]
+
+
+def key_of(item):
+    return {keys.PARTITION_KEY: item[keys.PARTITION_KEY], keys.SORT_KEY: item[keys.SORT_KEY]}
+
+
+def with_log_id(item, log_id, timestamp=None):
+    """``item`` moved to another log id (and timestamp), keeping the key scheme consistent."""
+    stamp = timestamp or item["timestamp"]
+    return {
+        **item,
+        "log_id": log_id,
+        "timestamp": stamp,
+        keys.SORT_KEY: keys.sort_key(stamp, log_id),
+        keys.INDEX_PARTITION_KEY: keys.shard_for(log_id, SHARD_COUNT),
+    }
+
+
+def marker_for(item):
+    """The idempotency marker that points at ``item`` (as the writer would store it)."""
+    return {
+        **keys.marker_key(item["log_id"]),
+        "log_id": item["log_id"],
+        "entry_service": item[keys.PARTITION_KEY],
+        "entry_sk": item[keys.SORT_KEY],
+        "content_hash": "0" * 64,
+        keys.TTL_ATTRIBUTE: item[keys.TTL_ATTRIBUTE],
+    }
+
+
+def planted():
+    """(check id, items to store, expected (kind, key) findings) per planted corruption.
+
+    Each case is one corruption of an otherwise clean entry (item + its marker); where a
+    corruption necessarily shows in the marker too, both findings are expected.
+    """
+    base = lambda **kw: log_item(**kw)[0]  # noqa: E731
+    cases = []
+
+    def case(check_id, kind, item, *, marker=True, also=()):
+        items = [item] + ([marker_for(item)] if marker else [])
+        cases.append((check_id, items, [(kind, key_of(item)), *also]))
+
+    item = base()
+    del item["message"]
+    case("AUD-001", "missing_attribute", item)
+    case("AUD-002", "wrong_type", {**base(), "log_type": Decimal(5)})
+    case("AUD-003", "bad_level", {**base(), "level": "VERBOSE"})
+    case("AUD-004", "bad_timestamp", {**base(), "ingested_at": "2026-01-01 10:00:00"})
+    item = base()
+    other = keys.format_timestamp(datetime.now(UTC) - timedelta(hours=3))
+    case("AUD-005", "timestamp_key_mismatch", {**item, keys.SORT_KEY: f"{other}#{item['log_id']}"})
+    case("AUD-006", "bad_log_id", with_log_id(base(), "bad id with spaces"))
+    item = base()
+    bad = {**item, keys.SORT_KEY: item[keys.SORT_KEY] + "-other"}
+    case(
+        "AUD-007",
+        "log_id_key_mismatch",
+        bad,
+        also=[("bad_marker", keys.marker_key(item["log_id"]))],
+    )
+    item = {**base(), keys.PARTITION_KEY: "bad service!"}
+    case(
+        "AUD-008",
+        "bad_service_name",
+        item,
+        also=[("bad_marker", keys.marker_key(item["log_id"]))],
+    )
+    item = base()
+    wrong_shard = (item[keys.INDEX_PARTITION_KEY] + 1) % SHARD_COUNT
+    case("AUD-009", "index_attr_mismatch", {**item, keys.INDEX_PARTITION_KEY: wrong_shard})
+    case("AUD-010", "over_limit", base(message="x" * 16_385))
+    case("AUD-011", "bad_metadata", base(metadata='{"b": 1, "a": 2}'))
+    case("AUD-011", "bad_metadata", base(metadata="[1,2]"))
+    case("AUD-011", "bad_metadata", base(metadata="null"))
+    item = base()
+    case(
+        "AUD-012", "bad_ttl", {**item, keys.TTL_ATTRIBUTE: item[keys.TTL_ATTRIBUTE] + 400 * 86_400}
+    )
+    item = base()
+    future = keys.format_timestamp(
+        keys.parse_stored_timestamp(item["ingested_at"]) + timedelta(hours=1)
+    )
+    case("AUD-013", "clock_skew", with_log_id(item, item["log_id"], timestamp=future))
+    item, marker = log_item()
+    bad_marker = {**marker, "entry_sk": keys.sort_key(item["timestamp"], "other")}
+    # Its entry_sk names no item while the entry exists: AUD-019 sees that too.
+    cases.append(
+        (
+            "AUD-014",
+            [item, bad_marker],
+            [("bad_marker", key_of(bad_marker)), ("marker_points_elsewhere", key_of(bad_marker))],
+        )
+    )
+    genuine = base(service="svc-a")
+    copy = with_log_id(base(service="svc-b"), genuine["log_id"])
+    cases.append(
+        (
+            "AUD-015",
+            [genuine, copy, marker_for(genuine)],
+            [("duplicate_log_id", key_of(genuine)), ("duplicate_log_id", key_of(copy))],
+        )
+    )
+    case("AUD-018", "entry_without_marker", base(), marker=False)
+    item = base()
+    elsewhere = marker_for(item)
+    elsewhere["entry_sk"] = keys.sort_key(
+        keys.format_timestamp(datetime.now(UTC) - timedelta(hours=5)), item["log_id"]
+    )
+    cases.append(
+        (
+            "AUD-019",
+            [item, elsewhere],
+            [("marker_points_elsewhere", keys.marker_key(item["log_id"]))],
+        )
+    )
+    orphan = marker_for(base())
+    cases.append(("AUD-021", [orphan], [("marker_without_entry", key_of(orphan))]))
+    case("AUD-022", "bad_text", base(message=""))
+    case("AUD-022", "bad_text", base(message="   \t "))
+    case("AUD-022", "bad_text", base(message="before\x00after"))
+    case("AUD-022", "bad_text", {**base(), "log_type": ""})
+    case("AUD-023", "unknown_attribute", {**base(), "mesage": "typo"})
+    item = base()
+    cases.append(
+        (
+            "AUD-023",
+            [item, {**marker_for(item), "extra_field": "x"}],
+            [("unknown_attribute", keys.marker_key(item["log_id"]))],
+        )
+    )
+    return cases
+
+
+def reserved_corruptions():
+    """Broken entries under the toolkit's reserved service names: never violations."""
+    smoke = {**log_item(service=keys.SMOKE_SERVICE)[0], "level": "VERBOSE"}
+    load = log_item(service="loadtest-ingest")[0]  # no marker: would be AUD-018
+    return [smoke, marker_for(smoke), load]

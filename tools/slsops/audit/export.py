@@ -96,7 +96,8 @@ def export_table(
         TableArn=table_arn, S3Bucket=bucket, S3Prefix=prefix, ExportFormat="DYNAMODB_JSON"
     )["ExportDescription"]
     arn = description["ExportArn"]
-    for _ in range(int(timeout_seconds / max(poll_seconds, 0.01)) + 1):
+    waited = 0.0
+    for attempt in range(int(timeout_seconds / 0.25) + 1):
         status = description.get("ExportStatus")
         if status == "COMPLETED":
             return ExportLocation(
@@ -112,7 +113,12 @@ def export_table(
                 f"export {arn} failed: {description.get('FailureCode')} "
                 f"{description.get('FailureMessage')}"
             )
-        sleep(poll_seconds)
+        if waited >= timeout_seconds:
+            break
+        # Short first waits (a small export is done in seconds), then every poll_seconds.
+        delay = min(poll_seconds, 0.25 * 2**attempt)
+        sleep(delay)
+        waited += delay
         description = ddb.describe_export(ExportArn=arn)["ExportDescription"]
     raise ExportError(f"export {arn} did not complete within {timeout_seconds:.0f} s")
 
