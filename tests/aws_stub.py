@@ -1,6 +1,7 @@
 """A stand-in for ``StackContext`` on an AWS target, to test the checks' AWS-only paths.
 
-``AwsStub`` answers ``call(service, operation)`` from canned answers and ``client(...)
+``AwsStub`` answers ``call(service, operation)`` from canned answers (or a function of the
+call's parameters) and ``client(...)
 .get_paginator(name).paginate(...)`` from canned pages, recording the parameters.
 """
 
@@ -50,7 +51,9 @@ class AwsStub:
         self.paginators = paginators or {}
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
-        return self.answers[(service, operation)]
+        """The canned answer; a callable answer is called with the call's parameters."""
+        answer = self.answers[(service, operation)]
+        return answer(**params) if callable(answer) else answer
 
     def cached(self, key: Any, fetch: Callable[[], Any]) -> Any:
         return fetch()

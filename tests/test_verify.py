@@ -21,34 +21,69 @@ from typing import Any
 import pytest
 from aws_stub import AwsStub, stack_with
 from stack_breaks import (
+    DECOY_TABLE,
     access_log_retention,
     access_log_retention_back,
+    alarm_actions_removed,
     alarm_threshold_raised,
+    alias_back,
+    alias_deleted,
+    alias_on_latest,
+    alias_restored,
     assert_only_failures,
     auth_iam,
     auth_iam_not_deployed,
     auth_none,
     auth_none_not_deployed,
+    bad_release,
+    bad_release_rolled_back,
+    billing_on_demand,
+    billing_provisioned,
+    body_validation_back,
+    body_validation_off,
     broken,
+    dashboard_back,
+    dashboard_without_read_function,
+    decoy_table,
     delete_alarm,
     delete_config_rule,
+    delete_read_method,
     deletion_protection_off,
     deletion_protection_on,
+    drop_decoy_table,
     environment_back,
     environment_changed,
+    function_setting_back,
     grant_read_function_delete_item,
+    ingest_handler_changed,
+    integration_back,
+    integration_not_proxy,
+    integration_unqualified,
+    invoke_permission_for_another_api,
+    key_disabled,
+    key_enabled,
+    key_policy_back,
+    key_policy_without_services,
     long_sessions,
     long_sessions_back,
     memory,
     memory_back,
     pitr_off,
     pitr_on,
+    read_role_back,
+    read_role_moved,
+    read_timeout_changed,
+    remove_invoke_permission,
+    rename_api,
+    rename_api_back,
     reserved_concurrency,
     reserved_concurrency_back,
     restore_alarm,
     restore_config_rule,
     restore_ingest_invoke,
+    restore_invoke_permission,
     restore_read_invoke,
+    restore_read_method,
     restore_trust,
     retention,
     retention_back,
@@ -58,22 +93,27 @@ from stack_breaks import (
     rotation_off,
     rotation_on,
     run_cli,
+    stack_pointing_at,
+    stage_tracing_off,
+    stage_tracing_on,
     statuses,
     throttle,
     throttle_back,
     trust_without_external_id,
     ttl_off,
     ttl_on,
+    unscoped_invoke_permission,
 )
 from typer.testing import CliRunner
 
 from slsops import contract
 from slsops.checks.compare import compared, differences
-from slsops.checks.iam_roles import trust_problems
+from slsops.checks.functions import permission_problems
+from slsops.checks.iam_roles import review_trust, trust_problems
 from slsops.checks.model import Status
 from slsops.cli import app
 from slsops.commands.verify import verify_checks
-from slsops.local.apply import LOCAL_FEATURE_FLAGS
+from slsops.redact import fingerprint
 from slsops.stack import REQUIRED_OUTPUTS, Stack
 from slsops.verify_context import Lookups, deployment_names
 
@@ -134,6 +174,22 @@ def test_deployment_names_follow_prefix_and_environment() -> None:
     assert (names.prefix, names.environment) == ("acme", "staging")
     assert names.function("read") == "acme-read-recent-staging"
     assert deployment_names(stack_with(stage_name="prod", table_name="odd")) == contract.names()
+
+
+def test_one_renamed_resource_cannot_vouch_for_its_own_name() -> None:
+    """The prefix is what most outputs' names agree on, so DDB-001 compares a table named
+    otherwise with the contract's name, not with itself."""
+    names = deployment_names(
+        stack_with(
+            stage_name="prod",
+            table_name="other-logs-prod",
+            ingest_function_name="acme-ingest-prod",
+            read_function_name="acme-read-recent-prod",
+            dashboard_name="acme-prod",
+            kms_alias="alias/acme-prod",
+        )
+    )
+    assert names.table == "acme-logs-prod"
 
 
 TRUSTED = ["arn:aws:iam::123456789012:user/operator"]
@@ -307,45 +363,139 @@ def test_only_and_skip_select_checks(local_stack: Stack, tmp_path: Path) -> None
     assert skipped == {i: "skipped by --skip DDB-00[78]" for i in ("DDB-007", "DDB-008")}
 
 
+# Each break makes exactly these checks FAIL in a whole verify run.
 BREAKS = [
-    ("pitr-off", {"DDB-006"}, pitr_off, pitr_on),
-    ("ttl-off", {"DDB-004"}, ttl_off, ttl_on),
-    ("access-log-retention", {"API-006"}, access_log_retention, access_log_retention_back),
-    ("read-concurrency", {"FN-004"}, reserved_concurrency, reserved_concurrency_back),
-    ("read-environment", {"FN-005"}, environment_changed, environment_back),
-    ("api-5xx-threshold", {"CW-002"}, alarm_threshold_raised, restore_alarm),
-    ("ingest-long-sessions", {"IAM-003"}, long_sessions, long_sessions_back),
-    ("deletion-protection-off", {"DDB-007"}, deletion_protection_off, deletion_protection_on),
-    ("post-auth-none", {"API-002", "API-009"}, auth_none, auth_iam),
-    ("post-auth-none-not-deployed", {"API-002"}, auth_none_not_deployed, auth_iam_not_deployed),
-    ("throttle-rate", {"API-005"}, throttle, throttle_back),
-    ("ingest-memory", {"FN-002"}, memory, memory_back),
-    ("read-log-retention", {"FN-006"}, retention, retention_back),
-    (
-        "read-function-may-delete",
+    pytest.param(
+        {"DDB-006"}, pitr_off, pitr_on, id="pitr-off", marks=pytest.mark.breaks("DDB-006")
+    ),
+    pytest.param({"DDB-004"}, ttl_off, ttl_on, id="ttl-off", marks=pytest.mark.breaks("DDB-004")),
+    pytest.param(
+        {"API-006"},
+        access_log_retention,
+        access_log_retention_back,
+        id="access-log-retention",
+        marks=pytest.mark.breaks("API-006"),
+    ),
+    pytest.param(
+        {"FN-004"},
+        reserved_concurrency,
+        reserved_concurrency_back,
+        id="read-concurrency",
+        marks=pytest.mark.breaks("FN-004"),
+    ),
+    pytest.param(
+        {"FN-005"},
+        environment_changed,
+        environment_back,
+        id="read-environment",
+        marks=pytest.mark.breaks("FN-005"),
+    ),
+    pytest.param(
+        {"CW-002"},
+        alarm_threshold_raised,
+        restore_alarm,
+        id="api-5xx-threshold",
+        marks=pytest.mark.breaks("CW-002"),
+    ),
+    pytest.param(
+        {"IAM-003"},
+        long_sessions,
+        long_sessions_back,
+        id="ingest-long-sessions",
+        marks=pytest.mark.breaks("IAM-003"),
+    ),
+    pytest.param(
+        {"DDB-007"},
+        deletion_protection_off,
+        deletion_protection_on,
+        id="deletion-protection-off",
+        marks=pytest.mark.breaks("DDB-007"),
+    ),
+    pytest.param(
+        {"API-002", "API-009"},
+        auth_none,
+        auth_iam,
+        id="post-auth-none",
+        marks=pytest.mark.breaks("API-002", "API-009"),
+    ),
+    pytest.param(
+        {"API-002"},
+        auth_none_not_deployed,
+        auth_iam_not_deployed,
+        id="post-auth-none-not-deployed",
+        marks=pytest.mark.breaks("API-002"),
+    ),
+    pytest.param(
+        {"API-005"},
+        throttle,
+        throttle_back,
+        id="throttle-rate",
+        marks=pytest.mark.breaks("API-005"),
+    ),
+    pytest.param(
+        {"FN-002"}, memory, memory_back, id="ingest-memory", marks=pytest.mark.breaks("FN-002")
+    ),
+    pytest.param(
+        {"FN-006"},
+        retention,
+        retention_back,
+        id="read-log-retention",
+        marks=pytest.mark.breaks("FN-006"),
+    ),
+    pytest.param(
         {"FN-010"},
         grant_read_function_delete_item,
         revoke_read_function_delete_item,
+        id="read-function-may-delete",
+        marks=pytest.mark.breaks("FN-010"),
     ),
-    ("key-rotation-off", {"KMS-002"}, rotation_off, rotation_on),
-    ("api-5xx-alarm-deleted", {"CW-001"}, delete_alarm, restore_alarm),
-    ("read-trust-without-external-id", {"IAM-002"}, trust_without_external_id, restore_trust),
-    ("config-rule-deleted", {"CFG-001"}, delete_config_rule, restore_config_rule),
-    (
-        "ingest-role-cannot-invoke",
+    pytest.param(
+        {"KMS-002"},
+        rotation_off,
+        rotation_on,
+        id="key-rotation-off",
+        marks=pytest.mark.breaks("KMS-002"),
+    ),
+    pytest.param(
+        {"CW-001"},
+        delete_alarm,
+        restore_alarm,
+        id="api-5xx-alarm-deleted",
+        marks=pytest.mark.breaks("CW-001"),
+    ),
+    pytest.param(
+        {"IAM-002"},
+        trust_without_external_id,
+        restore_trust,
+        id="read-trust-without-external-id",
+        marks=pytest.mark.breaks("IAM-002"),
+    ),
+    pytest.param(
+        {"CFG-001"},
+        delete_config_rule,
+        restore_config_rule,
+        id="config-rule-deleted",
+        marks=pytest.mark.breaks("CFG-001"),
+    ),
+    pytest.param(
         {"E2E-001", "E2E-002"},
         revoke_ingest_invoke,
         restore_ingest_invoke,
+        id="ingest-role-cannot-invoke",
+        marks=pytest.mark.breaks("E2E-001", "E2E-002"),
     ),
-    ("read-role-cannot-invoke", {"E2E-002"}, revoke_read_invoke, restore_read_invoke),
+    pytest.param(
+        {"E2E-002"},
+        revoke_read_invoke,
+        restore_read_invoke,
+        id="read-role-cannot-invoke",
+        marks=pytest.mark.breaks("E2E-002"),
+    ),
 ]
 
 
 @pytest.mark.stack
-@pytest.mark.parametrize(
-    ("expected", "break_it", "revert"),
-    [pytest.param(e, b, r, id=name) for name, e, b, r in BREAKS],
-)
+@pytest.mark.parametrize(("expected", "break_it", "revert"), BREAKS)
 def test_each_break_fails_exactly_its_checks(
     local_stack: Stack,
     tmp_path: Path,
@@ -353,16 +503,244 @@ def test_each_break_fails_exactly_its_checks(
     break_it: Callable[[Stack], Any],
     revert: Callable[[Stack, Any], None],
 ) -> None:
-    if expected & {"CFG-001"} and not local_stack.get("config_rules_enabled"):
-        pytest.skip("the local stack has no Config rules (config_rules_enabled=false)")
-    if expected & {"DDB-007"} and LOCAL_FEATURE_FLAGS.get("enable_deletion_protection") is False:
-        pytest.skip("the local stack is applied without deletion protection")
     with broken(lambda: break_it(local_stack), lambda saved: revert(local_stack, saved)):
         assert_only_failures("verify", local_stack, tmp_path, expected)
     # The revert restored what the check looks at.
     only = [arg for check_id in sorted(expected) for arg in ("--only", check_id)]
     _, report = run_cli("verify", local_stack, tmp_path, *only)
     assert statuses(report, "PASS") == expected
+
+
+# Each break makes the named checks FAIL with a detail holding the text; only those checks run
+# (other checks may fail too: the break matters only for what these read).
+TARGETED = [
+    pytest.param(
+        {"API-001": "name: expected 'simple-log-service-prod', found 'drifted'"},
+        rename_api,
+        rename_api_back,
+        id="api-renamed",
+        marks=pytest.mark.breaks("API-001"),
+    ),
+    pytest.param(
+        {"API-003": "POST /logs.qualifier: expected 'live', found None"},
+        integration_unqualified,
+        integration_back,
+        id="integration-invokes-latest",
+        marks=pytest.mark.breaks("API-003"),
+    ),
+    pytest.param(
+        {"API-003": "POST /logs.type: expected 'AWS_PROXY', found 'AWS'"},
+        integration_not_proxy,
+        integration_back,
+        id="integration-not-proxy",
+        marks=pytest.mark.breaks("API-003"),
+    ),
+    pytest.param(
+        {"API-004": "method GET /logs/recent does not exist"},
+        delete_read_method,
+        restore_read_method,
+        id="read-method-deleted",
+        marks=pytest.mark.breaks("API-004"),
+    ),
+    pytest.param(
+        {"API-007": "POST /logs: the request body is not validated"},
+        body_validation_off,
+        body_validation_back,
+        id="body-validation-off",
+        marks=pytest.mark.breaks("API-007"),
+    ),
+    pytest.param(
+        {"API-008": "xray_tracing: expected True, found False"},
+        stage_tracing_off,
+        stage_tracing_on,
+        id="stage-tracing-off",
+        marks=pytest.mark.breaks("API-008"),
+    ),
+    pytest.param(
+        {"FN-001": "ingest.handler: expected 'log_service.ingest_handler.handler'"},
+        ingest_handler_changed,
+        function_setting_back,
+        id="ingest-handler",
+        marks=pytest.mark.breaks("FN-001"),
+    ),
+    pytest.param(
+        {"FN-003": "read.timeout_s: expected 30, found 3"},
+        read_timeout_changed,
+        function_setting_back,
+        id="read-timeout",
+        marks=pytest.mark.breaks("FN-003"),
+    ),
+    pytest.param(
+        {"FN-008": "live points at '$LATEST', not a published version"},
+        alias_on_latest,
+        alias_back,
+        id="alias-on-latest",
+        marks=pytest.mark.breaks("FN-008"),
+    ),
+    pytest.param(
+        {
+            "FN-002": "ingest@live.memory_mb: expected 256, found 512",
+            "FN-005": "ingest@live.POWERTOOLS_LOG_LEVEL: expected 'INFO', found 'DEBUG'",
+        },
+        bad_release,
+        bad_release_rolled_back,
+        id="bad-release-on-live-alias",
+        marks=pytest.mark.breaks("FN-002", "FN-005"),
+    ),
+    pytest.param(
+        {"FN-011": "no permission lets apigateway.amazonaws.com invoke"},
+        remove_invoke_permission,
+        restore_invoke_permission,
+        id="invoke-permission-removed",
+        marks=pytest.mark.breaks("FN-011"),
+    ),
+    pytest.param(
+        {"FN-011": ":otherapi01/prod/POST/logs, not to this API"},
+        invoke_permission_for_another_api,
+        restore_invoke_permission,
+        id="invoke-permission-for-another-api",
+        marks=pytest.mark.breaks("FN-011"),
+    ),
+    pytest.param(
+        {"FN-011": "has no AWS:SourceArn condition: any API in any account may invoke"},
+        unscoped_invoke_permission,
+        restore_invoke_permission,
+        id="invoke-permission-unscoped",
+        marks=pytest.mark.breaks("FN-011"),
+    ),
+    pytest.param(
+        {
+            "API-003": "POST /logs.qualifier: expected 'live', found None",
+            "FN-011": "no permission lets apigateway.amazonaws.com invoke "
+            "simple-log-service-ingest-prod for",
+        },
+        integration_unqualified,
+        integration_back,
+        id="integration-invokes-what-the-permission-does-not-cover",
+        marks=pytest.mark.breaks("API-003", "FN-011"),
+    ),
+    pytest.param(
+        {"DDB-003": "billing_mode: expected 'PAY_PER_REQUEST', found 'PROVISIONED'"},
+        billing_provisioned,
+        billing_on_demand,
+        id="billing-provisioned",
+        marks=pytest.mark.breaks("DDB-003"),
+    ),
+    pytest.param(
+        {"KMS-001": "state: expected 'Enabled', found 'Disabled'"},
+        key_disabled,
+        key_enabled,
+        id="key-disabled",
+        marks=pytest.mark.breaks("KMS-001"),
+    ),
+    pytest.param(
+        {"KMS-003": "alias alias/simple-log-service-prod does not name key"},
+        alias_deleted,
+        alias_restored,
+        id="key-alias-deleted",
+        marks=pytest.mark.breaks("KMS-003"),
+    ),
+    pytest.param(
+        {"KMS-004": "no Allow statement for logs.us-east-1.amazonaws.com"},
+        key_policy_without_services,
+        key_policy_back,
+        id="key-policy-without-services",
+        marks=pytest.mark.breaks("KMS-004"),
+    ),
+    pytest.param(
+        {"IAM-001": "read.arn: expected 'arn:aws:iam::123456789012:role/simple-log-service-read"},
+        read_role_moved,
+        read_role_back,
+        id="read-role-recreated-elsewhere",
+        marks=pytest.mark.breaks("IAM-001"),
+    ),
+    pytest.param(
+        {"CW-003": "alarm simple-log-service-api-5xx-prod does not notify"},
+        alarm_actions_removed,
+        restore_alarm,
+        id="alarm-actions-removed",
+        marks=pytest.mark.breaks("CW-003"),
+    ),
+    pytest.param(
+        {"CW-004": "does not show simple-log-service-read-recent-prod"},
+        dashboard_without_read_function,
+        dashboard_back,
+        id="dashboard-lost-a-function",
+        marks=pytest.mark.breaks("CW-004"),
+    ),
+]
+
+
+def _only(check_ids: Any) -> list[str]:
+    return [arg for check_id in sorted(check_ids) for arg in ("--only", check_id)]
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize(("needles", "break_it", "revert"), TARGETED)
+def test_each_targeted_break_fails_its_check_naming_the_cause(
+    local_stack: Stack,
+    tmp_path: Path,
+    needles: dict[str, str],
+    break_it: Callable[[Stack], Any],
+    revert: Callable[[Stack, Any], None],
+) -> None:
+    with broken(lambda: break_it(local_stack), lambda saved: revert(local_stack, saved)):
+        code, report = run_cli("verify", local_stack, tmp_path, *_only(needles))
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert code == 1
+    for check_id, needle in needles.items():
+        assert by_id[check_id]["status"] == "FAIL", by_id[check_id]
+        assert needle in by_id[check_id]["detail"], by_id[check_id]["detail"]
+    code, report = run_cli("verify", local_stack, tmp_path, *_only(needles))
+    assert statuses(report, "PASS") == set(needles), report["checks"]
+    assert code == 0
+
+
+@pytest.mark.stack
+@pytest.mark.breaks("DDB-001", "DDB-002", "DDB-005")
+def test_a_table_that_is_not_the_contracts_fails_the_table_checks(
+    local_stack: Stack, tmp_path: Path
+) -> None:
+    """The stack file names another table (another name, keyed by ``id``, no index, no CMK):
+    DDB-001 compares the name with the contract's, not with the stack file's own value."""
+    with broken(lambda: decoy_table(local_stack), lambda s: drop_decoy_table(local_stack, s)):
+        arn = local_stack.client("dynamodb").describe_table(TableName=DECOY_TABLE)["Table"][
+            "TableArn"
+        ]
+        drifted = stack_pointing_at(local_stack, tmp_path, table_name=DECOY_TABLE, table_arn=arn)
+        ids = ("DDB-001", "DDB-002", "DDB-005")
+        code, report = run_cli("verify", drifted, tmp_path, *_only(ids))
+    details = {c["id"]: c["detail"] for c in report["checks"] if c["status"] == "FAIL"}
+    assert code == 1 and set(details) == set(ids), report["checks"]
+    assert (
+        "name: expected 'simple-log-service-logs-prod', found 'drifted-logs-prod'"
+        in (details["DDB-001"])
+    )
+    assert "partition_key: expected 'service_name', found 'id'" in details["DDB-001"]
+    assert "exists: expected True, found False" in details["DDB-002"]
+    assert "status: expected 'ENABLED', found None" in details["DDB-005"]
+    _, report = run_cli("verify", local_stack, tmp_path, *_only(ids))
+    assert statuses(report, "PASS") == set(ids)
+
+
+@pytest.mark.stack
+def test_config_checks_ignore_the_deployments_own_switch(
+    local_stack: Stack, tmp_path: Path
+) -> None:
+    """A stack file saying ``config_rules_enabled=false`` does not decide whether CFG-001 runs."""
+    switched_off = stack_pointing_at(local_stack, tmp_path, config_rules_enabled=False)
+    _, report = run_cli("verify", switched_off, tmp_path, "--only", "CFG-001")
+    assert [(c["id"], c["status"]) for c in report["checks"]] == [("CFG-001", "PASS")]
+
+
+@pytest.mark.stack
+def test_reports_show_external_ids_as_fingerprints(local_stack: Stack, tmp_path: Path) -> None:
+    external_ids = [str(r["external_id"]) for r in local_stack["roles"].values()]
+    for command, check_id in (("verify", "IAM-002"), ("roles", "ROLE-030")):
+        _, report = run_cli(command, local_stack, tmp_path, "--only", check_id)
+        text = json.dumps(report)
+        assert not [e for e in external_ids if e in text]
+        assert f"sha256:{fingerprint(external_ids[0])}" in text
 
 
 def test_the_document_lists_every_check() -> None:
@@ -389,6 +767,7 @@ def _deployment(post_auth: str) -> dict:
     }
 
 
+@pytest.mark.breaks("API-009")
 def test_deployed_methods_check_reads_what_the_stage_serves() -> None:
     from slsops.checks.api import deployed_methods_use_iam
 
@@ -397,6 +776,7 @@ def test_deployed_methods_check_reads_what_the_stage_serves() -> None:
     assert outcome.status is Status.FAIL and "POST /logs" in outcome.detail
 
 
+@pytest.mark.breaks("DDB-008")
 def test_contributor_insights_is_checked_on_aws() -> None:
     from slsops.checks.dynamodb import contributor_insights
 
@@ -408,12 +788,145 @@ def test_contributor_insights_is_checked_on_aws() -> None:
     assert contributor_insights(AwsStub(answer, table_name="t")).status is Status.PASS
 
 
+@pytest.mark.breaks("CFG-002")
 def test_recorder_check_needs_a_recording_recorder_on_aws() -> None:
+    """Whatever the deployment's own ``config_rules_enabled`` output says."""
     from slsops.checks.config_rules import recorder
 
     key = ("config", "describe_configuration_recorder_status")
     idle = {key: {"ConfigurationRecordersStatus": [{"name": "r", "recording": False}]}}
     busy = {key: {"ConfigurationRecordersStatus": [{"name": "r", "recording": True}]}}
-    assert recorder(AwsStub(idle, config_rules_enabled=True)).status is Status.FAIL
-    assert recorder(AwsStub(busy, config_rules_enabled=True)).status is Status.PASS
-    assert recorder(AwsStub(busy, config_rules_enabled=False)).status is Status.SKIP
+    for enabled in (True, False):
+        outcome = recorder(AwsStub(idle, config_rules_enabled=enabled))
+        assert outcome.status is Status.FAIL
+        assert "no configuration recorder is recording" in outcome.detail
+        assert recorder(AwsStub(busy, config_rules_enabled=enabled)).status is Status.PASS
+
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/project"
+FUNCTIONS = {
+    "ingest_function_name": "simple-log-service-ingest-prod",
+    "read_function_name": "simple-log-service-read-recent-prod",
+    "kms_key_arn": KEY,
+}
+
+
+def _function_stub(live_changes: dict[str, Any]) -> AwsStub:
+    """Both functions as the contract wants them on $LATEST; ``live_changes`` on the version
+    behind the alias (what API Gateway invokes)."""
+    clean = {
+        "Runtime": "python3.12",
+        "Handler": "log_service.ingest_handler.handler",
+        "TracingConfig": {"Mode": "Active"},
+        "KMSKeyArn": KEY,
+    }
+
+    def configuration(FunctionName: str, Qualifier: str | None = None) -> dict:
+        return {**clean, **live_changes} if Qualifier == "live" else clean
+
+    return AwsStub({("lambda", "get_function_configuration"): configuration}, **FUNCTIONS)
+
+
+@pytest.mark.breaks("FN-007")
+def test_tracing_check_reads_the_live_version() -> None:
+    """moto 5.2.5 ignores TracingConfig in UpdateFunctionConfiguration: shown on the stub."""
+    from slsops.checks.functions import tracing
+
+    assert tracing(_function_stub({})).status is Status.PASS
+    outcome = tracing(_function_stub({"TracingConfig": {"Mode": "PassThrough"}}))
+    assert outcome.status is Status.FAIL
+    assert "ingest@live.tracing_mode: expected 'Active', found 'PassThrough'" in outcome.detail
+
+
+@pytest.mark.breaks("FN-009")
+def test_environment_key_check_reads_the_live_version() -> None:
+    """moto 5.2.5 ignores KMSKeyArn in UpdateFunctionConfiguration: shown on the stub."""
+    from slsops.checks.functions import environment_cmk
+
+    assert environment_cmk(_function_stub({})).status is Status.PASS
+    other = "arn:aws:kms:eu-west-1:123456789012:key/other"
+    outcome = environment_cmk(_function_stub({"KMSKeyArn": other}))
+    assert outcome.status is Status.FAIL
+    assert f"ingest@live.kms_key_arn: expected {KEY!r}, found {other!r}" in outcome.detail
+    outcome = environment_cmk(_function_stub({"KMSKeyArn": None}))
+    assert "read@live.kms_key_arn" in outcome.detail
+
+
+API_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/"
+INVOCATION = f"{API_PREFIX}prod/POST/logs"
+ALIAS_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:fn:live"
+
+
+def _permission(resource: str = ALIAS_ARN, source: Any = INVOCATION, **extra: Any) -> dict:
+    statement = {
+        "Sid": "s1",
+        "Effect": "Allow",
+        "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "lambda:InvokeFunction",
+        "Resource": resource,
+        **extra,
+    }
+    if source is not None:
+        statement["Condition"] = {"ArnLike": {"AWS:SourceArn": source}}
+    return statement
+
+
+def _permission_problems(*statements: dict) -> list[str]:
+    return permission_problems(list(statements), "fn", "live", INVOCATION, API_PREFIX)
+
+
+def test_invoke_permission_scoped_to_this_api_and_alias_passes() -> None:
+    assert _permission_problems(_permission()) == []
+    assert _permission_problems(_permission(source=f"{API_PREFIX}*/POST/logs")) == []
+
+
+@pytest.mark.parametrize(
+    ("statements", "needle"),
+    [
+        ((), "no permission lets apigateway.amazonaws.com invoke fn:live"),
+        ((_permission(resource=ALIAS_ARN[: -len(":live")]),), "no permission lets"),
+        ((_permission(source=f"{API_PREFIX}prod/GET/logs/recent"),), "no permission lets"),
+        ((_permission(source=None),), "has no AWS:SourceArn condition"),
+        (
+            (_permission(source="arn:aws:execute-api:*:*:*/*/POST/logs"),),
+            "is scoped to arn:aws:execute-api:*:*:*/*/POST/logs, not to this API",
+        ),
+        ((_permission(), _permission(Principal="*", Sid="any")), "lets any principal invoke"),
+        ((_permission(Effect="Deny"),), "no permission lets"),
+    ],
+)
+def test_invoke_permission_problems(statements: tuple, needle: str) -> None:
+    problems = _permission_problems(*statements)
+    assert any(needle in p for p in problems), problems
+
+
+@pytest.mark.breaks("IAM-002")
+def test_trust_review_evidence_shows_external_ids_as_fingerprints() -> None:
+    secret = "s3cr3t-external-id-0123456789abcdef"
+    trusted = ["arn:aws:iam::123456789012:user/operator"]
+    roles = {
+        k: {"arn": f"arn:aws:iam::123456789012:role/r-{k}", "external_id": secret}
+        for k in ("ingest", "read", "full")
+    }
+    document = _trust(
+        principal={"AWS": trusted}, condition={"StringEquals": {"sts:ExternalId": secret}}
+    )
+    role = {("iam", "get_role"): {"Role": {"AssumeRolePolicyDocument": document}}}
+    outcome = review_trust(AwsStub(role, roles=roles, trusted_principal_arns=trusted))
+    assert outcome.status is Status.PASS
+    assert secret not in json.dumps(outcome.evidence) and secret not in outcome.detail
+    assert outcome.evidence["read"]["external_id"] == f"sha256:{fingerprint(secret)}"
+    condition = outcome.evidence["read"]["trust_policy"]["Statement"][0]["Condition"]
+    assert condition == {"StringEquals": {"sts:ExternalId": f"sha256:{fingerprint(secret)}"}}
+    wrong = _trust(principal={"AWS": trusted}, condition={"StringEquals": {"sts:ExternalId": "x"}})
+    outcome = review_trust(
+        AwsStub(
+            {("iam", "get_role"): {"Role": {"AssumeRolePolicyDocument": wrong}}},
+            roles=roles,
+            trusted_principal_arns=trusted,
+        )
+    )
+    assert (
+        outcome.status is Status.FAIL and "does not equal the role's external id" in outcome.detail
+    )
+    assert secret not in json.dumps(outcome.evidence)
