@@ -1,9 +1,10 @@
 """slsops drill against an in-process moto wrapped with the local stack's gaps (pitr gap on).
 
-Both modes pass; writes after the restore point are not restored; the drill table is removed
-on an injected failure and on Ctrl-C; a corrupted restored item fails the drill; leftovers are
-removed by `drill cleanup`; the source table is never changed (checksum and settings compared
-before and after).
+Both modes pass and leave nothing; a drill of an existing backup leaves that backup alone;
+each DRL check is broken by the thing it reads and FAILs naming the cause: a copy-of-now
+restore, a wrong-time restore, a tampered item, a missing marker, a dropped index, another
+key, a setting no runbook step re-applies, a slow restore, an old restore point, a table left
+behind; an entry TTL-expired since the point passes. The source is never changed.
 """
 
 from __future__ import annotations
@@ -11,21 +12,29 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from drill_support import ServiceCanaryWriter
 from log_table_support import client, create_log_table, log_item, put_items, seed, write_stack_file
 from typer.testing import CliRunner
 
+from log_service import keys
+from slsops import objectives
+from slsops.checks.drill import CHECKS, DrillContext
+from slsops.checks.runner import run_checks
 from slsops.cli import app
+from slsops.commands import drill as drill_command
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill import restore
 from slsops.drill.checksum import item_hash
+from slsops.drill.result import DrillOptions
 from slsops.errors import SlsopsError
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
 
-LAG = 1.0
+LAG = objectives.TEST_PITR_LAG_S
+GUARD = "0.5"
 SOURCE_NUMBERS = itertools.count(1)
 
 
@@ -38,22 +47,53 @@ def endpoint():
 
 
 @pytest.fixture()
-def source(endpoint, tmp_path, request):
-    """A seeded source table (30 entries) past the PITR lag, and its stack file."""
+def source(endpoint, tmp_path, monkeypatch):
+    """A seeded source table (30 entries), its stack file, canaries through the ingest code."""
     name = f"src-{next(SOURCE_NUMBERS)}"
     arns = create_log_table(endpoint, name)
     seed(endpoint, name, 30)
-    time.sleep(LAG + 0.3)
+    monkeypatch.setattr(
+        drill_command, "canary_writer", lambda _stack: ServiceCanaryWriter(endpoint, name)
+    )
+    monkeypatch.setattr(restore, "PHASE_HOOKS", [])
+    monkeypatch.setattr(restore, "AFTER_RESTORE_HOOKS", [])
     return name, write_stack_file(tmp_path / "stack.json", endpoint, name, arns)
 
 
 def invoke(*args: str):
     result = CliRunner().invoke(app, list(args))
     if isinstance(result.exception, SlsopsError):
-        return result.exception.exit_code, str(result.exception)
+        return result.exit_code, str(result.exception)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
+
+
+def run(stack, tmp_path, *extra: str):
+    """Run a drill; return (exit code, {id: check}, report, evidence)."""
+    report_path, evidence_path = tmp_path / "r.json", tmp_path / "evidence.json"
+    code, out = invoke(
+        "drill",
+        "--stack",
+        str(stack),
+        "--guard-seconds",
+        GUARD,
+        "--format",
+        "json",
+        "--output",
+        str(report_path),
+        "--evidence",
+        str(evidence_path),
+        *extra,
+    )
+    assert report_path.exists(), out
+    report = json.loads(report_path.read_text())
+    found = {c["id"]: c for c in report["checks"]}
+    return code, found, report, json.loads(evidence_path.read_text())
+
+
+def status_of(found):
+    return {k: v["status"] for k, v in found.items()}
 
 
 def snapshot(endpoint, table):
@@ -62,6 +102,10 @@ def snapshot(endpoint, table):
     total = count = 0
     for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
+            if item["service_name"]["S"] == keys.DRILL_SERVICE or item.get("log_id", {}).get(
+                "S", ""
+            ).startswith("drill-"):
+                continue  # the drill's own canaries (written through the API)
             total, count = total + item_hash(item), count + 1
     desc = ddb.describe_table(TableName=table)["Table"]
     return {
@@ -80,221 +124,332 @@ def snapshot(endpoint, table):
 
 def drill_tables(endpoint, name):
     names = client(endpoint, "dynamodb").list_tables()["TableNames"]
-    return [t for t in names if drill_cleanup.is_drill_name(t, name)]
-
-
-def statuses(report_path):
-    report = json.loads(report_path.read_text())
-    return {c["id"]: c["status"] for c in report["checks"]}, report
+    return [t for t in names if t.startswith(f"{name}-drill-")]
 
 
 @pytest.mark.parametrize("mode", ["pitr", "backup"])
 def test_drill_passes_and_leaves_nothing(endpoint, source, tmp_path, mode):
     name, stack = source
     before = snapshot(endpoint, name)
-    report_path, evidence_path = tmp_path / "r.json", tmp_path / "evidence.json"
-    code, out = invoke(
-        "drill",
-        "--stack",
-        str(stack),
-        "--mode",
-        mode,
-        "--format",
-        "json",
-        "--output",
-        str(report_path),
-        "--evidence",
-        str(evidence_path),
-    )
-    found, report = statuses(report_path)
-    assert code == 0, (out, report["drill"]["error"], found)
-    assert found.pop("DRL-007") == "WARN"  # settings to re-apply are always listed
-    assert set(found.values()) == {"PASS"}
-    evidence = json.loads(evidence_path.read_text())
+    code, found, report, evidence = run(stack, tmp_path, "--mode", mode)
+    statuses = status_of(found)
+    assert code == 0, (report["drill"]["error"], found)
+    assert statuses.pop("DRL-007") == "WARN"  # settings to re-apply are always listed
+    assert set(statuses.values()) == {"PASS"}, found
+    assert evidence["verdict"] == "pass"
     drill = evidence["drill"]
-    assert drill["source"]["count"] == drill["restored"]["count"] == 30
-    assert drill["source"]["checksum"] == drill["restored"]["checksum"]
-    assert [s["name"] for s in drill["steps"]] == [
-        "point",
-        "record",
-        "restore",
-        "wait",
-        "validate",
-        "settings",
-        "cleanup",
-    ]
-    assert evidence["verdicts"]["DRL-005"]["status"] == "PASS"
-    reapply = {s["setting"] for s in drill["not_carried_over"]}
-    assert {"Point-in-time recovery", "Deletion protection", "IAM policies"} <= reapply
-    assert any(s.startswith("Time to live") for s in reapply)
-    assert any(s.startswith("Tags") for s in reapply)
+    assert drill["comparison"]["source"]["before"] == drill["comparison"]["restored"]["before"]
+    assert drill["comparison"]["source"]["before"] == 30 + 3  # seeded + before-canaries
+    assert drill["comparison"]["restored"]["markers"] == 30 + 3
+    assert [c["phase"] for c in drill["canaries"]["canaries"]] == ["before"] * 3 + ["after"]
+    assert drill["identity"]["canary_writer"] == ServiceCanaryWriter.identity
+    assert drill["identity"]["operator"].startswith("arn:aws:")
+    assert "secret" not in json.dumps(evidence).lower()
+    steps = [s["name"] for s in drill["steps"]]
+    expected = ["point", "canaries", "source-scan", "restore", "wait", "validate", "settings"]
+    if mode == "pitr":
+        expected.insert(2, "await-point")
+    assert steps == [*expected, "cleanup"]
+    assert 0 < drill["rpo_s"] < 30 and drill["rto_s"] > 0 and drill["source_scan_s"] > 0
+    assert drill["restore_point"] < drill["incident_at"]
     assert drill_tables(endpoint, name) == []
     assert client(endpoint, "dynamodb").list_backups(TableName=name)["BackupSummaries"] == []
     assert json.loads((stack.parent / "drills.json").read_text()) == {"backups": {}, "tables": {}}
     assert snapshot(endpoint, name) == before
 
 
-def test_writes_after_the_point_are_not_restored(endpoint, source, tmp_path):
+def _after_restore(hook):
+    restore.AFTER_RESTORE_HOOKS.append(hook)
+
+
+def _on_phase(phase, action):
+    def hook(ddb, name, table):
+        if name == phase:
+            action(ddb, table)
+
+    restore.PHASE_HOOKS.append(hook)
+
+
+def _restored_items(ddb, table):
+    return [i for p in ddb.get_paginator("scan").paginate(TableName=table) for i in p["Items"]]
+
+
+def _seeded(items):
+    return [
+        i
+        for i in items
+        if i["service_name"]["S"].startswith("svc-") and "ingested_at" in i  # not canaries
+    ]
+
+
+@pytest.mark.breaks("DRL-011", "DRL-012")
+def test_a_copy_of_now_fails(endpoint, source, tmp_path, monkeypatch):
+    """Without the journal replay, moto's restore is a copy of the table as it is now."""
     name, stack = source
-    ddb = client(endpoint, "dynamodb")
-    pitr_desc = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    point = pitr_desc["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"]
-    time.sleep(0.1)
-    late = [log_item(service="late", ingested=datetime.now(UTC)) for _ in range(5)]
-    put_items(endpoint, name, [x for pair in late for x in pair])
-    report_path = tmp_path / "r.json"
-    code, out = invoke(
-        "drill",
-        "--stack",
-        str(stack),
-        "--restore-time",
-        point.isoformat(),
-        "--keep",
-        "--format",
-        "json",
-        "--output",
-        str(report_path),
-    )
-    found, report = statuses(report_path)
-    assert code == 0, (out, report["drill"]["error"], found)
-    assert found["DRL-010"] == "WARN"  # kept as asked
-    kept = report["drill"]["drill_table"]
-    restored = [i for p in ddb.get_paginator("scan").paginate(TableName=kept) for i in p["Items"]]
-    services = {i["service_name"]["S"] for i in restored}
-    assert "late" not in services and len(restored) == 60  # 30 items + 30 markers
-    code, out = invoke("drill", "cleanup", "--stack", str(stack))
-    assert code == 0 and f"table {kept}: deleted" in out
-    assert drill_tables(endpoint, name) == []
-
-
-def test_injected_failure_still_deletes_the_drill_table(endpoint, source, tmp_path, monkeypatch):
-    name, stack = source
-    before = snapshot(endpoint, name)
-
-    def fail(_client, table):
-        raise RuntimeError(f"injected failure on {table}")
-
-    monkeypatch.setattr(restore, "AFTER_RESTORE_HOOKS", [fail])
-    report_path = tmp_path / "r.json"
-    code, _ = invoke(
-        "drill", "--stack", str(stack), "--format", "json", "--output", str(report_path)
-    )
-    found, report = statuses(report_path)
+    late = [log_item(service="late", ingested=datetime.now(UTC) + timedelta(seconds=30))]
+    _on_phase("source-scan", lambda _ddb, _t: put_items(endpoint, name, list(late[0])))
+    monkeypatch.setattr(pitr, "replace_items", lambda _table, _state: None)
+    code, found, _, _ = run(stack, tmp_path)
     assert code == 1
-    assert "injected failure" in report["drill"]["error"]
-    assert found["DRL-001"] == "PASS" and found["DRL-004"] == "FAIL" and found["DRL-010"] == "PASS"
+    assert found["DRL-011"]["status"] == "FAIL"
+    assert "(after the point): entry present" in found["DRL-011"]["detail"]
+    assert found["DRL-012"]["status"] == "FAIL"
+    assert "ingested after" in found["DRL-012"]["detail"]
     assert drill_tables(endpoint, name) == []
-    assert snapshot(endpoint, name) == before
 
 
-def test_ctrl_c_still_deletes_the_drill_table(endpoint, source, monkeypatch):
-    name, stack = source
+@pytest.mark.breaks("DRL-011", "DRL-004")
+def test_a_restore_to_the_wrong_time_fails(endpoint, source, tmp_path):
+    """The restore call asks for a time after the seed but before the before-canaries."""
+    time.sleep(4)  # room in the restorable window between the seed and the drill
 
-    def interrupt(_client, _table):
-        raise KeyboardInterrupt
+    def earlier(ddb, _table):
+        def shift(params, **_):
+            params["RestoreDateTime"] = params["RestoreDateTime"] - timedelta(seconds=3.5)
 
-    monkeypatch.setattr(restore, "AFTER_RESTORE_HOOKS", [interrupt])
-    options = restore.DrillOptions(
-        mode="pitr",
-        restore_time=None,
-        timeout_s=60,
-        keep=False,
-        guard_s=60,
-        segments=1,
-        threads=1,
-        index_name="all-services-newest",
-    )
-    record = drill_cleanup.DrillRecord.beside(stack)
-    with pytest.raises(KeyboardInterrupt):
-        restore.run_drill(client(endpoint, "dynamodb"), name, options, record)
-    assert drill_tables(endpoint, name) == []
-    assert record.load()["tables"] == {}
+        ddb.meta.events.register("provide-client-params.dynamodb.RestoreTableToPointInTime", shift)
+
+    _on_phase("restore", earlier)
+    code, found, _, _ = run(stack := source[1], tmp_path)
+    assert stack and code == 1
+    assert found["DRL-011"]["status"] == "FAIL"
+    assert "(before the point): entry absent" in found["DRL-011"]["detail"]
+    assert found["DRL-004"]["status"] == "FAIL"  # the before-canaries are entries too
+    assert "not restored" in found["DRL-004"]["detail"]
 
 
-def test_corrupted_restored_item_fails_the_drill(endpoint, source, tmp_path, monkeypatch):
-    name, stack = source
-
-    def corrupt(ddb, table):
-        item = next(
-            i
-            for i in ddb.scan(TableName=table)["Items"]
-            if not i["service_name"]["S"].startswith("#")
-        )
+@pytest.mark.breaks("DRL-005")
+def test_a_tampered_restored_item_fails(endpoint, source, tmp_path):
+    def tamper(ddb, table):
+        item = _seeded(_restored_items(ddb, table))[0]
         ddb.put_item(TableName=table, Item={**item, "message": {"S": "tampered"}})
+        tampered.append(f"{item['service_name']['S']}/{item['sk']['S']}")
 
-    monkeypatch.setattr(restore, "AFTER_RESTORE_HOOKS", [corrupt])
-    report_path = tmp_path / "r.json"
-    code, _ = invoke(
-        "drill", "--stack", str(stack), "--format", "json", "--output", str(report_path)
-    )
-    found, _ = statuses(report_path)
+    tampered: list[str] = []
+    _after_restore(tamper)
+    code, found, _, _ = run(source[1], tmp_path)
     assert code == 1
-    assert found["DRL-004"] == "PASS" and found["DRL-005"] == "FAIL"
-    assert drill_tables(endpoint, name) == []
+    assert found["DRL-005"]["status"] == "FAIL"
+    assert tampered[0] in found["DRL-005"]["detail"]
+    assert found["DRL-004"]["status"] == "PASS"
+    assert drill_tables(endpoint, source[0]) == []
 
 
-def test_restore_time_outside_the_window_is_exit_2(endpoint, source):
-    _, stack = source
-    code, error = invoke("drill", "--stack", str(stack), "--restore-time", "2001-01-01T00:00:00Z")
-    assert code == 2 and "outside the restorable window" in error
-    assert invoke("drill", "--stack", str(stack), "--restore-time", "yesterday")[0] == 2
-    assert invoke("drill", "--stack", str(stack), "--mode", "snapshot")[0] == 2
+@pytest.mark.breaks("DRL-004")
+def test_a_missing_marker_fails(endpoint, source, tmp_path):
+    def drop_marker(ddb, table):
+        item = _seeded(_restored_items(ddb, table))[0]
+        key = {k: {"S": v} for k, v in keys.marker_key(item["log_id"]["S"]).items()}
+        ddb.delete_item(TableName=table, Key=key)
+
+    _after_restore(drop_marker)
+    code, found, _, _ = run(source[1], tmp_path)
+    assert code == 1
+    assert found["DRL-004"]["status"] == "FAIL"
+    assert "1 markers" in found["DRL-004"]["detail"]
+    assert found["DRL-004"]["evidence"]["missing_markers"]["count"] == 1
 
 
-def test_cleanup_removes_tagged_leftovers_and_backups_only(endpoint, source):
+def test_an_entry_ttl_expired_since_the_point_passes(endpoint, source, tmp_path):
+    """DynamoDB's TTL deleted an expired entry from the source after the point: explained."""
+    name, stack = source
+    expired_item, expired_marker = log_item(
+        service="svc-old", ingested=datetime.now(UTC) - timedelta(days=3), retention_days=1
+    )
+    deleted_item, deleted_marker = log_item(service="svc-gone")
+    put_items(endpoint, name, [expired_item, expired_marker, deleted_item, deleted_marker])
+
+    def lose_since(_ddb, _table):
+        ddb = client(endpoint, "dynamodb")
+        for item in (expired_item, expired_marker, deleted_item, deleted_marker):
+            key = {"service_name": {"S": item["service_name"]}, "sk": {"S": item["sk"]}}
+            ddb.delete_item(TableName=name, Key=key)
+
+    _on_phase("source-scan", lose_since)
+    code, found, _, _ = run(stack, tmp_path)
+    assert code == 0, found
+    assert found["DRL-004"]["status"] == found["DRL-005"]["status"] == "PASS"
+    assert found["DRL-004"]["evidence"]["lost_since"] == {"ttl_expired": 1, "deleted": 1}
+    assert "1 TTL-expired and 1 deleted since" in found["DRL-004"]["detail"]
+
+
+@pytest.mark.breaks("DRL-001")
+def test_pitr_off_means_no_restore(endpoint, source, tmp_path):
+    name, stack = source
+    client(endpoint, "dynamodb").update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
+    )
+    code, found, _, evidence = run(stack, tmp_path)
+    assert code == 1
+    assert found["DRL-001"]["status"] == "FAIL"
+    assert "point-in-time recovery is not enabled" in found["DRL-001"]["detail"]
+    assert found["DRL-010"]["status"] == "SKIP"  # nothing was created
+    assert evidence["verdict"] == "fail"
+
+
+@pytest.mark.breaks("DRL-002")
+def test_a_dropped_index_fails_the_schema(endpoint, source, tmp_path):
+    def drop_index(ddb, table):
+        ddb.update_table(
+            TableName=table,
+            GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": keys.DEFAULT_INDEX_NAME}}],
+        )
+
+    _after_restore(drop_index)
+    code, found, _, _ = run(source[1], tmp_path)
+    assert code == 1
+    assert found["DRL-002"]["status"] == "FAIL"
+    assert keys.DEFAULT_INDEX_NAME in found["DRL-002"]["detail"]
+
+
+@pytest.mark.breaks("DRL-003")
+def test_a_restore_under_another_key_fails(endpoint, source, tmp_path):
+    other_key = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+
+    def other_sse(ddb, _table):
+        def override(params, **_):
+            params["SSESpecificationOverride"] = {
+                "Enabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": other_key,
+            }
+
+        ddb.meta.events.register(
+            "provide-client-params.dynamodb.RestoreTableToPointInTime", override
+        )
+
+    _on_phase("restore", other_sse)
+    code, found, _, _ = run(source[1], tmp_path)
+    assert code == 1
+    assert found["DRL-003"]["status"] == "FAIL"
+    assert other_key in found["DRL-003"]["detail"]
+
+
+@pytest.mark.breaks("DRL-006")
+def test_entries_the_index_does_not_serve_fail(endpoint, source, tmp_path):
+    def move_shards(ddb, table):
+        for item in _seeded(_restored_items(ddb, table)):
+            ddb.update_item(
+                TableName=table,
+                Key={"service_name": item["service_name"], "sk": item["sk"]},
+                UpdateExpression="SET gsi_shard = :s",
+                ExpressionAttributeValues={":s": {"N": "999"}},
+            )
+
+    _after_restore(move_shards)
+    code, found, _, _ = run(source[1], tmp_path)
+    assert code == 1
+    assert found["DRL-006"]["status"] == "FAIL"
+    assert "missing" in found["DRL-006"]["detail"]
+
+
+@pytest.mark.breaks("DRL-007")
+def test_a_setting_no_step_reapplies_fails(endpoint, source, tmp_path):
+    def provisioned(ddb, table):
+        ddb.update_table(
+            TableName=table,
+            BillingMode="PROVISIONED",
+            ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        )
+
+    _after_restore(provisioned)
+    code, found, _, _ = run(source[1], tmp_path)
+    assert code == 1
+    assert found["DRL-007"]["status"] == "FAIL"
+    assert "billing mode PAY_PER_REQUEST != restored PROVISIONED" in found["DRL-007"]["detail"]
+
+
+def _options(**overrides):
+    values = {
+        "mode": "pitr",
+        "restore_time": None,
+        "timeout_s": 60,
+        "keep": False,
+        "guard_s": 0.5,
+        "segments": 1,
+        "threads": 1,
+        "index_name": keys.DEFAULT_INDEX_NAME,
+    }
+    return DrillOptions(**{**values, **overrides})
+
+
+def _still_creating(ddb, name, polls):
+    """The restored table reports CREATING for ``polls`` DescribeTable calls (a slow restore)."""
+    left = {"n": polls}
+
+    def creating(parsed, **_):
+        table = parsed.get("Table") or {}
+        if table.get("TableName", "").startswith(f"{name}-drill-") and left["n"] > 0:
+            left["n"] -= 1
+            table["TableStatus"] = "CREATING"
+
+    ddb.meta.events.register("after-call.dynamodb.DescribeTable", creating)
+
+
+@pytest.mark.breaks("DRL-008")
+@pytest.mark.parametrize(
+    ("tolerance", "status"), [(0.0, "FAIL"), (3600.0, "WARN")], ids=["beyond", "within-tolerance"]
+)
+def test_a_restore_slower_than_the_rto_fails(endpoint, source, monkeypatch, tolerance, status):
     name, stack = source
     ddb = client(endpoint, "dynamodb")
-    spec = ddb.describe_table(TableName=name)["Table"]
-    common = {
-        "KeySchema": spec["KeySchema"],
-        "AttributeDefinitions": [
-            a for a in spec["AttributeDefinitions"] if a["AttributeName"] != "gsi_shard"
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    tagged = f"{name}-drill-20200101T000000Z"
-    untagged = f"{name}-drill-manual-copy"
-    ddb.create_table(TableName=tagged, Tags=drill_cleanup.drill_tags(name, "x"), **common)
-    ddb.create_table(TableName=untagged, **common)
-    backup = ddb.create_backup(TableName=name, BackupName=f"{name}-drill-20200101T000000Z")
-    code, out = invoke("drill", "cleanup", "--stack", str(stack))
-    assert code == 0, out
-    assert drill_tables(endpoint, name) == [untagged]  # neither recorded nor tagged: kept
-    assert ddb.list_backups(TableName=name)["BackupSummaries"] == []
-    assert backup["BackupDetails"]["BackupArn"] in out
-    assert name in ddb.list_tables()["TableNames"]
-    ddb.delete_table(TableName=untagged)
+    _still_creating(ddb, name, polls=3)
+    monkeypatch.setattr(restore, "POLL_SECONDS", 0.4)
+    goals = objectives.Objectives(rto_s=1.0, rto_tolerance_s=tolerance)
+    result = restore.run_drill(
+        ddb,
+        name,
+        _options(objectives=goals),
+        drill_cleanup.DrillRecord.beside(stack),
+        ServiceCanaryWriter(endpoint, name),
+    )
+    verdicts = {v.id: v for v in run_checks(CHECKS, DrillContext(result))}
+    assert result.rto_s > 1.0
+    assert verdicts["DRL-008"].status == status
+    assert "RTO" in verdicts["DRL-008"].detail and "> 1 s" in verdicts["DRL-008"].detail
+    assert verdicts["DRL-004"].status == "PASS"
 
 
-def test_timeout_leaves_a_recorded_table_that_cleanup_removes(endpoint, source, monkeypatch):
+@pytest.mark.breaks("DRL-009")
+def test_a_restore_point_older_than_the_rpo_fails(endpoint, source, tmp_path):
+    """PITR has been on for 10 minutes; the drill restores to a point 400 s before now."""
+    name, stack = source
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[name]
+    where = ("123456789012", "us-east-1", name)
+    pitr.JOURNALS.drop(where)
+    journal = pitr.JOURNALS.ensure(where, table)  # baseline: the seeded table
+    journal.baseline_time -= 600
+    table.continuous_backups["PointInTimeRecoveryDescription"]["EarliestRestorableDateTime"] = (
+        journal.baseline_time
+    )
+    point = (datetime.now(UTC) - timedelta(seconds=400)).isoformat()
+    code, found, report, _ = run(stack, tmp_path, "--restore-time", point)
+    assert code == 1, found
+    assert found["DRL-009"]["status"] == "FAIL"
+    assert "RPO 4" in found["DRL-009"]["detail"] and "> 300 s + 30 s" in found["DRL-009"]["detail"]
+    assert found["DRL-004"]["status"] == "PASS" and found["DRL-011"]["status"] == "PASS"
+    assert [c["phase"] for c in report["drill"]["canaries"]["canaries"]] == ["after"]
+
+
+@pytest.mark.breaks("DRL-010")
+def test_a_table_left_creating_fails_and_cleanup_removes_it(endpoint, source, monkeypatch):
     """On AWS a table still CREATING cannot be deleted: the drill records it for cleanup."""
     name, stack = source
     ddb = client(endpoint, "dynamodb")
-
-    def still_creating(parsed, **_):
-        table = parsed.get("Table") or {}
-        if drill_cleanup.is_drill_name(table.get("TableName", ""), name):
-            table["TableStatus"] = "CREATING"
-
-    ddb.meta.events.register("after-call.dynamodb.DescribeTable", still_creating)
+    _still_creating(ddb, name, polls=10_000)
     monkeypatch.setattr(restore, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(drill_cleanup, "POLL_SECONDS", 0.05)
-    options = restore.DrillOptions(
-        mode="pitr",
-        restore_time=None,
-        timeout_s=1,
-        keep=False,
-        guard_s=60,
-        segments=1,
-        threads=1,
-        index_name="all-services-newest",
-    )
     record = drill_cleanup.DrillRecord.beside(stack)
-    result = restore.run_drill(ddb, name, options, record)
+    result = restore.run_drill(
+        ddb, name, _options(timeout_s=8), record, ServiceCanaryWriter(endpoint, name)
+    )
     assert "timeout" in result.error
-    assert result.cleanup["table"].startswith("left in CREATING")
+    verdicts = {v.id: v for v in run_checks(CHECKS, DrillContext(result))}
+    assert verdicts["DRL-010"].status == "FAIL"
+    assert "left in CREATING" in verdicts["DRL-010"].detail
     assert list(record.load()["tables"]) == [result.drill_table]
-    assert drill_tables(endpoint, name) == [result.drill_table]
     code, out = invoke("drill", "cleanup", "--stack", str(stack))
     assert code == 0 and f"table {result.drill_table}: deleted" in out
     assert drill_tables(endpoint, name) == [] and record.load()["tables"] == {}

@@ -1,8 +1,9 @@
-"""DRL-*: verdicts on one restore drill (``slsops.drill.restore.DrillResult``).
+"""DRL-*: verdicts on one restore drill (``slsops.drill.result.DrillResult``).
 
 The drill runs first (its steps are sequential); these checks only judge its result, so they
 are cheap and independent. A step that never ran makes the checks that need it FAIL with the
-drill's error as the detail, or ERROR when that step was an AWS call that failed.
+drill's error as the detail, or ERROR when that step was an AWS call that failed. A check
+that had nothing to compare is SKIP with the reason, never PASS.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from slsops.checks.model import (
     expect,
     failed,
     passed,
+    skipped,
     warned,
 )
-from slsops.drill.restore import RPO_OBJECTIVE_S, RTO_OBJECTIVE_S, DrillResult
+from slsops.drill.result import DrillResult
+from slsops.objectives import OBJECTIVES
 
 CHECKS: list[Check] = []
 RUNBOOK = "runbooks/restore-the-log-table.md"
+READS_RESULT = "the drill's result: "
 
 
 @dataclass
@@ -34,10 +38,25 @@ class DrillContext:
 
 
 def _missing(result: DrillResult, what: str) -> Outcome:
-    detail = f"{what} not done: {result.error or 'an earlier step failed'}"
+    detail = f"{what} not done: {result.error or result.aborted_by or 'an earlier step failed'}"
     if result.error_from_aws:
         return Outcome(Status.ERROR, detail)
     return failed(detail)
+
+
+def _within(
+    value: float, objective: float, tolerance: float, what: str, **evidence: Any
+) -> Outcome:
+    """PASS within the objective, WARN within its tolerance band, FAIL beyond."""
+    evidence.update(objective_s=objective, tolerance_s=tolerance)
+    if value <= objective:
+        return passed(f"{what} {value:.1f} s <= {objective:.0f} s", **evidence)
+    if value <= objective + tolerance:
+        return warned(
+            f"{what} {value:.1f} s > {objective:.0f} s, within the {tolerance:.0f} s tolerance",
+            **evidence,
+        )
+    return failed(f"{what} {value:.1f} s > {objective:.0f} s + {tolerance:.0f} s", **evidence)
 
 
 @check(
@@ -46,12 +65,14 @@ def _missing(result: DrillResult, what: str) -> Outcome:
     "Restore started",
     Severity.CRITICAL,
     f"Check PITR is enabled and the operator may restore (dynamodb:Restore*); see {RUNBOOK}.",
+    reads=READS_RESULT + "RestoreTableToPointInTime / RestoreTableFromBackup answer",
+    doc=RUNBOOK,
 )
 def restore_started(ctx: DrillContext) -> Outcome:
     r = ctx.result
     if not r.restore_started:
         return failed(
-            f"no restore: {r.restore_error or r.error or 'not reached'}",
+            f"no restore: {r.restore_error or r.error or r.aborted_by or 'not reached'}",
             mode=r.mode,
             restore_point=r.restore_point,
         )
@@ -71,6 +92,8 @@ def restore_started(ctx: DrillContext) -> Outcome:
     "Restored key schema and indexes equal the source's",
     Severity.HIGH,
     "A restore that drops or changes an index needs GlobalSecondaryIndexOverride; see the runbook.",
+    reads=READS_RESULT + "DescribeTable of the source and of the restored table",
+    doc=RUNBOOK,
 )
 def schema_equal(ctx: DrillContext) -> Outcome:
     r = ctx.result
@@ -90,6 +113,8 @@ def schema_equal(ctx: DrillContext) -> Outcome:
     "Restored encryption is the source's (carried over)",
     Severity.HIGH,
     "Restore with SSESpecificationOverride naming the CMK; see the runbook.",
+    reads=READS_RESULT + "SSEDescription of the source and of the restored table",
+    doc=RUNBOOK,
 )
 def encryption_equal(ctx: DrillContext) -> Outcome:
     r = ctx.result
@@ -103,44 +128,88 @@ def encryption_equal(ctx: DrillContext) -> Outcome:
     )
 
 
+def _compared(r: DrillResult, what: str) -> Outcome | None:
+    """None when there is a comparison with entries before the point; else its verdict."""
+    if r.comparison is None:
+        return _missing(r, what)
+    if not r.comparison["source"]["before"] and not r.comparison["restored"]["before"]:
+        return skipped(
+            f"no entry was ingested before the point - guard ({r.comparison['before_at_most']}):"
+            " nothing to compare",
+            **r.comparison["source"],
+        )
+    return None
+
+
 @check(
     CHECKS,
     "DRL-004",
-    "Item count equals the source's at the restore point",
+    "Every entry and marker the source held at the point is restored",
     Severity.CRITICAL,
     "Investigate before relying on the backups: compare the two tables' items (runbook).",
+    reads=READS_RESULT + "Scan of the source and of the restored table (entries and markers)",
+    doc=RUNBOOK,
 )
-def count_equal(ctx: DrillContext) -> Outcome:
+def complete(ctx: DrillContext) -> Outcome:
     r = ctx.result
-    if r.source is None or r.restored is None:
-        return _missing(r, "count")
-    return expect(
-        r.source.count == r.restored.count,
-        f"{r.restored.count} items in both",
-        f"source {r.source.count} items, restored {r.restored.count}",
-        source=r.source.count,
-        restored=r.restored.count,
-        predicate=r.predicate,
+    verdict = _compared(r, "comparison")
+    if verdict is not None:
+        return verdict
+    c = r.comparison or {}
+    missing, markers = c["missing"], c["missing_markers"]
+    lost = c["lost_since"]
+    evidence = {
+        "source": c["source"],
+        "restored": c["restored"],
+        "missing": missing,
+        "missing_markers": markers,
+        "lost_since": lost,
+    }
+    if missing["count"] or markers["count"]:
+        return failed(
+            f"{missing['count']} entries and {markers['count']} markers the source held at the "
+            f"point are not restored, e.g. {(missing['keys'] + markers['keys'])[:1]}",
+            **evidence,
+        )
+    return passed(
+        f"{c['source']['before']} entries before the point restored with their markers; "
+        f"{lost['ttl_expired']} TTL-expired and {lost['deleted']} deleted since, explained",
+        **evidence,
     )
 
 
 @check(
     CHECKS,
     "DRL-005",
-    "Checksum of canonical items equals the source's",
+    "Restored entries and markers are identical to the source's (checksums)",
     Severity.CRITICAL,
     "The restored data differs from what the source held: investigate (runbook).",
+    reads=READS_RESULT + "canonical item checksums of both tables (Scan)",
+    doc=RUNBOOK,
 )
-def checksum_equal(ctx: DrillContext) -> Outcome:
+def identical(ctx: DrillContext) -> Outcome:
     r = ctx.result
-    if r.source is None or r.restored is None:
-        return _missing(r, "checksum")
+    verdict = _compared(r, "checksum")
+    if verdict is not None:
+        return verdict
+    c = r.comparison or {}
+    differing, markers = c["differing"], c["differing_markers"]
+    source_sum = c["source"]["checksum_before"]
+    restored_sum = c["restored_checksum_before_less_lost"]
+    evidence = {"source": source_sum, "restored_less_lost": restored_sum}
+    if differing["count"] or markers["count"]:
+        return failed(
+            f"{differing['count']} entries and {markers['count']} markers differ from the "
+            f"source's, e.g. {(differing['keys'] + markers['keys'])[:1]}",
+            differing=differing,
+            differing_markers=markers,
+            **evidence,
+        )
     return expect(
-        r.source.checksum == r.restored.checksum,
-        f"checksum {r.restored.checksum_hex[:16]}... in both",
-        f"source {r.source.checksum_hex[:16]}... != restored {r.restored.checksum_hex[:16]}...",
-        source=r.source.checksum_hex,
-        restored=r.restored.checksum_hex,
+        source_sum == restored_sum or bool(c["missing"]["count"]),
+        f"checksum {source_sum[:16]}... in both (entries lost since subtracted)",
+        f"source {source_sum[:16]}... != restored {restored_sum[:16]}...",
+        **evidence,
     )
 
 
@@ -150,6 +219,8 @@ def checksum_equal(ctx: DrillContext) -> Outcome:
     "Sample read through the restored index",
     Severity.HIGH,
     "The restored index does not serve the items: wait for it to be ACTIVE, then see the runbook.",
+    reads=READS_RESULT + "Query of the restored table's all-services index",
+    doc=RUNBOOK,
 )
 def index_read(ctx: DrillContext) -> Outcome:
     r = ctx.result
@@ -157,7 +228,7 @@ def index_read(ctx: DrillContext) -> Outcome:
     if not reads:
         return _missing(r, "index read")
     if not reads["checked"]:
-        return warned("no items under the predicate to read back", **reads)
+        return skipped("no entry before the point to read back through the index", **reads)
     bad = reads["missing"] + reads["differing"]
     return expect(
         not bad,
@@ -170,14 +241,23 @@ def index_read(ctx: DrillContext) -> Outcome:
 @check(
     CHECKS,
     "DRL-007",
-    "Settings a restore does not carry over (the runbook re-applies them)",
+    "Settings a restore does not carry over have a re-apply step",
     Severity.MEDIUM,
-    f"After a real restore re-apply each listed setting ({RUNBOOK}, step 'Re-apply').",
+    f"After a real restore re-apply each listed setting ({RUNBOOK}, step 'Re-apply'); a setting "
+    "with no step (billing mode, table class) must be set on the restored table by hand.",
+    reads=READS_RESULT + "DescribeTable, DescribeContinuousBackups, DescribeTimeToLive, tags",
+    doc=RUNBOOK,
 )
 def settings_not_carried(ctx: DrillContext) -> Outcome:
     r = ctx.result
-    if not r.not_carried_over:
+    if r.not_reapplicable is None:
         return _missing(r, "settings comparison")
+    if r.not_reapplicable:
+        return failed(
+            "differs and no runbook step re-applies it: " + "; ".join(r.not_reapplicable),
+            not_reapplicable=r.not_reapplicable,
+            settings=r.not_carried_over,
+        )
     names = ", ".join(s["setting"] for s in r.not_carried_over)
     return warned(f"re-apply after a restore: {names}", settings=r.not_carried_over)
 
@@ -185,20 +265,24 @@ def settings_not_carried(ctx: DrillContext) -> Outcome:
 @check(
     CHECKS,
     "DRL-008",
-    f"RTO (start to validated restore) within {RTO_OBJECTIVE_S / 3600:.0f} h",
+    f"RTO (restore call to validated table) within {OBJECTIVES.rto_s / 3600:.0f} h",
     Severity.HIGH,
     "Restores take longer with table size: drill on a production-sized copy, revisit the RTO.",
+    reads=READS_RESULT + "time from the restore call to the end of validation",
+    doc=RUNBOOK,
 )
 def rto(ctx: DrillContext) -> Outcome:
     r = ctx.result
     if r.rto_s is None:
         return _missing(r, "validated restore")
-    return expect(
-        r.rto_s <= RTO_OBJECTIVE_S,
-        f"RTO {r.rto_s:.1f} s <= {RTO_OBJECTIVE_S:.0f} s",
-        f"RTO {r.rto_s:.1f} s > {RTO_OBJECTIVE_S:.0f} s",
+    goals = r.objectives
+    return _within(
+        r.rto_s,
+        goals.rto_s,
+        goals.rto_tolerance_s,
+        "RTO",
         rto_s=round(r.rto_s, 3),
-        objective_s=RTO_OBJECTIVE_S,
+        source_scan_s=None if r.source_scan_s is None else round(r.source_scan_s, 3),
         steps={s.name: round(s.duration_s, 3) for s in r.steps},
     )
 
@@ -206,21 +290,26 @@ def rto(ctx: DrillContext) -> Outcome:
 @check(
     CHECKS,
     "DRL-009",
-    f"RPO (now - latest restorable time) within {RPO_OBJECTIVE_S / 60:.0f} min",
+    f"RPO (incident - restore point used) within {OBJECTIVES.rpo_s / 60:.0f} min",
     Severity.HIGH,
-    "Enable point-in-time recovery on the table (infra/: point_in_time_recovery enabled).",
+    "Restore to a later point (PITR restores to any second up to ~5 min ago), or take backups "
+    "more often; a backup older than the RPO cannot meet it.",
+    reads=READS_RESULT + "restore point used and the simulated incident time",
+    doc=RUNBOOK,
 )
 def rpo(ctx: DrillContext) -> Outcome:
     r = ctx.result
     if r.rpo_s is None:
-        return failed("no latest restorable time: point-in-time recovery is off")
-    return expect(
-        r.rpo_s <= RPO_OBJECTIVE_S,
-        f"RPO {r.rpo_s:.1f} s <= {RPO_OBJECTIVE_S:.0f} s",
-        f"RPO {r.rpo_s:.1f} s > {RPO_OBJECTIVE_S:.0f} s",
+        return _missing(r, "restore point")
+    goals = r.objectives
+    return _within(
+        r.rpo_s,
+        goals.rpo_s,
+        goals.rpo_tolerance_s,
+        "RPO",
         rpo_s=round(r.rpo_s, 3),
-        objective_s=RPO_OBJECTIVE_S,
-        latest_restorable=r.latest_restorable,
+        restore_point=r.restore_point,
+        incident_at=r.incident_at,
     )
 
 
@@ -229,25 +318,88 @@ def rpo(ctx: DrillContext) -> Outcome:
     "DRL-010",
     "Drill table and backup removed",
     Severity.MEDIUM,
-    "Run `slsops drill cleanup` (removes tagged or recorded leftovers and drill backups).",
+    "Run `slsops drill cleanup` (removes recorded or tagged leftovers and recorded backups).",
+    reads=READS_RESULT + "DeleteTable / DeleteBackup answers",
+    doc=RUNBOOK,
 )
 def cleaned_up(ctx: DrillContext) -> Outcome:
     r = ctx.result
     if r.kept:
-        return warned(f"{r.drill_table} kept as asked (--keep)", **r.cleanup)
-    done = {"deleted", "gone", "deleting"}
+        return warned(f"kept as asked (--keep): {', '.join(r.kept)}", kept=r.kept, **r.cleanup)
+    done = {"deleted", "gone", "deleting", "never created"}
     left = {k: v for k, v in r.cleanup.items() if v not in done}
+    if not r.cleanup:
+        return skipped("the drill created no table and no backup")
     return expect(
         not left,
-        "drill table and backup removed" if r.cleanup else "nothing was created",
+        "drill table and backup removed",
         f"left behind: {left}",
         **r.cleanup,
     )
 
 
-def evidence(result: DrillResult, verdicts: list[Any]) -> dict[str, Any]:
-    """The auditor's record: the drill plus each check's verdict."""
+@check(
+    CHECKS,
+    "DRL-011",
+    "Canaries: the restored table holds exactly their before-state",
+    Severity.CRITICAL,
+    "The restore did not go to the point asked for (a copy of now, or another time): "
+    "check the restore call's time and the PITR window (runbook).",
+    reads=READS_RESULT + "GetItem of each canary entry and marker in both tables",
+    doc=RUNBOOK,
+)
+def canaries(ctx: DrillContext) -> Outcome:
+    r = ctx.result
+    if not r.canaries:
+        return _missing(r, "canary comparison")
+    rows = r.canaries["canaries"]
+    if not rows:
+        return skipped("no canary was written", **r.canaries)
+    before = sum(1 for c in rows if c["phase"] == "before")
+    return expect(
+        not r.canaries["problems"],
+        f"{before} before-canaries restored identical, {len(rows) - before} after-canaries absent",
+        "; ".join(r.canaries["problems"][:3]),
+        **r.canaries,
+    )
+
+
+@check(
+    CHECKS,
+    "DRL-012",
+    "Nothing ingested after the point is in the restored table",
+    Severity.CRITICAL,
+    "The restore holds entries from after its point: it is not a point-in-time restore (runbook).",
+    reads=READS_RESULT + "Scan of both tables (entries ingested after point + guard)",
+    doc=RUNBOOK,
+)
+def nothing_after(ctx: DrillContext) -> Outcome:
+    r = ctx.result
+    if r.comparison is None:
+        return _missing(r, "comparison")
+    c = r.comparison
+    after = c["after_point"]
+    if after["count"]:
+        return failed(
+            f"{after['count']} entries or markers ingested after {c['after_above']} are restored, "
+            f"e.g. {after['keys'][:1]}",
+            after_point=after,
+        )
+    if not c["source"]["after"]:
+        return skipped(
+            f"the source holds no entry ingested after the point + guard ({c['after_above']}); "
+            "the canaries (DRL-011) judge the point",
+        )
+    return passed(
+        f"none of the source's {c['source']['after']} later entries is restored",
+        source_after=c["source"]["after"],
+    )
+
+
+def evidence(result: DrillResult, verdicts: list[Any], verdict: str) -> dict[str, Any]:
+    """The auditor's record: the drill, each check's verdict and the drill's overall verdict."""
     return {
+        "verdict": verdict,
         "drill": result.as_dict(),
         "verdicts": {v.id: {"status": str(v.status), "detail": v.detail} for v in verdicts},
     }

@@ -1,24 +1,36 @@
 """``slsops drill`` and ``slsops drill cleanup``: restore drills of the log table.
 
-``drill`` restores the table (``--mode pitr`` to a point in time, ``--mode backup`` from a
-fresh on-demand backup) into ``<table>-drill-<stamp>``, validates it against what the source
-held at the point, reports RTO and RPO against the objectives, and deletes the copy at the
-end (also on failure, timeout and Ctrl-C) unless ``--keep``. ``drill cleanup`` removes drill
-tables and backups left behind. The source table is never modified.
+``drill`` writes canary entries around a restore point through the API, restores the table
+(``--mode pitr`` to a point in time; ``--mode backup`` from a fresh on-demand backup, or from
+an existing one with ``--backup-arn``) into ``<table>-drill-<stamp>``, validates it against
+what the source held at the point, judges RTO and RPO against the objectives, and deletes what
+it created (also on failure, timeout, Ctrl-C and SIGTERM) unless ``--keep``. ``drill cleanup``
+removes recorded or tagged leftovers. The source table is never modified.
+
+Examples:
+  slsops drill --stack prod.json --evidence drill-2026-01-31.json
+  slsops drill --mode backup --backup-arn arn:aws:dynamodb:...:backup/01234 --keep
+  slsops drill cleanup --dry-run
+
+Exit codes: 0 no FAIL or ERROR; 1 a FAIL or ERROR; 2 usage or stack file; 3 preflight;
+130 Ctrl-C and 143 SIGTERM, after cleanup and after writing the evidence (verdict aborted).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from log_service import keys
+from slsops import objectives
 from slsops.audit import progress
 from slsops.audit.scan import default_segments, default_threads
 from slsops.checks.drill import CHECKS, DrillContext, evidence
@@ -28,23 +40,44 @@ from slsops.checks.runner import run_checks, select
 from slsops.commands.audit import describe_source
 from slsops.commands.common import check_format
 from slsops.drill import cleanup as drill_cleanup
-from slsops.drill.restore import (
-    DEFAULT_GUARD_S,
-    DEFAULT_TIMEOUT_S,
-    DrillOptions,
-    parse_restore_time,
-    run_drill,
-)
-from slsops.errors import UsageError
+from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
+from slsops.drill.restore import Drill
+from slsops.drill.result import DrillOptions, DrillResult, parse_restore_time
+from slsops.errors import Terminated, UsageError
 from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
 from slsops.preflight import caller_identity
-from slsops.stack import load_stack
+from slsops.stack import Stack, load_stack
+
+
+class Mode(StrEnum):
+    pitr = "pitr"
+    backup = "backup"
+
+
+def canary_writer(stack: Stack) -> CanaryWriter:
+    """The write path of the canaries: the API, signed as the ingest role."""
+    return ApiCanaryWriter(stack)
+
 
 drill_app = typer.Typer(
     help="Restore drill of the log table (and `drill cleanup` for leftovers).",
     no_args_is_help=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _progress_wanted(fmt: str) -> bool:
+    """A spinner on a terminal only: never in CI nor with --format json."""
+    return progress.wanted(fmt) and not os.environ.get("CI")
+
+
+def _write_evidence(
+    path: Path | None, target: Stack, result: DrillResult, verdicts: list[Any], verdict: str
+) -> None:
+    if path is None:
+        return
+    record = {"command": "drill", "target": target.target(), **evidence(result, verdicts, verdict)}
+    write_atomically(path, json.dumps(record, indent=2, default=str) + "\n")
 
 
 @drill_app.callback(invoke_without_command=True)
@@ -56,22 +89,32 @@ def drill(
     only: OnlyOption = None,
     skip: SkipOption = None,
     mode: Annotated[
-        str, typer.Option("--mode", help="pitr (point in time) or backup (on-demand backup).")
-    ] = "pitr",
+        Mode, typer.Option("--mode", help="pitr (point in time) or backup (on-demand backup).")
+    ] = Mode.pitr,
     restore_time: Annotated[
         str | None,
         typer.Option(
             "--restore-time",
-            help="ISO 8601 or epoch seconds (pitr only). Default: the latest restorable time.",
+            help="ISO 8601 or epoch seconds (pitr only). Default: a point the drill sets "
+            "between its canaries.",
+            show_default=False,
+        ),
+    ] = None,
+    backup_arn: Annotated[
+        str | None,
+        typer.Option(
+            "--backup-arn",
+            help="Drill the restore of this existing backup (--mode backup). Default: a fresh one.",
             show_default=False,
         ),
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1, help="Seconds the restore may take before it fails."),
-    ] = DEFAULT_TIMEOUT_S,
+        typer.Option("--timeout", min=1, help="Seconds the drill may wait before it fails."),
+    ] = objectives.DRILL_TIMEOUT_S,
     keep: Annotated[
-        bool, typer.Option("--keep", help="Keep the drill table (delete it with `drill cleanup`).")
+        bool,
+        typer.Option("--keep", help="Keep the drill table and fresh backup (`drill cleanup`)."),
     ] = False,
     evidence_path: Annotated[
         Path | None,
@@ -82,35 +125,37 @@ def drill(
         typer.Option(
             "--guard-seconds",
             min=0,
-            help="Compare only items ingested at least this long before the restore point.",
+            help="Entries ingested this close to the point are counted, not judged.",
         ),
-    ] = DEFAULT_GUARD_S,
+    ] = objectives.DRILL_GUARD_S,
     segments: Annotated[
         int | None,
         typer.Option("--segments", min=1, max=1_000_000, help="Parallel scan segments."),
     ] = None,
 ) -> None:
-    """Restore the log table into a drill table, validate it, report RTO/RPO, delete it."""
+    """Restore the log table into a drill table, validate it, judge RTO/RPO, delete it."""
+    ctx.obj = {"stack": stack}
     if ctx.invoked_subcommand is not None:
         return
     check_format(fmt)
-    if mode not in ("pitr", "backup"):
-        raise UsageError(f"unknown --mode {mode!r}; choose pitr or backup")
+    if backup_arn is not None and mode is not Mode.backup:
+        raise UsageError("--backup-arn applies to --mode backup only")
     point = parse_restore_time(restore_time)
     target = load_stack(stack)
     chosen = select(CHECKS, only or (), skip or ())
     if not chosen:
         raise UsageError("--only/--skip left no checks to run")
-    caller_identity(target)
+    operator = caller_identity(target)
     table = describe_source(target)
     source = str(target["table_name"])
     client = target.client("dynamodb")
     n_segments = segments or default_segments(int(table.get("ItemCount") or 0))
+    writer = canary_writer(target)
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    with progress.status(progress.wanted(fmt), "drill") as update:
+    with progress.status(_progress_wanted(fmt), "drill") as update:
         options = DrillOptions(
-            mode=mode,
+            mode=str(mode),
             restore_time=point,
             timeout_s=timeout,
             keep=keep,
@@ -118,35 +163,46 @@ def drill(
             segments=n_segments,
             threads=default_threads(n_segments),
             index_name=str(target.get("index_name") or keys.DEFAULT_INDEX_NAME),
+            backup_arn=backup_arn,
             alarm_names=list(target.get("alarm_names") or []),
             status=update,
         )
-        result = run_drill(client, source, options, drill_cleanup.DrillRecord.beside(target.path))
+        run = Drill(client, source, options, drill_cleanup.DrillRecord.beside(target.path), writer)
+        run.result.identity = {
+            "operator": operator.get("Arn"),
+            "canary_writer": run.result.identity,
+        }
+        try:
+            result = run.run()
+        except (KeyboardInterrupt, Terminated):
+            _write_evidence(evidence_path, target, run.result, [], "aborted")
+            raise
     results = run_checks(chosen, DrillContext(result, target))
     report = Report("drill", target.target(), started, time.perf_counter() - clock, results)
     report.extra = {"drill": result.as_dict()}
-    if evidence_path is not None:
-        record = {
-            "command": "drill",
-            "target": target.target(),
-            **evidence(result, results),
-            "summary": report.summary(),
-        }
-        write_atomically(evidence_path, json.dumps(record, indent=2, default=str) + "\n")
+    verdict = "pass" if report.exit_code() == 0 else "fail"
+    _write_evidence(evidence_path, target, result, results, verdict)
     emit(report, fmt, output)
     raise typer.Exit(report.exit_code())
 
 
 @drill_app.command("cleanup")
 def cleanup(
+    ctx: typer.Context,
     stack: StackOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
     wait_seconds: Annotated[
         float,
         typer.Option("--wait", min=0, help="Seconds to wait for tables still CREATING."),
     ] = 600.0,
 ) -> None:
-    """Delete leftover drill tables (tagged or recorded) and drill backups of the table."""
-    target = load_stack(stack)
+    """Delete drill tables and backups the drill recorded or tagged (never by name alone).
+
+    Examples: slsops drill cleanup --dry-run; slsops drill --stack prod.json cleanup
+    """
+    target = load_stack(stack or (ctx.obj or {}).get("stack"))
     caller_identity(target)
     source = str(target["table_name"])
     outcome = drill_cleanup.cleanup(
@@ -154,14 +210,16 @@ def cleanup(
         source,
         drill_cleanup.DrillRecord.beside(target.path),
         wait_seconds,
+        dry_run=dry_run,
     )
-    done = {"deleted", "gone", "deleting"}
     for kind in ("tables", "backups"):
         for name, state in outcome[kind].items():
             print(f"{kind[:-1]} {name}: {state}")
     if not outcome["tables"] and not outcome["backups"]:
-        print(f"no drill tables or backups of {source} left")
-    left = [n for kind in outcome.values() for n, s in kind.items() if s not in done]
+        print(f"no recorded or tagged drill tables or backups of {source} left")
+    if dry_run:
+        raise typer.Exit(0)
+    left = [n for kind in outcome.values() for n, s in kind.items() if s not in drill_cleanup.DONE]
     if left:
         print(f"slsops: {len(left)} left; run `slsops drill cleanup` again later", file=sys.stderr)
         raise typer.Exit(1)

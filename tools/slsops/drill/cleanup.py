@@ -1,11 +1,13 @@
-"""Drill tables and backups: how they are named, tagged, recorded and removed.
+"""Drill tables and backups: how they are named, recorded, tagged and removed.
 
-A drill table is ``<source>-drill-<UTC stamp>`` and carries the tag ``slsops:drill`` =
-``<source>``; drill backups are named the same way. Each drill also writes what it created to
-a record file next to the stack file (``<stack dir>/drills.json``), so ``slsops drill cleanup``
-finds leftovers even after a crash, a Ctrl-C, or on AWS a table still CREATING when the drill
-ended (it cannot be deleted before it is ACTIVE). Nothing here ever deletes a table whose name
-is not ``<source>-drill-...``: the source table is never touched.
+A drill table is ``<source>-drill-<UTC stamp>``; drill backups are named the same way. The
+drill writes its intent (the table or backup name) to a record file next to the stack file
+(``<stack dir>/drills.json``) *before* the call that creates it, and tags a table
+``slsops:drill`` = ``<source>`` as soon as AWS lets it. ``slsops drill cleanup`` finds
+leftovers by that record or that tag only, never by name: a table or backup a person made is
+never touched, whatever its name. (DynamoDB backups carry no tags, so backups are found by
+record only.) A recorded intent whose resource never appeared is forgotten once it is older
+than ``INTENT_EXPIRY_S``: the create call was cut short before AWS took it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ TAG_DRILL = "slsops:drill"
 TAG_STARTED = "slsops:drill-started"
 RECORD_NAME = "drills.json"
 POLL_SECONDS = 2.0
+INTENT_EXPIRY_S = 900.0
+DONE = frozenset({"deleted", "gone", "deleting", "never created"})
 
 _record_lock = threading.Lock()
 
@@ -68,20 +72,29 @@ class DrillRecord:
             if entry is None:
                 data[kind].pop(name, None)
             else:
-                data[kind][name] = entry
+                data[kind][name] = {**data[kind].get(name, {}), **entry}
             write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
-    def add_table(self, name: str, source: str, started: str) -> None:
-        self._update("tables", name, {"source": source, "started_at": started})
+    def intend_table(self, name: str, source: str, started: str) -> None:
+        """Before the restore call: the table may exist even if the call never returns."""
+        self._update(
+            "tables", name, {"source": source, "started_at": started, "recorded_at": time.time()}
+        )
 
-    def add_backup(self, arn: str, source: str, started: str) -> None:
-        self._update("backups", arn, {"source": source, "started_at": started})
+    def intend_backup(self, name: str, source: str, started: str) -> None:
+        """Before CreateBackup; ``backup_created`` adds the ARN once AWS answered."""
+        self._update(
+            "backups", name, {"source": source, "started_at": started, "recorded_at": time.time()}
+        )
+
+    def backup_created(self, name: str, arn: str) -> None:
+        self._update("backups", name, {"arn": arn})
 
     def forget_table(self, name: str) -> None:
         self._update("tables", name, None)
 
-    def forget_backup(self, arn: str) -> None:
-        self._update("backups", arn, None)
+    def forget_backup(self, name: str) -> None:
+        self._update("backups", name, None)
 
 
 def _code(exc: ClientError) -> str:
@@ -144,65 +157,114 @@ def delete_backup(client: Any, arn: str) -> str:
         raise
 
 
-def _drill_tables(client: Any, source: str) -> list[str]:
+def _table_exists(client: Any, name: str) -> bool:
+    try:
+        client.describe_table(TableName=name)
+        return True
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return False
+        raise
+
+
+def _tagged_tables(client: Any, source: str) -> list[str]:
+    """Tables carrying this source's drill tag (every table's tags are read, names ignored)."""
     names, start = [], None
     for _ in range(100_000):
         params: dict[str, Any] = {"ExclusiveStartTableName": start} if start else {}
         page = client.list_tables(**params)
-        names.extend(n for n in page.get("TableNames", []) if is_drill_name(n, source))
+        for name in page.get("TableNames", []):
+            if name == source:
+                continue
+            try:
+                arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+                tags = client.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
+            except ClientError:
+                continue
+            if any(t.get("Key") == TAG_DRILL and t.get("Value") == source for t in tags):
+                names.append(name)
         start = page.get("LastEvaluatedTableName")
         if not start:
             break
     return names
 
 
-def _tagged_for(client: Any, name: str, source: str) -> bool:
-    try:
-        arn = client.describe_table(TableName=name)["Table"]["TableArn"]
-        tags = client.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
-    except ClientError:
-        return False
-    return any(t.get("Key") == TAG_DRILL and t.get("Value") == source for t in tags)
-
-
-def _drill_backups(client: Any, source: str) -> list[str]:
-    arns, start = [], None
+def _backup_named(client: Any, source: str, name: str) -> str | None:
+    """The ARN of the backup of ``source`` whose name is exactly the recorded intent."""
+    start = None
     for _ in range(100_000):
         params: dict[str, Any] = {"TableName": source, "BackupType": "USER"}
         if start:
             params["ExclusiveStartBackupArn"] = start
         page = client.list_backups(**params)
-        arns.extend(
-            b["BackupArn"]
-            for b in page.get("BackupSummaries", [])
-            if is_drill_name(b.get("BackupName", ""), source)
-        )
+        for summary in page.get("BackupSummaries", []):
+            if summary.get("BackupName") == name:
+                return str(summary["BackupArn"])
         start = page.get("LastEvaluatedBackupArn")
         if not start:
-            break
-    return arns
+            return None
+    return None
 
 
-def cleanup(client: Any, source: str, record: DrillRecord, wait_seconds: float = 600.0) -> dict:
-    """Remove leftover drill tables (recorded, or named and tagged as such) and drill backups."""
+def _expired_intent(entry: dict[str, Any]) -> bool:
+    return time.time() - float(entry.get("recorded_at") or 0) > INTENT_EXPIRY_S
+
+
+def leftovers(client: Any, source: str, record: DrillRecord) -> dict[str, dict[str, str]]:
+    """What cleanup would act on: {"tables": {name: why}, "backups": {name: arn or why}}."""
     data = record.load()
-    recorded = {n for n, e in data["tables"].items() if e.get("source") == source}
-    tables = sorted(
-        recorded | {n for n in _drill_tables(client, source) if _tagged_for(client, n, source)}
-    )
+    found: dict[str, dict[str, str]] = {"tables": {}, "backups": {}}
+    for name, entry in data["tables"].items():
+        if entry.get("source") == source:
+            found["tables"][name] = "recorded"
+    for name in _tagged_tables(client, source):
+        found["tables"].setdefault(name, "tagged")
+    for name, entry in data["backups"].items():
+        if entry.get("source") == source:
+            found["backups"][name] = entry.get("arn") or "recorded intent"
+    return found
+
+
+def cleanup(
+    client: Any,
+    source: str,
+    record: DrillRecord,
+    wait_seconds: float = 600.0,
+    dry_run: bool = False,
+) -> dict[str, dict[str, str]]:
+    """Remove recorded or tagged drill tables and recorded drill backups of ``source``."""
+    data = record.load()
+    found = leftovers(client, source, record)
     outcome: dict[str, dict[str, str]] = {"tables": {}, "backups": {}}
-    for name in tables:
+    for name, why in sorted(found["tables"].items()):
         if not is_drill_name(name, source):
+            outcome["tables"][name] = f"{why} but not named as a drill table: left alone"
+            continue
+        if dry_run:
+            outcome["tables"][name] = f"would delete ({why})"
+            continue
+        entry = data["tables"].get(name, {})
+        if why == "recorded" and not _table_exists(client, name) and not _expired_intent(entry):
+            outcome["tables"][name] = "not created yet: run `slsops drill cleanup` again later"
             continue
         result = delete_drill_table(client, name, source, wait_seconds)
+        if result == "gone" and why == "recorded":
+            result = "never created" if _expired_intent(entry) else "gone"
         outcome["tables"][name] = result
-        if result in ("deleted", "gone", "deleting"):
+        if result in DONE:
             record.forget_table(name)
-    backups = sorted(
-        {a for a, e in data["backups"].items() if e.get("source") == source}
-        | set(_drill_backups(client, source))
-    )
-    for arn in backups:
-        outcome["backups"][arn] = delete_backup(client, arn)
-        record.forget_backup(arn)
+    for name in sorted(found["backups"]):
+        entry = data["backups"].get(name, {})
+        arn = entry.get("arn") or _backup_named(client, source, name)
+        label = arn or name
+        if dry_run:
+            outcome["backups"][label] = "would delete (recorded)" if arn else "recorded intent"
+            continue
+        if arn is None:
+            result = "never created" if _expired_intent(entry) else "not created yet"
+        else:
+            result = delete_backup(client, arn)
+        outcome["backups"][label] = result
+        if result in DONE:
+            record.forget_backup(name)
     return outcome

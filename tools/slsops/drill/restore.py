@@ -1,37 +1,43 @@
-"""The restore drill: timed steps from "what did the source hold" to "the copy is gone".
+"""The restore drill's steps, from "where is the point" to "the copy is gone".
 
-Steps: ``point`` (restore point and PITR window), ``record`` (source fingerprint),
-``restore`` (start it: point in time, or on-demand backup then restore), ``wait`` (until the
-table and its indexes are ACTIVE, with a timeout), ``validate`` (schema and indexes, count and
-checksum, a sample read through the index), ``settings`` (what a restore does not carry over),
-``cleanup`` (always, also on failure, timeout and Ctrl-C, unless ``--keep``). The source table
-is only read: DescribeTable, DescribeContinuousBackups, Scan, and CreateBackup of it in backup
-mode; the only deletes are of ``<source>-drill-*`` tables and drill backups.
+Phases: ``point`` (the restore point and the PITR window), ``canaries`` (entries written
+through the API around the point, see ``canary``), ``await-point`` (PITR only: until the
+restorable window reaches the point), ``source-scan`` (what the source holds, reported apart
+from the RTO), ``restore`` (the restore call, after recording the intent), ``wait`` (until
+the table and its indexes are ACTIVE; tagged then), ``validate`` (schema, encryption, the bulk
+comparison at the point, the canaries, reads through the index), ``settings`` (what a restore
+does not carry over) and ``cleanup`` (always: on failure, timeout, Ctrl-C and SIGTERM too,
+unless ``--keep``). RTO runs from the restore call to the end of ``validate``; RPO is the
+incident time minus the restore point used. The source table is only read (and written to
+through the API, under the drill's reserved service name); the only deletes are of what this
+drill recorded before creating it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from log_service import keys
+from slsops.drill import canary, compare, settings, validation
 from slsops.drill import cleanup as drill_cleanup
-from slsops.drill.checksum import Fingerprint, Predicate, canonical_item, fingerprint
-from slsops.errors import SlsopsError, UsageError
+from slsops.drill.canary import Canaries, CanaryWriter
+from slsops.drill.result import DrillOptions, DrillResult, Phase, iso
+from slsops.errors import SlsopsError, Terminated, UsageError
 
-RTO_OBJECTIVE_S = 3600.0
-RPO_OBJECTIVE_S = 300.0
-DEFAULT_GUARD_S = 60.0
-DEFAULT_TIMEOUT_S = 3600.0
 POLL_SECONDS = 2.0
+# After a restore call cut short, how long the drill looks for the table before leaving it
+# to `slsops drill cleanup` (AWS creates it within seconds of accepting the call).
+INTERRUPTED_GRACE_S = 10.0
 
-# Called with (client, drill table name) once the restored table is ACTIVE, before it is
-# validated. Empty in normal runs; tests put fault injections here.
+# Called with (client, phase name, drill table or None) as each phase starts; tests pause or
+# break the drill here. Empty in normal runs.
+PHASE_HOOKS: list[Callable[[Any, str, str | None], None]] = []
+# Called with (client, drill table) once the restored table is ACTIVE, before validation.
 AFTER_RESTORE_HOOKS: list[Callable[[Any, str], None]] = []
 
 
@@ -39,510 +45,292 @@ class DrillFailed(Exception):
     """A step could not complete; the drill reports it and cleans up."""
 
 
-@dataclass
-class DrillOptions:
-    mode: str  # "pitr" | "backup"
-    restore_time: datetime | None
-    timeout_s: float
-    keep: bool
-    guard_s: float
-    segments: int
-    threads: int
-    index_name: str
-    alarm_names: list[str] = field(default_factory=list)
-    status: Callable[[str], None] = lambda _text: None
+class Drill:
+    """One drill run: its client, options, record, canaries and result."""
 
-
-@dataclass
-class Step:
-    name: str
-    started_at: str
-    duration_s: float
-    ok: bool
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "started_at": self.started_at,
-            "duration_s": round(self.duration_s, 3),
-            "ok": self.ok,
-            "detail": self.detail,
-        }
-
-
-@dataclass
-class DrillResult:
-    mode: str
-    source_table: str
-    started_at: str
-    drill_table: str | None = None
-    backup_arn: str | None = None
-    restore_point: str | None = None
-    earliest_restorable: str | None = None
-    latest_restorable: str | None = None
-    predicate: dict[str, Any] = field(default_factory=dict)
-    steps: list[Step] = field(default_factory=list)
-    source: Fingerprint | None = None
-    restored: Fingerprint | None = None
-    restore_started: bool = False
-    restore_error: str | None = None
-    schema_differences: list[str] | None = None
-    encryption: dict[str, Any] = field(default_factory=dict)
-    index_reads: dict[str, Any] = field(default_factory=dict)
-    not_carried_over: list[dict[str, str]] = field(default_factory=list)
-    rto_s: float | None = None
-    rpo_s: float | None = None
-    cleanup: dict[str, str] = field(default_factory=dict)
-    kept: bool = False
-    error: str | None = None
-    # True when the step that stopped the drill was an AWS call that failed: the checks that
-    # needed it report ERROR (could not tell), not FAIL (the restore was wrong).
-    error_from_aws: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "source_table": self.source_table,
-            "drill_table": self.drill_table,
-            "backup_arn": self.backup_arn,
-            "started_at": self.started_at,
-            "restore_point": self.restore_point,
-            "restorable_window": [self.earliest_restorable, self.latest_restorable],
-            "predicate": self.predicate,
-            "steps": [s.as_dict() for s in self.steps],
-            "source": self.source.as_dict() if self.source else None,
-            "restored": self.restored.as_dict() if self.restored else None,
-            "schema_differences": self.schema_differences,
-            "encryption": self.encryption,
-            "index_reads": self.index_reads,
-            "not_carried_over": self.not_carried_over,
-            "rto_s": None if self.rto_s is None else round(self.rto_s, 3),
-            "rpo_s": None if self.rpo_s is None else round(self.rpo_s, 3),
-            "objectives": {"rto_s": RTO_OBJECTIVE_S, "rpo_s": RPO_OBJECTIVE_S},
-            "cleanup": self.cleanup,
-            "kept": self.kept,
-            "error": self.error,
-        }
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_restore_time(text: str | None) -> datetime | None:
-    """``--restore-time``: ISO 8601 (``Z`` or an offset; naive means UTC) or epoch seconds."""
-    if text is None or not text.strip():
-        return None
-    value = text.strip()
-    try:
-        return datetime.fromtimestamp(float(value), UTC)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"--restore-time {text!r} is not ISO 8601 (2026-01-31T12:00:00Z) or epoch seconds"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class _Timer:
-    """Context manager that appends a timed Step to the result."""
-
-    def __init__(self, result: DrillResult, name: str, status: Callable[[str], None]) -> None:
-        self.result, self.name, self.status = result, name, status
-        self.detail = ""
-
-    def __enter__(self) -> _Timer:
+    def __init__(
+        self,
+        client: Any,
+        source: str,
+        options: DrillOptions,
+        record: drill_cleanup.DrillRecord,
+        writer: CanaryWriter | None,
+    ) -> None:
+        self.client, self.source, self.options, self.record = client, source, options, record
+        self.writer = writer
         self.started_wall = datetime.now(UTC)
         self.started = time.perf_counter()
-        self.status(f"drill: {self.name}")
-        return self
+        self.result = DrillResult(options.mode, source, iso(self.started_wall))
+        self.result.objectives = options.objectives
+        self.result.identity = getattr(writer, "identity", None)
+        self.canaries = Canaries()
+        self.restore_called = False
 
-    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> None:
-        detail = self.detail if exc is None else f"{type(exc).__name__}: {exc}"
-        self.result.steps.append(
-            Step(
-                self.name,
-                iso(self.started_wall),
-                time.perf_counter() - self.started,
-                exc is None,
-                detail,
+    def run(self) -> DrillResult:
+        return _run(self)
+
+    def phase(self, name: str) -> Phase:
+        for hook in PHASE_HOOKS:
+            hook(self.client, name, self.result.drill_table)
+        return Phase(self.result, name, self.options.status)
+
+    def remaining(self) -> float:
+        return self.options.timeout_s - (time.perf_counter() - self.started)
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    # --- phases ---------------------------------------------------------------------------
+
+    def find_point(self) -> tuple[datetime | None, dict[str, Any]]:
+        """The restore point when it is fixed up front (explicit time or existing backup)."""
+        result, options = self.result, self.options
+        source_desc = self.client.describe_table(TableName=self.source)["Table"]
+        window = settings.pitr_window(self.client, self.source)
+        if window is not None:
+            result.earliest_restorable, result.latest_restorable = map(iso, window)
+        if options.mode == "backup":
+            if options.restore_time is not None:
+                raise UsageError("--restore-time applies to --mode pitr only")
+            if options.backup_arn is None:
+                return None, source_desc
+            backup = self.client.describe_backup(BackupArn=options.backup_arn)
+            details = backup["BackupDescription"]["BackupDetails"]
+            origin = backup["BackupDescription"]["SourceTableDetails"]["TableName"]
+            if origin != self.source:
+                raise UsageError(f"--backup-arn is a backup of {origin}, not of {self.source}")
+            result.backup_arn, result.backup_origin = options.backup_arn, "existing"
+            return details["BackupCreationDateTime"], source_desc
+        if window is None:
+            raise DrillFailed(f"point-in-time recovery is not enabled on {self.source}")
+        point = options.restore_time
+        if point is not None and not window[0] <= point <= window[1]:
+            raise UsageError(
+                f"--restore-time {iso(point)} is outside the restorable window "
+                f"[{iso(window[0])}, {iso(window[1])}]"
             )
-        )
+        return point, source_desc
+
+    def write(self, phase: str, count: int) -> None:
+        if self.writer is None:
+            raise DrillFailed("no canary write path: the drill cannot prove its restore point")
+        self.writer.write(self.canaries.entries(phase, count))
+
+    def place_canaries(self, fixed_point: datetime | None) -> datetime:
+        """Write the canaries around the point; return the point (and set the incident)."""
+        gap = self.options.canary_gap_s
+        if fixed_point is not None:  # the point is in the past: every canary is after it
+            self.write("after", 1)
+            point = fixed_point
+        else:
+            self.write("before", canary.BEFORE_COUNT)
+            self.pause(gap)
+            point = self.take_backup() if self.options.mode == "backup" else datetime.now(UTC)
+            self.pause(gap)
+            self.write("after", 1)
+        self.result.restore_point = iso(point)
+        self.result.incident_at = iso(datetime.now(UTC))
+        self.result.rpo_s = (datetime.now(UTC) - point).total_seconds()
+        return point
+
+    def take_backup(self) -> datetime:
+        result = self.result
+        name = drill_cleanup.drill_name(self.source, datetime.now(UTC))
+        self.record.intend_backup(name, self.source, result.started_at)
+        backup = self.client.create_backup(TableName=self.source, BackupName=name)
+        details = backup["BackupDetails"]
+        result.backup_arn, result.backup_origin = details["BackupArn"], "fresh"
+        self.record.backup_created(name, result.backup_arn)
+        for _ in range(1_000_000):
+            status = self.client.describe_backup(BackupArn=result.backup_arn)["BackupDescription"][
+                "BackupDetails"
+            ]["BackupStatus"]
+            if status == "AVAILABLE":
+                break
+            if status != "CREATING" or self.remaining() <= 0:
+                raise DrillFailed(f"backup {result.backup_arn} is {status}, not AVAILABLE")
+            self.options.status(f"drill: backup {status}")
+            self.pause(POLL_SECONDS)
+        return details["BackupCreationDateTime"]
+
+    def await_point(self, point: datetime) -> str:
+        """PITR: wait until the latest restorable time reaches the point (bounded)."""
+        for _ in range(1_000_000):
+            window = settings.pitr_window(self.client, self.source)
+            if window is None:
+                raise DrillFailed(f"point-in-time recovery was turned off on {self.source}")
+            self.result.latest_restorable = iso(window[1])
+            if window[1] >= point:
+                return f"latest restorable {iso(window[1])} reached the point"
+            if self.remaining() <= 0:
+                raise DrillFailed(f"timeout: latest restorable {iso(window[1])} < {iso(point)}")
+            self.options.status(f"drill: waiting for the restorable window to reach {iso(point)}")
+            self.pause(min(POLL_SECONDS, max(0.1, (point - window[1]).total_seconds())))
+        raise DrillFailed("the restorable window never reached the point")
+
+    def restore(self, point: datetime) -> None:
+        result = self.result
+        name = result.drill_table = drill_cleanup.drill_name(self.source, datetime.now(UTC))
+        self.record.intend_table(name, self.source, result.started_at)
+        self.restore_called = True
+        try:
+            if self.options.mode == "pitr":
+                self.client.restore_table_to_point_in_time(
+                    SourceTableName=self.source, TargetTableName=name, RestoreDateTime=point
+                )
+            else:
+                self.client.restore_table_from_backup(
+                    TargetTableName=name, BackupArn=result.backup_arn
+                )
+        except ClientError as exc:
+            result.restore_error = str(exc)
+            raise
+        result.restore_started = True
+
+    def wait_active(self) -> dict[str, Any]:
+        name = self.result.drill_table
+        for _ in range(1_000_000):
+            table = self.client.describe_table(TableName=name)["Table"]
+            statuses = [table["TableStatus"]] + [
+                g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])
+            ]
+            if all(s == "ACTIVE" for s in statuses):
+                return table
+            if self.remaining() <= 0:
+                status = table["TableStatus"]
+                raise DrillFailed(
+                    f"timeout after {self.options.timeout_s:.0f} s: {name} is {status}"
+                )
+            self.options.status(f"drill: waiting for {name} ({table['TableStatus']})")
+            self.pause(POLL_SECONDS)
+        raise DrillFailed(f"{name} never became ACTIVE")
 
 
 def run_drill(
-    client: Any, source: str, options: DrillOptions, record: drill_cleanup.DrillRecord
+    client: Any,
+    source: str,
+    options: DrillOptions,
+    record: drill_cleanup.DrillRecord,
+    writer: CanaryWriter | None = None,
 ) -> DrillResult:
-    """Run every step; the drill table (and backup) are removed at the end unless ``keep``."""
-    started_wall = datetime.now(UTC)
-    started = time.perf_counter()
-    result = DrillResult(options.mode, source, iso(started_wall))
-    now_epoch = int(started_wall.timestamp())
+    """Run every phase; what the drill created is removed at the end unless ``keep``."""
+    return Drill(client, source, options, record, writer).run()
+
+
+def _run(drill: Drill) -> DrillResult:
+    """Every phase in order; cleanup always runs (``drill.result`` survives an interrupt)."""
+    client, source, options, result = drill.client, drill.source, drill.options, drill.result
     try:
-        with _Timer(result, "point", options.status) as step:
-            point, source_desc = _restore_point(client, source, options, result, started_wall)
-            step.detail = f"restore point {result.restore_point}"
-        with _Timer(result, "record", options.status) as step:
-            predicate = Predicate(
-                keys.format_timestamp(point - timedelta(seconds=options.guard_s)), now_epoch
+        with drill.phase("point") as step:
+            fixed_point, source_desc = drill.find_point()
+            step.detail = f"restore point {iso(fixed_point)}" if fixed_point else "set by canaries"
+        with drill.phase("canaries") as step:
+            point = drill.place_canaries(fixed_point)
+            step.detail = (
+                f"{len(drill.canaries.before)} before and {len(drill.canaries.after)} after "
+                f"the point {result.restore_point}"
             )
-            result.predicate = {
-                "ingested_at_at_most": predicate.cutoff,
-                "expires_at_after": now_epoch,
-                "markers": "excluded",
-            }
-            result.source = fingerprint(
-                client, source, predicate, options.segments, options.threads
-            )
-            step.detail = f"{result.source.count} items, checksum {result.source.checksum_hex[:16]}"
-        with _Timer(result, "restore", options.status) as step:
-            result.drill_table = drill_cleanup.drill_name(source, datetime.now(UTC))
-            _start_restore(client, source, point, options, result, record, started)
+        if options.mode == "pitr":
+            with drill.phase("await-point") as step:
+                step.detail = drill.await_point(point)
+        window = compare.PointWindow(
+            keys.format_timestamp(point - timedelta(seconds=options.guard_s)),
+            keys.format_timestamp(point + timedelta(seconds=options.guard_s)),
+            int(drill.started_wall.timestamp()),
+        )
+        with drill.phase("source-scan") as step:
+            scan_started = time.perf_counter()
+            source_tally = compare.tally(client, source, window, options.segments, options.threads)
+            result.source_scan_s = time.perf_counter() - scan_started
+            step.detail = f"{source_tally.scanned} items scanned"
+        with drill.phase("restore") as step:
+            rto_started = time.perf_counter()
+            drill.restore(point)
             step.detail = f"restoring into {result.drill_table}"
-        with _Timer(result, "wait", options.status) as step:
-            restored_desc = _wait_active(client, result.drill_table, options, started)
+        with drill.phase("wait") as step:
+            restored_desc = drill.wait_active()
             drill_cleanup.tag_table(
                 client, restored_desc["TableArn"], source, result.started_at, timeout=30
             )
-            step.detail = "table and indexes ACTIVE"
+            step.detail = "table and indexes ACTIVE, tagged"
         for hook in AFTER_RESTORE_HOOKS:
             hook(client, result.drill_table)
-        with _Timer(result, "validate", options.status) as step:
-            restored_desc = client.describe_table(TableName=result.drill_table)["Table"]
-            result.schema_differences = schema_differences(source_desc, restored_desc)
-            result.encryption = {
-                "source": _sse(source_desc),
-                "restored": _sse(restored_desc),
-            }
-            result.restored = fingerprint(
-                client, result.drill_table, predicate, options.segments, options.threads
+        with drill.phase("validate") as step:
+            restored_desc = validation.validate(
+                client, result, drill.canaries, source_desc, source_tally, window, options
             )
-            result.index_reads = _index_reads(client, result.drill_table, options, result.source)
-            result.rto_s = time.perf_counter() - started
-            step.detail = (
-                f"{result.restored.count} items, checksum {result.restored.checksum_hex[:16]}"
+            result.rto_s = time.perf_counter() - rto_started
+            step.detail = f"{result.comparison['restored']['scanned']} items scanned"
+        with drill.phase("settings") as step:
+            result.not_carried_over = settings.not_carried_over(
+                client, source, source_desc, result.drill_table, restored_desc, options.alarm_names
             )
-        with _Timer(result, "settings", options.status) as step:
-            result.not_carried_over = not_carried_over(
-                client, source, source_desc, result.drill_table, restored_desc, options
-            )
+            result.not_reapplicable = settings.not_reapplicable(source_desc, restored_desc)
             step.detail = f"{len(result.not_carried_over)} settings to re-apply after a restore"
-    except (SlsopsError, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        result.aborted_by = "SIGINT"
+        raise
+    except Terminated:
+        result.aborted_by = "SIGTERM"
+        raise
+    except SlsopsError:
         raise
     except Exception as exc:  # any failed step: report it, then clean up
         result.error = f"{type(exc).__name__}: {exc}"
         result.error_from_aws = isinstance(exc, ClientError | BotoCoreError)
     finally:
-        with _Timer(result, "cleanup", options.status) as step:
-            _cleanup(client, source, options, result, record)
+        with Phase(result, "cleanup", options.status) as step:
+            _cleanup(drill)
             step.detail = ", ".join(f"{k}: {v}" for k, v in result.cleanup.items()) or "nothing"
     return result
 
 
-def _pitr_window(client: Any, source: str) -> tuple[datetime, datetime] | None:
-    answer = client.describe_continuous_backups(TableName=source)
-    pitr = (answer.get("ContinuousBackupsDescription") or {}).get(
-        "PointInTimeRecoveryDescription"
-    ) or {}
-    if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
-        return None
-    return pitr["EarliestRestorableDateTime"], pitr["LatestRestorableDateTime"]
-
-
-def _restore_point(
-    client: Any, source: str, options: DrillOptions, result: DrillResult, started: datetime
-) -> tuple[datetime, dict[str, Any]]:
-    source_desc = client.describe_table(TableName=source)["Table"]
-    window = _pitr_window(client, source)
-    if window is not None:
-        earliest, latest = window
-        result.earliest_restorable, result.latest_restorable = iso(earliest), iso(latest)
-        result.rpo_s = max(0.0, (started - latest).total_seconds())
-    if options.mode == "backup":
-        if options.restore_time is not None:
-            raise UsageError("--restore-time applies to --mode pitr only")
-        point = started  # the backup is taken after the record: it holds at least this
-    else:
-        if window is None:
-            raise DrillFailed(f"point-in-time recovery is not enabled on {source}")
-        point = options.restore_time or window[1]
-        if not window[0] <= point <= window[1]:
-            raise UsageError(
-                f"--restore-time {iso(point)} is outside the restorable window "
-                f"[{iso(window[0])}, {iso(window[1])}]"
-            )
-    result.restore_point = iso(point)
-    return point, source_desc
-
-
-def _remaining(options: DrillOptions, started: float) -> float:
-    return options.timeout_s - (time.perf_counter() - started)
-
-
-def _start_restore(
-    client: Any,
-    source: str,
-    point: datetime,
-    options: DrillOptions,
-    result: DrillResult,
-    record: drill_cleanup.DrillRecord,
-    started: float,
-) -> None:
-    name = result.drill_table or ""
-    record.add_table(name, source, result.started_at)
-    if options.mode == "pitr":
-        try:
-            client.restore_table_to_point_in_time(
-                SourceTableName=source, TargetTableName=name, RestoreDateTime=point
-            )
-        except ClientError as exc:
-            result.restore_error = str(exc)
-            raise
-        result.restore_started = True
-        return
-    backup = client.create_backup(TableName=source, BackupName=name)["BackupDetails"]
-    result.backup_arn = backup["BackupArn"]
-    record.add_backup(result.backup_arn, source, result.started_at)
-    for _ in range(1_000_000):
-        status = client.describe_backup(BackupArn=result.backup_arn)["BackupDescription"][
-            "BackupDetails"
-        ]["BackupStatus"]
-        if status == "AVAILABLE":
-            break
-        if status != "CREATING" or _remaining(options, started) <= 0:
-            raise DrillFailed(f"backup {result.backup_arn} is {status}, not AVAILABLE")
-        options.status(f"drill: backup {status}")
-        time.sleep(POLL_SECONDS)
-    try:
-        client.restore_table_from_backup(TargetTableName=name, BackupArn=result.backup_arn)
-    except ClientError as exc:
-        result.restore_error = str(exc)
-        raise
-    result.restore_started = True
-
-
-def _wait_active(client: Any, name: str, options: DrillOptions, started: float) -> dict[str, Any]:
-    for _ in range(1_000_000):
-        table = client.describe_table(TableName=name)["Table"]
-        statuses = [table["TableStatus"]] + [
-            g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])
-        ]
-        if all(s == "ACTIVE" for s in statuses):
-            return table
-        if _remaining(options, started) <= 0:
-            raise DrillFailed(
-                f"timeout after {options.timeout_s:.0f} s: {name} is {table['TableStatus']}"
-            )
-        options.status(f"drill: waiting for {name} ({table['TableStatus']})")
-        time.sleep(POLL_SECONDS)
-    raise DrillFailed(f"{name} never became ACTIVE")
-
-
-def _key_schema(desc: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k["AttributeName"], k["KeyType"]) for k in desc.get("KeySchema", [])]
-
-
-def _indexes(desc: dict[str, Any], field_name: str) -> dict[str, Any]:
-    return {
-        i["IndexName"]: {
-            "keys": _key_schema(i),
-            "projection": (i.get("Projection") or {}).get("ProjectionType"),
-            "non_key": sorted((i.get("Projection") or {}).get("NonKeyAttributes", [])),
-        }
-        for i in desc.get(field_name, []) or []
-    }
-
-
-def schema_differences(source: dict[str, Any], restored: dict[str, Any]) -> list[str]:
-    """What differs in keys, attribute definitions and indexes (empty when equal)."""
-    differences = []
-    if _key_schema(source) != _key_schema(restored):
-        differences.append(f"key schema {_key_schema(source)} != {_key_schema(restored)}")
-
-    def attributes(desc: dict[str, Any]) -> set[tuple[str, str]]:
-        return {
-            (a["AttributeName"], a["AttributeType"]) for a in desc.get("AttributeDefinitions", [])
-        }
-
-    if attributes(source) != attributes(restored):
-        differences.append("attribute definitions differ")
-    for field_name in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        want, got = _indexes(source, field_name), _indexes(restored, field_name)
-        for name in sorted(set(want) | set(got)):
-            if want.get(name) != got.get(name):
-                differences.append(f"{field_name} {name}: {want.get(name)} != {got.get(name)}")
-    return differences
-
-
-def _sse(desc: dict[str, Any]) -> dict[str, Any]:
-    sse = desc.get("SSEDescription") or {}
-    return {
-        "status": sse.get("Status"),
-        "type": sse.get("SSEType"),
-        "key": sse.get("KMSMasterKeyArn"),
-    }
-
-
-def _index_reads(
-    client: Any, table: str, options: DrillOptions, source: Fingerprint | None
-) -> dict[str, Any]:
-    """Read the sampled source items back through the restored table's index."""
-    sample = (source.sample if source else [])[:8]
-    missing, differing = [], []
-    for item in sample:
-        shard = (item.get(keys.INDEX_PARTITION_KEY) or {}).get("N")
-        sort_key = (item.get(keys.SORT_KEY) or {}).get("S")
-        if shard is None or sort_key is None:
-            continue
-        page = client.query(
-            TableName=table,
-            IndexName=options.index_name,
-            KeyConditionExpression="#p = :p AND #s = :s",
-            ExpressionAttributeNames={"#p": keys.INDEX_PARTITION_KEY, "#s": keys.INDEX_SORT_KEY},
-            ExpressionAttributeValues={":p": {"N": shard}, ":s": {"S": sort_key}},
-        )
-        partition = item[keys.PARTITION_KEY]["S"]
-        found = [i for i in page.get("Items", []) if i[keys.PARTITION_KEY]["S"] == partition]
-        key = f"{partition}/{sort_key}"
-        if not found:
-            missing.append(key)
-        elif canonical_item(found[0]) != canonical_item(item):
-            differing.append(key)
-    return {"checked": len(sample), "missing": missing, "differing": differing}
-
-
-# What AWS never carries over to a restored table, and how the runbook re-applies it.
-ALWAYS_REAPPLY = (
-    ("CloudWatch alarms", "alarms name the table: point them at the restored table (infra/ apply)"),
-    ("Auto scaling", "re-register scalable targets and policies (on-demand tables: none)"),
-    ("IAM policies", "policies name the table ARN: restore under the original name or update them"),
-)
-
-
-def not_carried_over(
-    client: Any,
-    source: str,
-    source_desc: dict[str, Any],
-    restored: str,
-    restored_desc: dict[str, Any],
-    options: DrillOptions,
-) -> list[dict[str, str]]:
-    """Settings the source has that the restored table lacks, and what re-applies them."""
-    found: list[dict[str, str]] = []
-
-    def pitr_status(name: str) -> str:
-        try:
-            return "ENABLED" if _pitr_window(client, name) else "DISABLED"
-        except ClientError:  # not allowed to look: say it must be re-applied
-            return "UNKNOWN"
-
-    def ttl_of(name: str) -> dict[str, Any]:
-        try:
-            return client.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        except ClientError:
-            return {}
-
-    if pitr_status(source) != "DISABLED" and pitr_status(restored) != "ENABLED":
-        found.append(
-            {
-                "setting": "Point-in-time recovery",
-                "reapply": f"aws dynamodb update-continuous-backups --table-name {restored} "
-                "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
-            }
-        )
-    if source_desc.get("DeletionProtectionEnabled") and not restored_desc.get(
-        "DeletionProtectionEnabled"
-    ):
-        found.append(
-            {
-                "setting": "Deletion protection",
-                "reapply": f"aws dynamodb update-table --table-name {restored} "
-                "--deletion-protection-enabled",
-            }
-        )
-    ttl_source, ttl_restored = ttl_of(source), ttl_of(restored)
-    if ttl_source.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl_restored.get(
-        "TimeToLiveStatus"
-    ) not in ("ENABLED", "ENABLING"):
-        found.append(
-            {
-                "setting": f"Time to live ({ttl_source.get('AttributeName')})",
-                "reapply": f"aws dynamodb update-time-to-live --table-name {restored} "
-                "--time-to-live-specification "
-                f"Enabled=true,AttributeName={ttl_source.get('AttributeName')}",
-            }
-        )
-    source_tags = _tags(client, source_desc["TableArn"])
-    restored_tags = _tags(client, restored_desc["TableArn"])
-    lost = {k: v for k, v in source_tags.items() if restored_tags.get(k) != v}
-    if lost:
-        found.append(
-            {
-                "setting": f"Tags ({', '.join(sorted(lost))})",
-                "reapply": "aws dynamodb tag-resource --resource-arn <restored table ARN> --tags "
-                + " ".join(f"Key={k},Value={v}" for k, v in sorted(lost.items())),
-            }
-        )
-    stream = (source_desc.get("StreamSpecification") or {}).get("StreamEnabled")
-    if stream and not (restored_desc.get("StreamSpecification") or {}).get("StreamEnabled"):
-        view = source_desc["StreamSpecification"].get("StreamViewType", "NEW_AND_OLD_IMAGES")
-        found.append(
-            {
-                "setting": "DynamoDB stream",
-                "reapply": f"aws dynamodb update-table --table-name {restored} "
-                f"--stream-specification StreamEnabled=true,StreamViewType={view}",
-            }
-        )
-    alarms = ", ".join(options.alarm_names) or "the table's alarms"
-    for setting, reapply in ALWAYS_REAPPLY:
-        detail = f"{reapply} ({alarms})" if setting == "CloudWatch alarms" else reapply
-        found.append({"setting": setting, "reapply": detail})
-    return found
-
-
-def _tags(client: Any, arn: str) -> dict[str, str]:
-    try:
-        tags = client.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
-    except ClientError:
-        return {}
-    return {
-        t["Key"]: t["Value"]
-        for t in tags
-        if t["Key"] not in (drill_cleanup.TAG_DRILL, drill_cleanup.TAG_STARTED)
-    }
-
-
-def _cleanup(
-    client: Any,
-    source: str,
-    options: DrillOptions,
-    result: DrillResult,
-    record: drill_cleanup.DrillRecord,
-) -> None:
+def _cleanup(drill: Drill) -> None:
+    result, options, record = drill.result, drill.options, drill.record
+    fresh_backup = result.backup_arn if result.backup_origin == "fresh" else None
     if options.keep:
-        result.kept = True
-        if result.drill_table:
-            result.cleanup["table"] = "kept (--keep)"
+        result.kept = [n for n in (result.drill_table, fresh_backup) if n]
+        for name in result.kept:
+            result.cleanup["table" if name == result.drill_table else "backup"] = "kept (--keep)"
         return
-    if result.drill_table:
+    if result.drill_table and drill.restore_called:
+        if not result.restore_started:
+            _await_interrupted_table(drill)
         try:
             outcome = drill_cleanup.delete_drill_table(
-                client, result.drill_table, source, wait_seconds=min(600.0, options.timeout_s)
+                drill.client,
+                result.drill_table,
+                drill.source,
+                wait_seconds=min(600.0, options.timeout_s),
             )
+            if outcome == "gone" and not result.restore_started:
+                outcome = "not created yet: recorded for `slsops drill cleanup`"
         except Exception as exc:  # still recorded: `slsops drill cleanup` will retry
             outcome = f"not deleted ({type(exc).__name__}: {exc}); run `slsops drill cleanup`"
         result.cleanup["table"] = outcome
-        if outcome in ("deleted", "gone", "deleting"):
+        if outcome in drill_cleanup.DONE:
             record.forget_table(result.drill_table)
-    if result.backup_arn:
+    if fresh_backup:
         try:
-            result.cleanup["backup"] = drill_cleanup.delete_backup(client, result.backup_arn)
-            record.forget_backup(result.backup_arn)
+            result.cleanup["backup"] = drill_cleanup.delete_backup(drill.client, fresh_backup)
+            name = next(
+                (n for n, e in record.load()["backups"].items() if e.get("arn") == fresh_backup),
+                None,
+            )
+            if name:
+                record.forget_backup(name)
         except Exception as exc:
             result.cleanup["backup"] = (
                 f"not deleted ({type(exc).__name__}); run `slsops drill cleanup`"
             )
+
+
+def _await_interrupted_table(drill: Drill) -> None:
+    """The restore call was cut short: give AWS a moment to show the table it may have made."""
+    deadline = time.monotonic() + INTERRUPTED_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            drill.client.describe_table(TableName=drill.result.drill_table)
+            return
+        except ClientError:
+            time.sleep(0.5)

@@ -1,0 +1,284 @@
+"""The restored table against what the source held at the restore point, in bounded memory.
+
+Every log entry is classed by its ``ingested_at`` against the point: ``before`` (at most
+point - guard: the restored table must hold it, identical, with its idempotency marker),
+``after`` (later than point + guard: the restored table must not hold it nor its marker) or
+``window`` (in between: an entry stamped before the point may land after it, so it is counted,
+not judged). What the source has lost since the point (TTL-expired or deleted) is still in a
+correct restore: it is explained and counted, never a failure.
+
+Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of buckets),
+the count and checksum of its ``before`` entries and of all its markers, and whether it holds
+any ``window``/``after`` entry. A bucket whose tallies agree, and which holds no entry near or
+after the point, is settled. Pass 2 (only when some bucket is not) scans both tables again and
+keeps just the entries of the unsettled buckets, at most ``MAX_RESOLVED`` log ids, to say
+which entry is missing, differs, is after the point, or was lost since.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from log_service import keys
+from slsops.audit.aggregate import Reservoir
+from slsops.audit.scan import parallel_scan
+from slsops.drill.checksum import MODULUS, hex_of, item_hash
+
+BUCKETS = 1024
+MAX_RESOLVED = 200_000
+NAMED = 20  # keys named in the evidence per kind of difference
+SAMPLE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class PointWindow:
+    """Where the point is, in the stored timestamp form (string order is time order)."""
+
+    before_at_most: str  # point - guard
+    after_above: str  # point + guard
+    now: int  # epoch seconds, fixed once per drill: TTL is judged against it
+
+    def entry_class(self, item: dict[str, Any]) -> str:
+        ingested = (item.get("ingested_at") or {}).get("S")
+        if ingested is None:
+            return "window"  # no server write time: cannot be placed, counted only
+        if ingested <= self.before_at_most:
+            return "before"
+        return "after" if ingested > self.after_above else "window"
+
+    def expired(self, item: dict[str, Any]) -> bool:
+        try:
+            return float((item.get(keys.TTL_ATTRIBUTE) or {}).get("N")) <= self.now
+        except (TypeError, ValueError):
+            return False
+
+
+def _is_marker(item: dict[str, Any]) -> bool:
+    return (item.get(keys.PARTITION_KEY) or {}).get("S", "").startswith(keys.MARKER_PREFIX)
+
+
+def _log_id(item: dict[str, Any]) -> str:
+    value = (item.get("log_id") or {}).get("S")
+    if value:
+        return value
+    partition = (item.get(keys.PARTITION_KEY) or {}).get("S")
+    return f"{partition}/{(item.get(keys.SORT_KEY) or {}).get('S')}"
+
+
+def _bucket(log_id: str) -> int:
+    return zlib.crc32(log_id.encode("utf-8")) % BUCKETS
+
+
+@dataclass
+class Tally:
+    """Pass-1 figures of one table: per class counts and checksums, per bucket tallies."""
+
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"before": 0, "window": 0, "after": 0, "markers": 0}
+    )
+    scanned: int = 0
+    before_sum: int = 0
+    marker_sum: int = 0
+    buckets: list[list[int]] = field(
+        default_factory=lambda: [[0, 0, 0, 0, 0] for _ in range(BUCKETS)]
+    )
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    scan_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "scanned": self.scanned,
+            "checksum_before": hex_of(self.before_sum),
+            "checksum_markers": hex_of(self.marker_sum),
+        }
+
+
+def tally(
+    client: Any,
+    table: str,
+    window: PointWindow,
+    segments: int,
+    threads: int,
+    advance: Callable[[int], None] | None = None,
+) -> Tally:
+    """Pass 1 over ``table`` (strongly consistent parallel scan)."""
+    result = Tally()
+    lock = threading.Lock()
+    reservoir = Reservoir(SAMPLE_SIZE, seed=7)
+
+    def on_page(items: list[dict[str, Any]]) -> None:
+        rows = []
+        for item in items:
+            marker = _is_marker(item)
+            cls = "markers" if marker else window.entry_class(item)
+            rows.append((cls, _bucket(_log_id(item)), item_hash(item), item))
+        with lock:
+            result.scanned += len(items)
+            for cls, bucket, digest, item in rows:
+                result.counts[cls] += 1
+                row = result.buckets[bucket]
+                if cls == "before":
+                    row[0] += 1
+                    row[1] = (row[1] + digest) % MODULUS
+                    result.before_sum = (result.before_sum + digest) % MODULUS
+                    reservoir.offer(item)
+                elif cls == "markers":
+                    row[2] += 1
+                    row[3] = (row[3] + digest) % MODULUS
+                    result.marker_sum = (result.marker_sum + digest) % MODULUS
+                else:
+                    row[4] += 1
+        if advance is not None:
+            advance(len(items))
+
+    parallel_scan(client, table, segments, threads, on_page, consistent_read=True)
+    result.sample = reservoir.sample
+    return result
+
+
+def unsettled(source: Tally, restored: Tally) -> set[int]:
+    """Buckets whose tallies differ or that hold an entry near or after the point."""
+    return {
+        b
+        for b in range(BUCKETS)
+        if source.buckets[b][:4] != restored.buckets[b][:4]
+        or source.buckets[b][4]
+        or restored.buckets[b][4]
+    }
+
+
+@dataclass
+class _Entry:
+    """One log id in an unsettled bucket: what each table holds for it (hashes only)."""
+
+    cls: str = "window"
+    expired: bool = False
+    item: list[int | None] = field(default_factory=lambda: [None, None])  # source, restored
+    marker: list[int | None] = field(default_factory=lambda: [None, None])
+    key: str = ""
+
+
+def _collect(
+    client: Any,
+    table: str,
+    side: int,
+    buckets: set[int],
+    window: PointWindow,
+    entries: dict[str, _Entry],
+    segments: int,
+    threads: int,
+) -> None:
+    lock = threading.Lock()
+
+    def on_page(items: list[dict[str, Any]]) -> None:
+        with lock:
+            for item in items:
+                log_id = _log_id(item)
+                if _bucket(log_id) not in buckets:
+                    continue
+                entry = entries.get(log_id)
+                if entry is None:
+                    if len(entries) >= MAX_RESOLVED:
+                        raise OverflowError(
+                            f"more than {MAX_RESOLVED} entries differ or sit near the point"
+                        )
+                    entry = entries[log_id] = _Entry()
+                if _is_marker(item):
+                    entry.marker[side] = item_hash(item)
+                    continue
+                entry.item[side] = item_hash(item)
+                entry.cls = window.entry_class(item)
+                entry.expired = window.expired(item)
+                entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+
+    parallel_scan(client, table, segments, threads, on_page, consistent_read=True)
+
+
+@dataclass
+class Verdict:
+    """What the comparison found (the evidence keeps counts and a few named keys)."""
+
+    missing: list[str] = field(default_factory=list)
+    missing_markers: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+    differing_markers: list[str] = field(default_factory=list)
+    after_point: list[str] = field(default_factory=list)
+    lost_ttl_expired: int = 0
+    lost_deleted: int = 0
+    window: int = 0
+    resolved: int = 0
+    unsettled_buckets: int = 0
+    explained_sum: int = 0  # checksum of the entries the source lost since the point
+
+    def as_dict(self) -> dict[str, Any]:
+        def named(values: list[str]) -> dict[str, Any]:
+            return {"count": len(values), "keys": values[:NAMED]}
+
+        return {
+            "missing": named(self.missing),
+            "missing_markers": named(self.missing_markers),
+            "differing": named(self.differing),
+            "differing_markers": named(self.differing_markers),
+            "after_point": named(self.after_point),
+            "lost_since": {"ttl_expired": self.lost_ttl_expired, "deleted": self.lost_deleted},
+            "window_entries": self.window,
+            "unsettled_buckets": self.unsettled_buckets,
+            "resolved_entries": self.resolved,
+        }
+
+
+def judge(entries: dict[str, _Entry]) -> Verdict:
+    verdict = Verdict(resolved=len(entries))
+    for log_id, entry in sorted(entries.items()):
+        key = entry.key or f"marker of {log_id}"
+        s_item, r_item = entry.item
+        s_marker, r_marker = entry.marker
+        if entry.cls == "after":
+            if r_item is not None or r_marker is not None:
+                verdict.after_point.append(key)
+            continue
+        if entry.cls == "window" or (s_item is None and r_item is None):
+            verdict.window += 1
+            continue
+        if s_item is None and r_item is not None:  # lost since the point: explained
+            if entry.expired:
+                verdict.lost_ttl_expired += 1
+            else:
+                verdict.lost_deleted += 1
+            verdict.explained_sum = (verdict.explained_sum + r_item) % MODULUS
+            continue
+        if r_item is None:
+            verdict.missing.append(key)
+        elif s_item != r_item:
+            verdict.differing.append(key)
+        if s_marker is not None and r_marker is None:
+            verdict.missing_markers.append(key)
+        elif s_marker is not None and s_marker != r_marker:
+            verdict.differing_markers.append(key)
+    return verdict
+
+
+def compare(
+    client: Any,
+    source_table: str,
+    source: Tally,
+    restored_table: str,
+    restored: Tally,
+    window: PointWindow,
+    segments: int,
+    threads: int,
+) -> Verdict:
+    """Pass 2 over the unsettled buckets (none: nothing to resolve, the tables agree)."""
+    buckets = unsettled(source, restored)
+    entries: dict[str, _Entry] = {}
+    if buckets:
+        _collect(client, source_table, 0, buckets, window, entries, segments, threads)
+        _collect(client, restored_table, 1, buckets, window, entries, segments, threads)
+    verdict = judge(entries)
+    verdict.unsettled_buckets = len(buckets)
+    return verdict
