@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -15,14 +17,23 @@ from stack_breaks import (
     auth_none,
     broken,
     grant_read_put_item,
+    grant_table_action,
+    restore_full_invoke,
     restore_full_trust,
     restore_ingest_invoke,
     restore_read_invoke,
     restore_trust,
+    revoke_extra_policy,
+    revoke_full_invoke,
     revoke_ingest_invoke,
     revoke_read_invoke,
     revoke_read_put_item,
+    run_cli,
+    statuses,
+    trust_back,
+    trust_external_id_changed,
     trust_without_external_id,
+    trust_without_external_id_of,
     widen_full_trust,
 )
 
@@ -126,31 +137,55 @@ def test_clean_stack_passes_roles(local_stack: Stack, tmp_path: Path) -> None:
     assert matrix["dynamodb:DeleteTable"] == {"expected": "deny", "actual": "deny"}
 
 
+# Each break makes exactly these checks FAIL in a whole roles run.
 BREAKS = [
-    ("read-role-gets-put-item", {"ROLE-021"}, grant_read_put_item, revoke_read_put_item),
-    (
-        "read-trust-without-external-id",
+    pytest.param(
+        {"ROLE-021"},
+        grant_read_put_item,
+        revoke_read_put_item,
+        id="read-role-gets-put-item",
+        marks=pytest.mark.breaks("ROLE-021"),
+    ),
+    pytest.param(
         {"ROLE-005", "ROLE-030"},
         trust_without_external_id,
         restore_trust,
+        id="read-trust-without-external-id",
+        marks=pytest.mark.breaks("ROLE-005", "ROLE-030"),
     ),
-    ("full-trust-any-principal", {"ROLE-030"}, widen_full_trust, restore_full_trust),
-    ("ingest-role-cannot-invoke", {"ROLE-010"}, revoke_ingest_invoke, restore_ingest_invoke),
-    ("read-role-cannot-invoke", {"ROLE-011"}, revoke_read_invoke, restore_read_invoke),
-    (
-        "post-auth-none",
+    pytest.param(
+        {"ROLE-030"},
+        widen_full_trust,
+        restore_full_trust,
+        id="full-trust-any-principal",
+        marks=pytest.mark.breaks("ROLE-030"),
+    ),
+    pytest.param(
+        {"ROLE-010"},
+        revoke_ingest_invoke,
+        restore_ingest_invoke,
+        id="ingest-role-cannot-invoke",
+        marks=pytest.mark.breaks("ROLE-010"),
+    ),
+    pytest.param(
+        {"ROLE-011"},
+        revoke_read_invoke,
+        restore_read_invoke,
+        id="read-role-cannot-invoke",
+        marks=pytest.mark.breaks("ROLE-011"),
+    ),
+    pytest.param(
         {"ROLE-011", "ROLE-013", "ROLE-014", "ROLE-015", "ROLE-016"},
         auth_none,
         auth_iam,
+        id="post-auth-none",
+        marks=pytest.mark.breaks("ROLE-011", "ROLE-013", "ROLE-014", "ROLE-015", "ROLE-016"),
     ),
 ]
 
 
 @pytest.mark.stack
-@pytest.mark.parametrize(
-    ("expected", "break_it", "revert"),
-    [pytest.param(e, b, r, id=name) for name, e, b, r in BREAKS],
-)
+@pytest.mark.parametrize(("expected", "break_it", "revert"), BREAKS)
 def test_each_break_fails_exactly_its_role_checks(
     local_stack: Stack, tmp_path: Path, expected: set[str], break_it: Any, revert: Any
 ) -> None:
@@ -160,6 +195,159 @@ def test_each_break_fails_exactly_its_role_checks(
     assert_only_failures("roles", local_stack, tmp_path, set())
 
 
+# Each break makes the named check FAIL with a detail holding the text; only it runs (the
+# other checks that use the same role fail or err too, which is not what these show).
+TARGETED = [
+    pytest.param(
+        "ROLE-001",
+        "AssumeRole with the role's external id was refused (AccessDenied)",
+        trust_external_id_changed("ingest"),
+        trust_back,
+        id="ingest-trust-wants-another-external-id",
+        marks=pytest.mark.breaks("ROLE-001"),
+    ),
+    pytest.param(
+        "ROLE-002",
+        "AssumeRole with the role's external id was refused (AccessDenied)",
+        trust_external_id_changed("read"),
+        trust_back,
+        id="read-trust-wants-another-external-id",
+        marks=pytest.mark.breaks("ROLE-002"),
+    ),
+    pytest.param(
+        "ROLE-003",
+        "AssumeRole with the role's external id was refused (AccessDenied)",
+        trust_external_id_changed("full"),
+        trust_back,
+        id="full-trust-wants-another-external-id",
+        marks=pytest.mark.breaks("ROLE-003"),
+    ),
+    pytest.param(
+        "ROLE-004",
+        "assumable with wrong external id; assumable with no external id",
+        trust_without_external_id_of("ingest"),
+        trust_back,
+        id="ingest-trust-without-external-id",
+        marks=pytest.mark.breaks("ROLE-004"),
+    ),
+    pytest.param(
+        "ROLE-006",
+        "assumable with wrong external id; assumable with no external id",
+        trust_without_external_id_of("full"),
+        trust_back,
+        id="full-trust-without-external-id",
+        marks=pytest.mark.breaks("ROLE-006"),
+    ),
+    pytest.param(
+        "ROLE-012",
+        "POST /logs answered 403, expected 2xx",
+        revoke_full_invoke,
+        restore_full_invoke,
+        id="full-role-cannot-invoke",
+        marks=pytest.mark.breaks("ROLE-012"),
+    ),
+    pytest.param(
+        "ROLE-020",
+        "dynamodb:Scan: allow, expected deny",
+        grant_table_action("ingest", "dynamodb:Scan"),
+        revoke_extra_policy,
+        id="ingest-role-may-scan",
+        marks=pytest.mark.breaks("ROLE-020"),
+    ),
+    pytest.param(
+        "ROLE-022",
+        "dynamodb:DeleteItem: allow, expected deny",
+        grant_table_action("full", "dynamodb:DeleteItem"),
+        revoke_extra_policy,
+        id="full-role-may-delete-items",
+        marks=pytest.mark.breaks("ROLE-022"),
+    ),
+]
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize(("check_id", "needle", "break_it", "revert"), TARGETED)
+def test_each_targeted_break_fails_its_role_check(
+    local_stack: Stack, tmp_path: Path, check_id: str, needle: str, break_it: Any, revert: Any
+) -> None:
+    with broken(lambda: break_it(local_stack), lambda saved: revert(local_stack, saved)):
+        code, report = run_cli("roles", local_stack, tmp_path, "--only", check_id)
+    [result] = report["checks"]
+    assert code == 1 and result["status"] == "FAIL", result
+    assert needle in result["detail"], result["detail"]
+    _, report = run_cli("roles", local_stack, tmp_path, "--only", check_id)
+    assert statuses(report, "PASS") == {check_id}
+
+
+class _RecordingApi(BaseHTTPRequestHandler):
+    """A stand-in API on loopback: answers every request with ``status`` and records headers."""
+
+    status = 403
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
+        body = b'{"message": "Forbidden"}' if self.status == 403 else b'{"logs": []}'
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def recording_api() -> Any:
+    _RecordingApi.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.breaks("ROLE-015", "ROLE-016")
+@pytest.mark.parametrize("check_id", ["ROLE-015", "ROLE-016"])
+def test_stale_and_unknown_key_signatures_are_checked_on_aws(
+    recording_api: Any, monkeypatch: pytest.MonkeyPatch, check_id: str
+) -> None:
+    """On an AWS target both run (no SKIP): a gateway that answers 2xx fails them."""
+    from slsops.checks import roles as role_module
+
+    monkeypatch.setattr(role_module, "credentials_for", lambda ctx, role: CREDS)
+    port = recording_api.server_address[1]
+    stub = AwsStub({}, api_url=f"http://127.0.0.1:{port}/prod", region="eu-west-1")
+    run = next(c for c in CHECKS if c.id == check_id).run
+    _RecordingApi.status = 403
+    assert run(stub).status is Status.PASS
+    _RecordingApi.status = 200
+    outcome = run(stub)
+    assert outcome.status is Status.FAIL
+    assert "POST /logs answered 200, expected 403" in outcome.detail
+    authorizations = [h["authorization"] for h in _RecordingApi.seen]
+    assert len(authorizations) == 4
+    if check_id == "ROLE-015":
+        assert all(f"Credential={CREDS.access_key}/" in a for a in authorizations)
+        stamps = [
+            datetime.strptime(h["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            for h in _RecordingApi.seen
+        ]
+        assert all(datetime.now(UTC) - s > timedelta(minutes=5) for s in stamps)
+    else:
+        assert not any(CREDS.access_key in a for a in authorizations)
+
+
+@pytest.mark.breaks("ROLE-021")
 def test_dynamodb_matrix_uses_simulate_principal_policy_on_aws() -> None:
     from slsops.checks.roles import CHECKS as ROLE_CHECKS
 
@@ -185,9 +373,3 @@ def test_dynamodb_matrix_uses_simulate_principal_policy_on_aws() -> None:
     assert outcome.evidence["matrix"]["dynamodb:PutItem"] == {"expected": "deny", "actual": "allow"}
     assert simulated.calls[0]["PolicySourceArn"] == roles["read"]["arn"]
     assert simulated.calls[0]["ResourceArns"] == [table]
-
-
-def test_expired_and_foreign_credentials_skip_on_aws_with_the_reason() -> None:
-    for check_id in ("ROLE-015", "ROLE-016"):
-        outcome = next(c for c in CHECKS if c.id == check_id).run(AwsStub({}))
-        assert outcome.status is Status.SKIP and "on AWS" in outcome.detail
