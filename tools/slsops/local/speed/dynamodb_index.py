@@ -369,13 +369,14 @@ def query(
             )
             stopped = False
             for result in window:
-                if len(results) == limit or result_size + result.size() > RESULT_SIZE_LIMIT:
+                size = result.size()
+                if len(results) == limit or result_size + size > RESULT_SIZE_LIMIT:
                     last_evaluated_key = self._get_last_evaluated_key(results[-1], index_name)
                     stopped = True
                     break
                 if _matches(result, range_comparison, range_objs, compare_attr, index_name):
                     results.append(result)
-                    result_size += result.size()
+                    result_size += size
             if not stopped:
                 # Items past the window never match; moto still ends the page on the first
                 # one when Limit is reached, or on one that would cross 1 MB.

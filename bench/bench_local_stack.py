@@ -1,0 +1,168 @@
+"""Reads on the local stack's embedded AWS: flat in the table's size, and against today's moto.
+
+On the embedded AWS as ``slsops local up`` serves it (moto with the gaps and the speed patches,
+over loopback HTTP), a table seeded with realistic log items and idempotency markers (written
+as the service writes them) is read by the service's own ``LogReader``:
+
+- newest-100 across services: one Limit query per index shard (SHARD_COUNT of them), merged;
+- newest-100 of one service: one query on the table's partition.
+
+Sizes 1k, 20k and 100k items are measured side by side in one run with the speed patch, and at
+20k also without ``speed.dynamodb_index`` and ``speed.dynamodb_json`` (moto's own Query and
+response serializer, as the stack had them before). The goals
+are printed as ratios: each read within 1.5x across sizes, and >= 20x faster than without the
+patch at 20k. Every loop is bounded; nothing leaves loopback.
+
+    python bench/bench_local_stack.py [--sizes 1000,20000,100000] [--reads 15] [--baseline-reads 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import boto3  # noqa: E402
+from boto3.dynamodb.types import TypeSerializer  # noqa: E402
+from tabulate import tabulate  # noqa: E402
+
+from log_service import keys  # noqa: E402
+from log_service.items import make_log_item, make_marker  # noqa: E402
+from log_service.model import parse_entry  # noqa: E402
+from log_service.reader import LogReader, RecentQuery  # noqa: E402
+from log_service.settings import Settings  # noqa: E402
+from slsops.local.aws_app import build_moto_app, serve_in_thread  # noqa: E402
+from slsops.local.seed import make_entries  # noqa: E402
+from slsops.local.speed import dynamodb_index, dynamodb_json  # noqa: E402
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+SERVICES = 12
+SHARDS = keys.DEFAULT_SHARD_COUNT
+FLAT_GOAL = 1.5
+SPEED_GOAL = 20.0
+# The speed patches the stack did not have before (speed.sort_keys it had, as a gap).
+BASELINE_OFF = (dynamodb_index, dynamodb_json)
+
+
+def seed_table(endpoint: str, name: str, count: int) -> str:
+    """Create the log table and put ``count`` log items (and their markers) straight into moto.
+
+    Items are built by the service's own functions; they go into moto's backend directly
+    (through ``Table.put_item``, which the patch hooks) because 100k HTTP writes would take
+    minutes and the write path is not what this measures.
+    """
+    from moto.dynamodb.models import dynamodb_backends
+
+    boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION).create_table(
+        **keys.table_definition(name)
+    )
+    table = dynamodb_backends[ACCOUNT][REGION].get_table(name)
+    settings = Settings(table_name=name, shard_count=SHARDS)
+    serializer = TypeSerializer()
+    now = datetime.now(UTC)
+    busiest = ""
+    per_service: dict[str, int] = {}
+    for raw in make_entries(count, SERVICES, seed=count):
+        entry = parse_entry(raw, settings, now=now)
+        item = make_log_item(entry, raw["log_id"], raw["timestamp"], raw["timestamp"], SHARDS)
+        for attrs in (item, make_marker(entry, item)):
+            table.put_item({k: serializer.serialize(v) for k, v in attrs.items()})
+        per_service[entry.service_name] = per_service.get(entry.service_name, 0) + 1
+        busiest = max(per_service, key=per_service.__getitem__)
+    return busiest
+
+
+def timed_reads(reader: LogReader, query: RecentQuery, reads: int) -> tuple[float, int]:
+    """Median seconds of ``reads`` reads (after one warm-up read) and the entries returned."""
+    page = reader.recent(query)
+    times = []
+    for _ in range(reads):
+        started = time.perf_counter()
+        page = reader.recent(query)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), len(page.logs)
+
+
+def measure(endpoint: str, name: str, service: str, reads: int) -> dict[str, tuple[float, int]]:
+    resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        reader = LogReader(resource.Table(name), keys.DEFAULT_INDEX_NAME, SHARDS, pool=pool)
+        return {
+            "newest-100, all services": timed_reads(
+                reader, RecentQuery(None, (), None, None, 100), reads
+            ),
+            "newest-100, one service": timed_reads(
+                reader, RecentQuery(service, (), None, None, 100), reads
+            ),
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,20000,100000")
+    parser.add_argument("--reads", type=int, default=15)
+    parser.add_argument("--baseline-reads", type=int, default=3)
+    parser.add_argument("--baseline-size", type=int, default=20000)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.baseline_size not in sizes:
+        sizes.append(args.baseline_size)
+
+    patched: dict[int, dict[str, tuple[float, int]]] = {}
+    baseline: dict[str, tuple[float, int]] = {}
+    with serve_in_thread(build_moto_app()) as endpoint:
+        for size in sorted(sizes):
+            started = time.perf_counter()
+            name = f"bench-logs-{size}"
+            service = seed_table(endpoint, name, size)
+            print(f"seeded {size} items in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            patched[size] = measure(endpoint, name, service, args.reads)
+            if size == args.baseline_size:
+                for patch in BASELINE_OFF:  # moto's own Query and responses, as before
+                    patch.uninstall()
+                try:
+                    baseline = measure(endpoint, name, service, args.baseline_reads)
+                finally:
+                    for patch in BASELINE_OFF:
+                        patch.install()
+
+    reads = list(patched[sorted(sizes)[0]])
+    rows = []
+    verdicts = []
+    for read in reads:
+        times = [patched[size][read][0] for size in sorted(sizes)]
+        spread = max(times) / min(times)
+        before = baseline[read][0]
+        after = patched[args.baseline_size][read][0]
+        speedup = before / after
+        rows.append(
+            [read]
+            + [f"{t * 1000:.1f} ms" for t in times]
+            + [f"{spread:.2f}x", f"{before * 1000:.0f} ms", f"{speedup:.0f}x"]
+        )
+        verdicts.append(spread <= FLAT_GOAL and speedup >= SPEED_GOAL)
+    headers = ["read (median)"] + [f"{s // 1000}k items" for s in sorted(sizes)]
+    headers += ["max/min", f"before, {args.baseline_size // 1000}k", "speed-up"]
+    print(tabulate(rows, headers=headers))
+    print(
+        f"goals: max/min <= {FLAT_GOAL}x across sizes, speed-up >= {SPEED_GOAL:.0f}x at "
+        f"{args.baseline_size // 1000}k: {'met' if all(verdicts) else 'NOT met'}"
+    )
+    entries = {read: patched[sorted(sizes)[-1]][read][1] for read in reads}
+    print(f"entries per read at the largest size: {entries}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
