@@ -8,6 +8,12 @@ the CSV Locust writes has no entry count; and the listener can set Locust's exit
 This module takes plain numbers (:class:`Measurements`), so it imports no Locust (which
 monkeypatches the process) and is unit-tested with synthetic stats.
 
+Checks: every LOAD- id is written out in :data:`LATENCY_CHECK_IDS` and beside it, and
+:data:`CHECKS` lists them for the catalogue (``slsops checks``). A target the profile sets is
+gated: PASS when met, FAIL when breached, and FAIL when the run made no request of its kind
+(not measured: a narrowed ``--tags``/``--classes`` selection is named as the cause). A metric
+the profile leaves without a target is reported next to the checks, never a check itself.
+
 Percentile resolution: Locust buckets every response time before it computes percentiles:
 to 1 ms below 100 ms, to 10 ms from 100 ms to 1 s, to 100 ms from 1 s to 10 s, to 1 s above
 (``locust.stats.bucket_response_time``, round half to even). A percentile is a bucket's value,
