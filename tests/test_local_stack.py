@@ -320,3 +320,58 @@ def test_local_up_without_terraform_names_what_is_missing(tmp_path) -> None:
     lines = [line for line in done.stderr.splitlines() if not line.startswith("slsops local:")]
     assert len(lines) == 1 and "SLSOPS_TERRAFORM" in lines[0], lines
     assert not (tmp_path / "s.json").exists()
+
+
+# --------------------------------------------------------------------------- redeploys
+
+
+def admin_session(stack: Stack) -> Any:
+    """The stack's administrator when it has one (changes the operator may not make), else the
+    operator."""
+    import boto3
+
+    creds = stack.get("local_admin_credentials") or stack.get("local_credentials") or {}
+    return boto3.Session(
+        aws_access_key_id=creds.get("access_key_id"),
+        aws_secret_access_key=creds.get("secret_access_key"),
+        region_name=stack.region,
+    )
+
+
+@pytest.mark.stack
+def test_a_redeploy_to_the_stage_keeps_what_verify_checks(local_stack) -> None:
+    apigw = local_stack.client("apigateway", admin_session(local_stack))
+    api_id, stage_name = local_stack["api_id"], local_stack["stage_name"]
+    original = apigw.get_stage(restApiId=api_id, stageName=stage_name)
+    apigw.create_deployment(restApiId=api_id, stageName=stage_name, description="redeploy")
+    try:
+        stage = apigw.get_stage(restApiId=api_id, stageName=stage_name)
+        assert stage["deploymentId"] != original["deploymentId"]
+        report = subprocess.run(  # noqa: S603 - our own CLI
+            [
+                *SLSOPS,
+                "verify",
+                "--stack",
+                str(local_stack.path),
+                "--only",
+                "API-005,API-006,API-008",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        checks = {c["id"]: c for c in json.loads(report.stdout)["checks"]}
+        assert {i: checks[i]["status"] for i in ("API-005", "API-006", "API-008")} == dict.fromkeys(
+            ("API-005", "API-006", "API-008"), "PASS"
+        ), report.stdout
+    finally:
+        apigw.update_stage(
+            restApiId=api_id,
+            stageName=stage_name,
+            patchOperations=[
+                {"op": "replace", "path": "/deploymentId", "value": original["deploymentId"]}
+            ],
+        )
