@@ -358,3 +358,119 @@ def test_service_written_items_break_no_rule():
     for item, marker in (log_item(), log_item(metadata=None, level="DEBUG")):
         assert check_item(wire(item), settings) == []
         assert check_item(wire(marker), settings) == []
+
+
+@pytest.mark.breaks("AUD-020")
+def test_counts_follow_what_is_stored_and_skip_an_empty_table(endpoint, tmp_path):
+    """AUD-020 counts a service written after a first audit; an empty table is SKIP."""
+    table = "audit-counts"
+    arns = create_log_table(endpoint, table)
+    stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
+    out = tmp_path / "r.json"
+    invoke("audit", "--stack", str(stack), "--only", "AUD-020", "--format", "json", "-o", str(out))
+    empty = json.loads(out.read_text())["checks"][0]
+    assert empty["status"] == "SKIP" and "no item" in empty["detail"]
+    seed(endpoint, table, 6)
+    extra = log_item(service="billing")
+    put_items(endpoint, table, list(extra))
+    invoke("audit", "--stack", str(stack), "--only", "AUD-020", "--format", "json", "-o", str(out))
+    counts = json.loads(out.read_text())["checks"][0]
+    assert counts["status"] == "PASS"
+    assert counts["evidence"]["per_service"]["billing"] == 1
+    assert counts["evidence"]["log_items"] == 7 and counts["evidence"]["markers"] == 7
+
+
+def test_index_checks_skip_when_every_item_is_still_settling(endpoint, tmp_path):
+    """Items ingested within the settle window are not compared: SKIP with why, not PASS."""
+    table = "audit-settling"
+    arns = create_log_table(endpoint, table)
+    seed(endpoint, table, 10, ingested=datetime.now(UTC))
+    stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
+    out = tmp_path / "r.json"
+    code, _, error = invoke(
+        "audit", "--stack", str(stack), "--only", "AUD-01*", "--format", "json", "-o", str(out)
+    )
+    assert code == 0, error
+    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    for check_id in ("AUD-016", "AUD-017"):
+        assert checks[check_id]["status"] == "SKIP", checks[check_id]
+        assert "60 s before the audit" in checks[check_id]["detail"]
+        assert "20 items read" in checks[check_id]["detail"]
+    assert checks["AUD-015"]["status"] == "PASS"
+
+
+TABLE_BREAKS = [
+    (
+        "AUD-TABLE-PITR",
+        lambda ddb, t, _k: ddb.update_continuous_backups(
+            TableName=t,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+        ),
+        lambda ddb, t, _k: ddb.update_continuous_backups(
+            TableName=t,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        ),
+        "DISABLED",
+    ),
+    (
+        "AUD-TABLE-DELETION-PROTECTION",
+        lambda ddb, t, _k: ddb.update_table(TableName=t, DeletionProtectionEnabled=False),
+        lambda ddb, t, _k: ddb.update_table(TableName=t, DeletionProtectionEnabled=True),
+        "deletion_protection",
+    ),
+    (
+        "AUD-TABLE-TTL",
+        lambda ddb, t, _k: ddb.update_time_to_live(
+            TableName=t,
+            TimeToLiveSpecification={"Enabled": False, "AttributeName": keys.TTL_ATTRIBUTE},
+        ),
+        lambda ddb, t, _k: ddb.update_time_to_live(
+            TableName=t,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
+        ),
+        "DISABLED",
+    ),
+    (
+        # moto keeps the SSE of a table through UpdateTable: the table is made again
+        # without the project's CMK (DynamoDB's own key), which is what the check reads.
+        "AUD-TABLE-SSE",
+        lambda ddb, t, _k: (
+            ddb.delete_table(TableName=t),
+            ddb.create_table(**keys.table_definition(t)),
+        ),
+        None,
+        "kms_key_arn",
+    ),
+]
+
+
+@pytest.mark.breaks(
+    "AUD-TABLE-PITR", "AUD-TABLE-DELETION-PROTECTION", "AUD-TABLE-TTL", "AUD-TABLE-SSE"
+)
+@pytest.mark.parametrize(("check_id", "brk", "revert", "cause"), TABLE_BREAKS)
+def test_table_setting_broken_fails_and_passes_after_revert(
+    endpoint, tmp_path, check_id, brk, revert, cause
+):
+    from log_table_support import client
+
+    table = f"audit-settings-{check_id.lower()}"
+    arns = create_log_table(endpoint, table, protected=check_id != "AUD-TABLE-SSE")
+    stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
+    ddb = client(endpoint, "dynamodb")
+    out = tmp_path / "r.json"
+
+    def verdict():
+        invoke(
+            "audit", "--stack", str(stack), "--only", check_id, "--format", "json", "-o", str(out)
+        )
+        return json.loads(out.read_text())["checks"][0]
+
+    assert verdict()["status"] == "PASS"
+    other_key = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+    brk(ddb, table, other_key)
+    broken = verdict()
+    assert broken["status"] == "FAIL", broken
+    assert cause in json.dumps(broken), broken
+    if revert is not None:
+        revert(ddb, table, arns["kms_key_arn"])
+        assert verdict()["status"] == "PASS"

@@ -52,7 +52,7 @@ WHERE json_extract_scalar(line, '$.Item.service_name.S') IS NOT NULL
 class AthenaRules:
     """Runs the relation rules on Athena: database, workgroup and result location."""
 
-    client: Any
+    athena: Any
     database: str
     output_location: str
     workgroup: str = "primary"
@@ -63,7 +63,7 @@ class AthenaRules:
 
     def query(self, sql: str) -> str:
         """Start ``sql`` and wait for it; the query execution id."""
-        started = self.client.start_query_execution(
+        started = self.athena.start_query_execution(
             QueryString=sql,
             QueryExecutionContext={"Database": self.database},
             ResultConfiguration={"OutputLocation": self.output_location},
@@ -71,7 +71,7 @@ class AthenaRules:
         )
         query_id = started["QueryExecutionId"]
         for _ in range(int(self.timeout_seconds / max(self.poll_seconds, 0.01)) + 1):
-            execution = self.client.get_query_execution(QueryExecutionId=query_id)
+            execution = self.athena.get_query_execution(QueryExecutionId=query_id)
             state = execution["QueryExecution"]["Status"]["State"]
             if state == "SUCCEEDED":
                 statistics = execution["QueryExecution"].get("Statistics") or {}
@@ -85,7 +85,7 @@ class AthenaRules:
 
     def rows(self, query_id: str) -> Iterator[tuple[Any, ...]]:
         """The result rows (header dropped), NULL as None, ``copies`` as int."""
-        paginator = self.client.get_paginator("get_query_results")
+        paginator = self.athena.get_paginator("get_query_results")
         header = True
         for page in paginator.paginate(QueryExecutionId=query_id):
             for row in page["ResultSet"]["Rows"]:
