@@ -973,3 +973,23 @@ def grant_table_action(role: str, action: str) -> Callable[[Stack], str]:
 
 def revoke_extra_policy(stack: Stack, name: str) -> None:
     stack.client("iam").delete_role_policy(RoleName=name, PolicyName=EXTRA_POLICY)
+
+
+def _set_ttl(stack: Stack, attribute: str, enabled: bool) -> None:
+    stack.client("dynamodb").update_time_to_live(
+        TableName=_table(stack),
+        TimeToLiveSpecification={"Enabled": enabled, "AttributeName": attribute},
+    )
+
+
+def ttl_attribute_changed(stack: Stack) -> str:
+    """TTL moves to another attribute (entries would never expire: none carries it)."""
+    attribute = str(stack["ttl_attribute"])
+    _set_ttl(stack, attribute, False)
+    _set_ttl(stack, "expire_at", True)
+    return attribute
+
+
+def ttl_attribute_back(stack: Stack, attribute: str) -> None:
+    _set_ttl(stack, "expire_at", False)
+    _set_ttl(stack, attribute, True)
