@@ -109,8 +109,9 @@ def handler_cpu_per_ingest(iterations: int = 2000) -> float:
     runtime.settings.cache_clear()
     runtime.writer.cache_clear()
     null_writer = LogWriter(NullClient(), settings.table_name, settings.shard_count)
-    original = runtime.writer
+    original, original_settings = runtime.writer, runtime.settings
     runtime.writer = lambda: null_writer  # type: ignore[assignment]
+    runtime.settings = lambda: settings  # type: ignore[assignment]
     sink = open(os.devnull, "w")  # noqa: SIM115  powertools logs and EMF go to stdout
     stdout = sys.stdout
     try:
@@ -132,6 +133,7 @@ def handler_cpu_per_ingest(iterations: int = 2000) -> float:
         sys.stdout = stdout
         sink.close()
         runtime.writer = original  # type: ignore[assignment]
+        runtime.settings = original_settings  # type: ignore[assignment]
     assert response["statusCode"] == 201, json.loads(response["body"])
     return elapsed / iterations * 1000
 
