@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from drill_support import ServiceCanaryWriter
@@ -63,7 +68,7 @@ def source(endpoint, tmp_path, monkeypatch):
 def invoke(*args: str):
     result = CliRunner().invoke(app, list(args))
     if isinstance(result.exception, SlsopsError):
-        return result.exit_code, str(result.exception)
+        return result.exception.exit_code, str(result.exception)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
@@ -453,3 +458,167 @@ def test_a_table_left_creating_fails_and_cleanup_removes_it(endpoint, source, mo
     code, out = invoke("drill", "cleanup", "--stack", str(stack))
     assert code == 0 and f"table {result.drill_table}: deleted" in out
     assert drill_tables(endpoint, name) == [] and record.load()["tables"] == {}
+
+
+def test_a_drill_of_an_existing_backup_leaves_it_alone(endpoint, source, tmp_path):
+    name, stack = source
+    ddb = client(endpoint, "dynamodb")
+    arn = ddb.create_backup(TableName=name, BackupName="before-release")["BackupDetails"][
+        "BackupArn"
+    ]
+    code, found, report, _ = run(stack, tmp_path, "--mode", "backup", "--backup-arn", arn)
+    assert code == 0, found
+    drill = report["drill"]
+    assert drill["backup_arn"] == arn and drill["backup_origin"] == "existing"
+    assert found["DRL-011"]["status"] == "PASS"  # the after-canary is not in the backup
+    assert drill["cleanup"] == {"table": "deleted"}
+    assert [b["BackupArn"] for b in ddb.list_backups(TableName=name)["BackupSummaries"]] == [arn]
+    assert drill_tables(endpoint, name) == []
+
+
+def test_keep_lists_the_table_and_the_fresh_backup(endpoint, source, tmp_path):
+    name, stack = source
+    code, found, report, _ = run(stack, tmp_path, "--mode", "backup", "--keep")
+    assert code == 0, found
+    drill = report["drill"]
+    assert drill["kept"] == [drill["drill_table"], drill["backup_arn"]]
+    assert found["DRL-010"]["status"] == "WARN"
+    assert drill["drill_table"] in found["DRL-010"]["detail"]
+    assert drill["backup_arn"] in found["DRL-010"]["detail"]
+    code, out = invoke("drill", "--stack", str(stack), "cleanup")  # --stack before the subcommand
+    assert code == 0, out
+    assert f"table {drill['drill_table']}: deleted" in out
+    assert f"backup {drill['backup_arn']}: deleted" in out
+    assert drill_tables(endpoint, name) == []
+
+
+def test_usage_errors_are_exit_2(endpoint, source):
+    _, stack = source
+    code, error = invoke("drill", "--stack", str(stack), "--restore-time", "2001-01-01T00:00:00Z")
+    assert code == 2 and "outside the restorable window" in error
+    assert invoke("drill", "--stack", str(stack), "--restore-time", "yesterday")[0] == 2
+    assert invoke("drill", "--stack", str(stack), "--mode", "snapshot")[0] == 2
+    code, error = invoke("drill", "--stack", str(stack), "--backup-arn", "arn:x")
+    assert code == 2 and "--mode backup" in error
+
+
+def _table_spec(ddb, name):
+    spec = ddb.describe_table(TableName=name)["Table"]
+    return {
+        "KeySchema": spec["KeySchema"],
+        "AttributeDefinitions": [
+            a for a in spec["AttributeDefinitions"] if a["AttributeName"] != "gsi_shard"
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def test_cleanup_removes_only_what_a_drill_recorded_or_tagged(endpoint, source, tmp_path):
+    """A person's table and backup with drill-like names are never touched."""
+    name, stack = source
+    ddb = client(endpoint, "dynamodb")
+    common = _table_spec(ddb, name)
+    tagged = f"{name}-drill-20200101T000000Z"
+    persons_table = f"{name}-drill-20200202T000000Z"
+    ddb.create_table(TableName=tagged, Tags=drill_cleanup.drill_tags(name, "x"), **common)
+    ddb.create_table(TableName=persons_table, **common)
+    persons_backup = ddb.create_backup(TableName=name, BackupName=f"{name}-drill-20200101T000000Z")
+    record = drill_cleanup.DrillRecord.beside(stack)
+    record.intend_backup(f"{name}-drill-20210101T000000Z", name, "x")
+    recorded = ddb.create_backup(TableName=name, BackupName=f"{name}-drill-20210101T000000Z")
+    recorded_arn = recorded["BackupDetails"]["BackupArn"]
+
+    code, out = invoke("drill", "cleanup", "--stack", str(stack), "--dry-run")
+    assert code == 0 and f"table {tagged}: would delete (tagged)" in out
+    assert f"backup {recorded_arn}: would delete" in out
+    assert persons_table not in out and persons_backup["BackupDetails"]["BackupArn"] not in out
+    assert sorted(drill_tables(endpoint, name)) == sorted([tagged, persons_table])
+
+    code, out = invoke("drill", "cleanup", "--stack", str(stack))
+    assert code == 0, out
+    assert drill_tables(endpoint, name) == [persons_table]
+    left = [b["BackupArn"] for b in ddb.list_backups(TableName=name)["BackupSummaries"]]
+    assert left == [persons_backup["BackupDetails"]["BackupArn"]]
+    assert record.load() == {"tables": {}, "backups": {}}
+    ddb.delete_table(TableName=persons_table)
+
+
+def test_a_recorded_intent_not_yet_created_is_kept_for_later(endpoint, source, monkeypatch):
+    """The restore call was cut short: cleanup must not forget a table AWS may still create."""
+    name, stack = source
+    record = drill_cleanup.DrillRecord.beside(stack)
+    pending = f"{name}-drill-20300101T000000Z"
+    record.intend_table(pending, name, "x")
+    code, out = invoke("drill", "cleanup", "--stack", str(stack))
+    assert code == 1 and f"table {pending}: not created yet" in out
+    assert pending in record.load()["tables"]
+    monkeypatch.setattr(drill_cleanup, "INTENT_EXPIRY_S", -1.0)
+    code, out = invoke("drill", "cleanup", "--stack", str(stack))
+    assert code == 0 and f"table {pending}: never created" in out
+    assert record.load()["tables"] == {}
+
+
+SIGNAL_PHASES = [
+    "point",
+    "canaries",
+    "await-point",
+    "source-scan",
+    "restore",
+    "restore-call",
+    "wait",
+    "validate",
+    "settings",
+]
+
+
+@pytest.mark.parametrize("phase", SIGNAL_PHASES)
+@pytest.mark.parametrize(
+    ("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"]
+)
+def test_a_signal_at_each_phase_leaves_nothing(
+    endpoint, source, tmp_path, phase, signum, exit_code
+):
+    """A real signal to a real process: cleanup, evidence with verdict aborted, 130 or 143."""
+    name, stack = source
+    ready, evidence_path = tmp_path / "ready", tmp_path / "evidence.json"
+    child = subprocess.Popen(  # noqa: S603 - our own test child, fixed arguments
+        [
+            sys.executable,
+            str(Path(__file__).parent / "drill_signal_child.py"),
+            endpoint,
+            name,
+            phase,
+            str(ready),
+            "--",
+            "drill",
+            "--stack",
+            str(stack),
+            "--guard-seconds",
+            GUARD,
+            "--evidence",
+            str(evidence_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "CI": "1"},
+    )
+    try:
+        for _ in range(600):
+            if ready.exists() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert ready.exists(), child.communicate(timeout=30)
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == exit_code, err
+    evidence = json.loads(evidence_path.read_text())
+    assert evidence["verdict"] == "aborted"
+    assert evidence["drill"]["aborted_by"] == signal.Signals(signum).name
+    if drill_tables(endpoint, name):
+        code, out = invoke("drill", "cleanup", "--stack", str(stack))
+        assert code == 0, out
+    assert drill_tables(endpoint, name) == []
+    assert drill_cleanup.DrillRecord.beside(stack).load()["tables"] == {}
