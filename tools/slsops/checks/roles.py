@@ -42,6 +42,12 @@ DOC = "runbooks/role-assumption-fails.md"
 ROUTES = {("POST", "/logs"): "POST /logs", ("GET", "/logs/recent"): "GET /logs/recent"}
 ROLE_TITLES = {"ingest": "ingest", "read": "read", "full": "full-access"}
 
+# Check ids per client role, written out so that grep finds each one.
+ASSUMABLE_IDS = {"ingest": "ROLE-001", "read": "ROLE-002", "full": "ROLE-003"}
+REFUSED_IDS = {"ingest": "ROLE-004", "read": "ROLE-005", "full": "ROLE-006"}
+API_MATRIX_IDS = {"ingest": "ROLE-010", "read": "ROLE-011", "full": "ROLE-012"}
+DYNAMODB_MATRIX_IDS = {"ingest": "ROLE-020", "read": "ROLE-021", "full": "ROLE-022"}
+
 
 # ------------------------------------------------------------------------------ assuming roles
 
@@ -107,10 +113,10 @@ def _refusal_check(role: str) -> Callable[[StackContext], Outcome]:
     return run
 
 
-for _n, _role in enumerate(contract.CLIENT_ROLES, start=1):
+for _role, _id in ASSUMABLE_IDS.items():
     check(
         CHECKS,
-        f"ROLE-{_n:03d}",
+        _id,
         f"{ROLE_TITLES[_role]} role: assumable with its external id",
         Severity.CRITICAL,
         "Check the caller is in trusted_principal_arns and uses the role's external id; "
@@ -120,10 +126,10 @@ for _n, _role in enumerate(contract.CLIENT_ROLES, start=1):
         doc=DOC,
     )(_assume_check(_role))
 
-for _n, _role in enumerate(contract.CLIENT_ROLES, start=4):
+for _role, _id in REFUSED_IDS.items():
     check(
         CHECKS,
-        f"ROLE-{_n:03d}",
+        _id,
         f"{ROLE_TITLES[_role]} role: refused with a wrong or no external id",
         Severity.CRITICAL,
         "Restore the StringEquals sts:ExternalId condition of the trust policy (infra/); apply.",
@@ -167,10 +173,10 @@ def _matrix_check(role: str) -> Callable[[StackContext], Outcome]:
     return run
 
 
-for _n, _role in enumerate(contract.CLIENT_ROLES, start=10):
+for _role, _id in API_MATRIX_IDS.items():
     check(
         CHECKS,
-        f"ROLE-{_n:03d}",
+        _id,
         f"{ROLE_TITLES[_role]} role: API access matrix",
         Severity.CRITICAL,
         "Restore the role's execute-api:Invoke policy from infra/iam_clients.tf; apply.",
@@ -308,10 +314,10 @@ def _dynamodb_check(role: str) -> Callable[[StackContext], Outcome]:
     return run
 
 
-for _n, _role in enumerate(contract.CLIENT_ROLES, start=20):
+for _role, _id in DYNAMODB_MATRIX_IDS.items():
     check(
         CHECKS,
-        f"ROLE-{_n:03d}",
+        _id,
         f"{ROLE_TITLES[_role]} role: DynamoDB permissions on the table",
         Severity.CRITICAL,
         "Remove the extra grant (or restore the missing one) in the role's policy from "
@@ -342,7 +348,7 @@ def trust_review(ctx: StackContext) -> Outcome:
 def dynamodb_matrix_rows(results: list[Any]) -> tuple[list[str], list[list[str]]]:
     """Rows action x role of the ROLE-02x evidence (for the table printed on stderr)."""
     by_role = {r.id: r.evidence.get("matrix") or {} for r in results if r.id.startswith("ROLE-02")}
-    ids = {f"ROLE-{n:03d}": role for n, role in enumerate(contract.CLIENT_ROLES, start=20)}
+    ids = {check_id: role for role, check_id in DYNAMODB_MATRIX_IDS.items()}
     headers = ["action"] + [ids[i] for i in ids if i in by_role]
     rows = []
     for action in contract.DYNAMODB_PROBE_ACTIONS:
