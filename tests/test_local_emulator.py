@@ -685,6 +685,20 @@ def test_a_malformed_content_length_is_a_400(served, length) -> None:
     assert status == 400, body
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /test/open HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nab\r\n",
+        b"GET /test/open HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET\r\n\r\n",
+    ],
+    ids=["broken-chunk", "http-9.9", "no-path"],
+)
+def test_a_malformed_request_is_a_400_with_a_status_line(served, request_bytes) -> None:
+    status, body = raw_exchange(served, request_bytes)
+    assert status == 400 and "message" in json.loads(body)
+
+
 def test_a_body_shorter_than_its_content_length_times_out_with_a_408(served) -> None:
     request = b"POST /test/open HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b"
     status, body = raw_exchange(served, request)

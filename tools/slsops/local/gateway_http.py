@@ -84,8 +84,10 @@ def read_body(environ: dict[str, Any]) -> bytes:
         if length > MAX_PAYLOAD_BYTES:
             raise GatewayAnswer(413, "Request Too Long", "RequestTooLongException")
         body = stream.read(length) if length else b""
-    except (TimeoutError, ConnectionError):
+    except TimeoutError:
         raise GatewayAnswer(408, "Request Timeout", "RequestTimeoutException") from None
+    except OSError:  # a broken chunked encoding, or the client hung up mid-body
+        raise _bad_request() from None
     if len(body) != length:
         raise _bad_request("Request body shorter than its Content-Length")
     return body
@@ -151,6 +153,17 @@ class GatewayRequestHandler(WSGIRequestHandler):
             self._refuse(431, "HTTP header is larger than 10240 bytes.")
             return False
         return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, version...): a 4xx in the gateway's shape.
+
+        An unsupported HTTP version is malformed input here (400, not 505), and the answer
+        always has a status line, even when the request line was too broken to name a version.
+        """
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        status = 400 if code >= 500 else code
+        self._refuse(status, message or REASONS.get(status, "Bad Request"))
 
     def _read_header_block(self) -> tuple[bytes, bool]:
         """Raw header lines up to the blank line; True when they ran past the cap (not read)."""
