@@ -91,6 +91,13 @@ def build_api(url: str) -> tuple[str, Credentials]:
         integrationHttpMethod="POST",
         uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn}/invocations",
     )
+    lam.add_permission(  # the gateway invokes only what the function's policy allows
+        FunctionName="bench",
+        StatementId="api-gateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*",
+    )
     apigw.create_deployment(restApiId=api, stageName=STAGE)
     iam.create_user(UserName="bench")
     iam.put_user_policy(
