@@ -36,15 +36,24 @@ from slsops.audit.scan import default_segments, default_threads
 from slsops.checks.drill import CHECKS, DrillContext, evidence
 from slsops.checks.formats import emit, write_atomically
 from slsops.checks.report import Report
-from slsops.checks.runner import run_checks, select
+from slsops.checks.runner import run_planned
 from slsops.commands.audit import describe_source
-from slsops.commands.common import check_format
+from slsops.commands.common import ReportFilters, check_report_options, report_epilog
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
 from slsops.drill.restore import Drill
 from slsops.drill.result import DrillOptions, DrillResult, parse_restore_time
 from slsops.errors import Terminated, UsageError
-from slsops.options import FormatOption, OnlyOption, OutputOption, SkipOption, StackOption
+from slsops.options import (
+    FailOnOption,
+    FormatOption,
+    OnlyOption,
+    OutputOption,
+    SeverityFilterOption,
+    SkipOption,
+    StackOption,
+    StatusFilterOption,
+)
 from slsops.preflight import caller_identity
 from slsops.stack import Stack, load_stack
 
@@ -59,8 +68,16 @@ def canary_writer(stack: Stack) -> CanaryWriter:
     return ApiCanaryWriter(stack)
 
 
+EXAMPLES = (
+    "slsops drill --stack prod.json --evidence drill-evidence.json",
+    "slsops drill --mode backup --format junit -o drill.xml",
+    "slsops drill --skip DRL-008 --status FAIL",
+    "slsops drill cleanup",
+)
+
 drill_app = typer.Typer(
     help="Restore drill of the log table (and `drill cleanup` for leftovers).",
+    epilog=report_epilog(EXAMPLES),
     no_args_is_help=False,
     pretty_exceptions_enable=False,
 )
@@ -88,6 +105,9 @@ def drill(
     output: OutputOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
+    severity: SeverityFilterOption = None,
+    status: StatusFilterOption = None,
+    fail_on: FailOnOption = None,
     mode: Annotated[
         Mode, typer.Option("--mode", help="pitr (point in time) or backup (on-demand backup).")
     ] = Mode.pitr,
@@ -137,14 +157,13 @@ def drill(
     ctx.obj = {"stack": stack}
     if ctx.invoked_subcommand is not None:
         return
-    check_format(fmt)
+    filters = ReportFilters.of(only, skip, severity, status, fail_on)
+    fmt = check_report_options(fmt, output, filters)
+    planned = filters.plan(CHECKS)
     if backup_arn is not None and mode is not Mode.backup:
         raise UsageError("--backup-arn applies to --mode backup only")
     point = parse_restore_time(restore_time)
     target = load_stack(stack)
-    chosen = select(CHECKS, only or (), skip or ())
-    if not chosen:
-        raise UsageError("--only/--skip left no checks to run")
     operator = caller_identity(target)
     table = describe_source(target)
     source = str(target["table_name"])
@@ -177,8 +196,9 @@ def drill(
         except (KeyboardInterrupt, Terminated):
             _write_evidence(evidence_path, target, run.result, [], "aborted")
             raise
-    results = run_checks(chosen, DrillContext(result, target))
+    results = run_planned(planned, DrillContext(result, target), target.target()["kind"])
     report = Report("drill", target.target(), started, time.perf_counter() - clock, results)
+    report = filters.applied_to(report)
     report.extra = {"drill": result.as_dict()}
     verdict = "pass" if report.exit_code() == 0 else "fail"
     _write_evidence(evidence_path, target, result, results, verdict)
