@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from slsops.api_client import RoleAssumptionError, RoleCredentials, assume_role
 from slsops.errors import PreflightError, SlsopsError, UsageError
 from slsops.local import process, stack_file
 from slsops.options import StackOption
@@ -162,17 +163,22 @@ def status(
     raise typer.Exit(0 if report["state"] == "up" else 1)
 
 
-def _preflight_api(target: Stack) -> None:
-    """Credentials and the API answer before anything is sent (exit 3 otherwise)."""
+def _preflight_api(target: Stack) -> RoleCredentials:
+    """Credentials, the ingest role and the API answer before anything is sent (else exit 3)."""
     import requests
 
     caller_identity(target)
+    try:
+        credentials = assume_role(target, "ingest", session_name="slsops-seed")
+    except RoleAssumptionError as exc:
+        raise PreflightError(str(exc)) from None
     try:
         requests.get(target.api_url, timeout=3)
     except requests.RequestException as exc:
         raise PreflightError(
             f"the API at {target.api_url} is unreachable ({type(exc).__name__}); is the stack up?"
         ) from None
+    return credentials
 
 
 @local_app.command(
@@ -201,7 +207,7 @@ def seed(
     if not 1 <= concurrency <= 16:
         raise UsageError("--concurrency must be 1..16")
     target = load_stack(stack)
-    _preflight_api(target)
+    credentials = _preflight_api(target)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -218,6 +224,7 @@ def seed(
             batch_size,
             concurrency,
             progress=lambda n: bar.advance(task, n),
+            credentials=credentials,
         )
     rate = result.sent / result.seconds if result.seconds else 0.0
     typer.echo(

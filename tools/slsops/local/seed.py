@@ -161,13 +161,15 @@ def seed(
     batch_size: int = MAX_BATCH,
     concurrency: int = 2,
     progress: Callable[[int], None] | None = None,
+    credentials: Any = None,
 ) -> SeedResult:
-    """Send ``count`` entries through the API as the ingest role."""
+    """Send ``count`` entries through the API as the ingest role (assumed unless given)."""
     from slsops.api_client import LogApiClient, assume_role
 
     if not 1 <= batch_size <= MAX_BATCH:
         raise SlsopsError(f"batch size must be 1..{MAX_BATCH}")
-    credentials = assume_role(stack, "ingest", session_name="slsops-seed")
+    if credentials is None:
+        credentials = assume_role(stack, "ingest", session_name="slsops-seed")
     entries = make_entries(count, services)
     result = SeedResult(sent=count)
     started = time.monotonic()
