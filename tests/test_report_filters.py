@@ -10,6 +10,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,7 @@ from slsops.options import (
     SkipOption,
     StatusFilterOption,
 )
+from slsops.stack import REQUIRED_OUTPUTS
 
 
 def make(check_id: str, outcome, severity=Severity.MEDIUM, runs_on="both") -> Check:
@@ -428,3 +430,37 @@ def test_signal_exits_with_its_code_after_clean_up(tmp_path: Path, signum: int, 
     assert process.returncode == code, err
     assert (tmp_path / "cleaned").read_text() == "yes", "the command's finally block ran"
     assert "Traceback" not in err
+
+
+def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Path) -> None:
+    """`slsops verify` blocked in its preflight call (a loopback server that accepts and never
+    answers) ends with 143 on SIGTERM, not with a traceback or the preflight's exit 3."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        silent.settimeout(60)
+        outputs = {name: {"value": "x", "type": "string"} for name in REQUIRED_OUTPUTS}
+        outputs["region"] = {"value": "us-east-1"}
+        outputs["local_endpoint_url"] = {"value": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        outputs["local_credentials"] = {
+            "value": {"access_key_id": "test", "secret_access_key": "test"},
+            "sensitive": True,
+        }
+        stack = tmp_path / "stack.json"
+        stack.write_text(json.dumps(outputs))
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "slsops.cli", "verify", "--stack", str(stack)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            connection, _ = silent.accept()
+            with connection:
+                os.kill(process.pid, signal.SIGTERM)
+                _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 143, err
+    assert "terminated by signal 15" in err and "Traceback" not in err
