@@ -14,7 +14,7 @@ relation: ``slsops.audit.relation``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from log_service import canonical, keys, limits
@@ -289,14 +289,27 @@ def _types(
 
 
 def _parse_time(text: str | None) -> datetime | None:
-    """A stored timestamp, or None when it is not in the normalised stored form."""
-    if text is None:
+    """A stored timestamp, or None when it is not in the normalised stored form.
+
+    The stored form is fixed-width (``keys.TIMESTAMP_PATTERN``), so a match that is also a
+    real date is exactly what ``keys.format_timestamp`` writes; this avoids strptime, which
+    costs more than every other rule of an item together.
+    """
+    if text is None or not keys.TIMESTAMP_PATTERN.match(text):
         return None
     try:
-        moment = keys.parse_stored_timestamp(text)
+        return datetime(
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            int(text[20:23]) * 1000,
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
-    return moment if keys.format_timestamp(moment) == text else None
 
 
 def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:

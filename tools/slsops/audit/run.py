@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -43,6 +44,7 @@ from slsops.audit.scan import ScanStats, parallel_scan
 SAMPLES_PER_KIND = 5
 INDEX_SETTLE_SECONDS = 60
 INDEX_SAMPLE_SIZE = 8
+PAGES_IN_FLIGHT = 4  # pages read and not yet judged, at most (each at most 1 MB)
 
 
 @dataclass
@@ -315,6 +317,45 @@ def result_of(
     )
 
 
+class PagePipeline:
+    """Judge pages in a thread of their own while the scan threads read the next ones.
+
+    A scan thread hands its page over and asks for the next page at once, so reading and
+    judging overlap instead of taking turns. The queue holds at most ``PAGES_IN_FLIGHT``
+    pages: a scan that outpaces the judge waits, and memory stays bounded.
+    """
+
+    def __init__(self, on_page: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.on_page = on_page
+        self.pages: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(PAGES_IN_FLIGHT)
+        self.error: BaseException | None = None
+        self.worker = threading.Thread(target=self._judge, name="audit-judge", daemon=True)
+        self.worker.start()
+
+    def _judge(self) -> None:
+        while True:
+            page = self.pages.get()
+            if page is None:
+                return
+            if self.error is None:
+                try:
+                    self.on_page(page)
+                except BaseException as exc:  # handed to the caller in submit/close
+                    self.error = exc
+
+    def submit(self, page: list[dict[str, Any]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.pages.put(page)
+
+    def close(self) -> None:
+        """Wait until every page is judged; re-raise what judging raised."""
+        self.pages.put(None)
+        self.worker.join()
+        if self.error is not None:
+            raise self.error
+
+
 def run_audit(client: Any, options: AuditOptions) -> AuditResult:
     """Scan, judge, and run the cross-item checks; the violations file is complete on return."""
     log = ViolationLog(options.violations_path, options.kinds)
@@ -358,9 +399,13 @@ def _scan_with_index(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-tally") as background:
         clock = time.perf_counter()
         index_future = background.submit(tally_index, expected_shards)
-        stats = parallel_scan(
-            client, options.table_name, options.segments, options.threads, judge.on_page
-        )
+        pipeline = PagePipeline(judge.on_page)
+        try:
+            stats = parallel_scan(
+                client, options.table_name, options.segments, options.threads, pipeline.submit
+            )
+        finally:
+            pipeline.close()
         index_shards = dict(index_future.result())
         phases["index_count_s"] = time.perf_counter() - clock
     unexpected = set(judge.shards) - expected_shards  # shards only bad items name
