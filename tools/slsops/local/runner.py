@@ -338,6 +338,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # one line, as every slsops error
         print(f"slsops: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
+    # Stopped cleanly: servers, workers and the stack file are gone. Exit now rather than let
+    # the interpreter wait for idle keep-alive connection threads (`local down` waits on us).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
