@@ -6,12 +6,15 @@ serving the table (shown by the first test); the others run the embedded AWS wit
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from slsops.local.aws_app import build_moto_app, serve_in_thread
+from slsops.local.operator import create_admin
 
 REGION = "us-east-1"
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -20,9 +23,10 @@ CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 class Table:
     """A CMK-encrypted table and a default-encrypted one, with the clients the tests need."""
 
-    def __init__(self, url: str, name: str) -> None:
-        self.kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **CREDS)
-        self.ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=url, **CREDS)
+    def __init__(self, url: str, name: str, creds: dict | None = None) -> None:
+        creds = creds or CREDS
+        self.kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **creds)
+        self.ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=url, **creds)
         self.key_id = self.kms.create_key()["KeyMetadata"]["KeyId"]
         self.name = name
         for table, sse in (
@@ -110,3 +114,116 @@ def test_a_key_pending_deletion_fails_data_calls_with_its_state(table) -> None:
         table.kms.cancel_key_deletion(KeyId=table.key_id)
         table.kms.enable_key(KeyId=table.key_id)
     assert table.data_calls()["GetItem"] is None
+
+
+# ------------------------------------------------------------------ the caller's use of the key
+
+
+@pytest.fixture(scope="module")
+def enforcing():
+    """The embedded AWS with its authorisation layer on, and its administrator's keys."""
+    with serve_in_thread(build_moto_app(enforce_iam=True)) as url:
+        admin = create_admin()
+        creds = {
+            "aws_access_key_id": admin.access_key_id,
+            "aws_secret_access_key": admin.secret_access_key,
+        }
+        yield url, creds
+
+
+def reader_of(url: str, admin: dict, table: str, name: str) -> tuple[object, object]:
+    """A user allowed dynamodb:GetItem on ``table`` and nothing on KMS; (iam, its dynamodb)."""
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=url, **admin)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="table",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "dynamodb:GetItem",
+                        "Resource": f"arn:aws:dynamodb:{REGION}:123456789012:table/{table}",
+                    }
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    ddb = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url=url,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    return iam, ddb
+
+
+def get_error(ddb, table: str) -> tuple[str, str] | None:
+    try:
+        ddb.get_item(TableName=table, Key={"pk": {"S": "a"}})
+    except ClientError as exc:
+        return exc.response["Error"]["Code"], exc.response["Error"]["Message"]
+    return None
+
+
+def test_a_caller_without_kms_decrypt_through_dynamodb_is_refused(enforcing) -> None:
+    url, admin = enforcing
+    Table(url, "iam-kms", admin)  # key policy: the default, delegating to the account's IAM
+    iam, ddb = reader_of(url, admin, "iam-kms", "no-kms")
+    code, message = get_error(ddb, "iam-kms")
+    assert code == "AccessDeniedException"
+    assert message.startswith("KMS key access denied error")
+    assert "not allowed to access" in message
+    iam.put_user_policy(
+        UserName="no-kms",
+        PolicyName="key",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+                        },
+                    }
+                ],
+            }
+        ),
+    )
+    assert get_error(ddb, "iam-kms") is None
+
+
+def test_a_key_policy_naming_the_caller_is_enough_without_iam(enforcing) -> None:
+    url, admin = enforcing
+    table = Table(url, "policy-kms", admin)
+    _, ddb = reader_of(url, admin, "policy-kms", "named-in-key-policy")
+    user_arn = "arn:aws:iam::123456789012:user/named-in-key-policy"
+    kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **admin)
+    kms.put_key_policy(
+        KeyId=table.key_id,
+        PolicyName="default",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": user_arn},
+                        "Action": "kms:Decrypt",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+                        },
+                    }
+                ],
+            }
+        ),
+    )
+    assert get_error(ddb, "policy-kms") is None

@@ -1,20 +1,25 @@
-"""Gap: a table encrypted with a disabled (or pending-deletion) KMS key stays usable on moto.
+"""Gap: DynamoDB on moto never uses a table's KMS key, so a key DynamoDB could not use is harmless.
 
-On AWS, DynamoDB needs the table's customer managed key for every read and write: when the key
-is disabled or scheduled for deletion, data calls fail with a 400 ``AccessDeniedException``
-whose message carries KMS's own error (``DisabledException`` / ``KMSInvalidStateException``).
+On AWS, DynamoDB needs the table's customer managed key for every read and write, and uses it
+on behalf of the caller: when the key is disabled or scheduled for deletion, or the caller may
+not ``kms:Decrypt`` with it through DynamoDB (key policy, and IAM when the key policy delegates
+to the account), data calls fail with a 400 ``AccessDeniedException`` whose message carries
+KMS's own error (``DisabledException``, ``KMSInvalidStateException``, ``AccessDeniedException``).
 moto never looks at the key. This middleware does, for the data-plane operations, on every
 table the request names; control-plane calls (DescribeTable, UpdateTable...) pass, as on AWS.
-PartiQL statements are not parsed: the project does not use them.
+The caller's permission is checked only for callers the embedded AWS knows (with the
+authorisation layer on); PartiQL statements are not parsed: the project does not use them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slsops.local import wsgi_capture
 
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 _DATA_OPERATIONS = {
     "GetItem",
     "PutItem",
@@ -49,7 +54,52 @@ def table_names(operation: str, request: Any) -> set[str]:
     return names
 
 
-def key_refusal(account_id: str, region: str, table_name: str) -> str | None:
+_NOT_ALLOWED = (
+    "The ciphertext refers to a customer master key that does not exist, does not exist in this "
+    "region, or you are not allowed to access."
+)
+
+
+def caller_may_use_key(key: Any, principal: Any, region: str) -> bool:
+    """May ``principal`` have DynamoDB decrypt with ``key`` (key policy, then IAM if delegated)?"""
+    from slsops.iam.evaluator import PolicyError, evaluate, principal_match
+    from slsops.local import identity
+
+    context = {
+        **principal.request_context(),
+        "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
+        "kms:CallerAccount": principal.account_id,
+        "kms:ResourceAliases": sorted(getattr(key, "aliases", None) or []),
+    }
+    try:
+        policy = json.loads(key.policy) if isinstance(key.policy, str) else dict(key.policy)
+        named: dict[str, list[Any]] = {"direct": [], "account": []}
+        for statement in policy.get("Statement", []):
+            match = principal_match(
+                statement.get("Principal", {}),
+                principal.arn,
+                principal.account_id,
+                principal.principal_arn or principal.arn,
+            )
+            if match in named:
+                named[match].append(statement)
+    except (PolicyError, ValueError, TypeError, AttributeError):
+        return False
+    decide = {
+        name: evaluate({"Statement": statements}, "kms:Decrypt", key.arn, context)
+        for name, statements in named.items()
+    }
+    if any(decision.explicit_deny for decision in decide.values()):
+        return False
+    if decide["direct"].allowed:
+        return True
+    return (
+        decide["account"].allowed
+        and identity.authorize(principal, "kms:Decrypt", key.arn, context).allowed
+    )
+
+
+def key_refusal(account_id: str, region: str, table_name: str, caller: Any = None) -> str | None:
     """The DynamoDB error message when the table's KMS key cannot be used, else None."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.kms.models import kms_backends
@@ -65,14 +115,26 @@ def key_refusal(account_id: str, region: str, table_name: str) -> str | None:
     except (KeyError, TypeError):
         kms_error, detail = "NotFoundException", f"Key '{key_id}' does not exist"
     else:
-        if key.key_state not in _KMS_ERRORS:
+        if key.key_state in _KMS_ERRORS:
+            kms_error, template = _KMS_ERRORS[key.key_state]
+            detail = template.format(arn=key.arn)
+        elif caller is not None and not caller_may_use_key(key, caller, region):
+            kms_error, detail = "AWSKMSException", _NOT_ALLOWED
+        else:
             return None
-        kms_error, template = _KMS_ERRORS[key.key_state]
-        detail = template.format(arn=key.arn)
     return (
         f"KMS key access denied error: com.amazonaws.services.kms.model.{kms_error}: {detail} "
-        f"(Service: AWSKMS; Status Code: 400; Error Code: {kms_error})"
+        f"(Service: AWSKMS; Status Code: 400; Error Code: "
+        f"{'AccessDeniedException' if kms_error == 'AWSKMSException' else kms_error})"
     )
+
+
+def _caller(environ: dict[str, Any]) -> Any:
+    """The signing principal when the embedded AWS knows its access key, else None."""
+    from slsops.local import identity
+
+    match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return identity.resolve(match.group(1)) if match else None
 
 
 def _refusal(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -93,8 +155,9 @@ def wrap(app: Any) -> Any:
         except ValueError:
             return app(environ, start_response)  # moto answers the malformed body
         account_id, region = wsgi_capture.moto_account_and_region(environ)
+        caller = _caller(environ)
         for name in sorted(table_names(operation, request)):
-            message = key_refusal(account_id, region, name)
+            message = key_refusal(account_id, region, name, caller)
             if message is not None:
                 return wsgi_capture.respond(start_response, *_refusal(message))
         return app(environ, start_response)
