@@ -96,7 +96,6 @@ def render_json(report: Report) -> str:
 def junit_xml(body: dict[str, Any], durations: dict[str, float] | None = None) -> str:
     """JUnit XML of a report dict: one testcase per check (FAIL, ERROR and SKIP as JUnit has
     them, WARN in system-out). ``durations`` adds each check's time when it is known."""
-    summary = body.get("summary", {})
     command = body.get("command", "?")
     checks = body.get("checks", [])
     durations = durations or {}
@@ -109,8 +108,6 @@ def junit_xml(body: dict[str, Any], durations: dict[str, float] | None = None) -
         skipped=str(sum(c.get("status") == "SKIP" for c in checks)),
         time=f"{float(body.get('duration_s', 0)):.3f}",
     )
-    if summary:
-        suite.set("summary", ", ".join(f"{k} {v}" for k, v in summary.items()))
     for check in checks:
         case = ET.SubElement(
             suite,
