@@ -165,6 +165,16 @@ def test_every_check_says_what_it_reads_and_where_it_runs(entries) -> None:
     assert incomplete == []
 
 
+def test_every_check_names_a_document_that_exists(entries) -> None:
+    """``doc`` is where an on-call engineer reads what a FAIL means: it must be there."""
+    broken = [
+        f"{e.check.id}: {e.check.doc!r}"
+        for e in entries
+        if not e.check.doc or not (ROOT / e.check.doc.split("#", 1)[0]).is_file()
+    ]
+    assert broken == []
+
+
 def test_every_check_id_has_a_break_test(entries, tmp_path: Path) -> None:
     literal, computed = literal_markers()
     collected = collected_markers(computed, tmp_path)

@@ -57,8 +57,16 @@ def checks(
         typer.echo(json.dumps({"count": len(rows), "checks": rows}, indent=2))
         return
     columns = ("id", "family", "command", "severity", "runs_on", "title", "reads", "doc")
-    typer.echo(tabulate([[r[c] for c in columns] for r in rows], headers=columns))
+    widths = {"title": 50, "reads": 50}
+    cells = [[_shorten(r[c], widths.get(c)) for c in columns] for r in rows]
+    typer.echo(tabulate(cells, headers=columns))
     typer.echo(f"\n{len(rows)} checks")
+
+
+def _shorten(text: str, width: int | None) -> str:
+    """Long titles and reads cut to ``width`` in the table (JSON keeps them whole)."""
+    line = " ".join(str(text).split())
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
 def register(app: typer.Typer) -> None:
