@@ -83,29 +83,42 @@ def seed_table(endpoint: str, name: str, count: int) -> str:
     return busiest
 
 
-def timed_reads(reader: LogReader, query: RecentQuery, reads: int) -> tuple[float, int]:
-    """Median seconds of ``reads`` reads (after one warm-up read) and the entries returned."""
-    page = reader.recent(query)
-    times = []
-    for _ in range(reads):
-        started = time.perf_counter()
-        page = reader.recent(query)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), len(page.logs)
+READS = {
+    "newest-100, all services": lambda service: RecentQuery(None, (), None, None, 100),
+    "newest-100, one service": lambda service: RecentQuery(service, (), None, None, 100),
+}
 
 
-def measure(endpoint: str, name: str, service: str, reads: int) -> dict[str, tuple[float, int]]:
+def interleaved_reads(
+    endpoint: str, tables: dict[int, tuple[str, str]], rounds: int
+) -> dict[int, dict[str, tuple[float, float, int]]]:
+    """(fastest, median) seconds per (size, read) and the entries returned.
+
+    Sizes take turns in every round, so a busy moment on the shared machine hits every size
+    alike; one warm-up round. The fastest read is the cost (other people's load only adds to
+    it); the median is printed beside it.
+    """
     resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    times: dict[tuple[int, str], list[float]] = {}
+    entries: dict[tuple[int, str], int] = {}
     with ThreadPoolExecutor(max_workers=16) as pool:
-        reader = LogReader(resource.Table(name), keys.DEFAULT_INDEX_NAME, SHARDS, pool=pool)
-        return {
-            "newest-100, all services": timed_reads(
-                reader, RecentQuery(None, (), None, None, 100), reads
-            ),
-            "newest-100, one service": timed_reads(
-                reader, RecentQuery(service, (), None, None, 100), reads
-            ),
+        readers = {
+            size: LogReader(resource.Table(name), keys.DEFAULT_INDEX_NAME, SHARDS, pool=pool)
+            for size, (name, _) in tables.items()
         }
+        for round_number in range(rounds + 1):
+            for size, (_, service) in tables.items():
+                for read, query in READS.items():
+                    started = time.perf_counter()
+                    page = readers[size].recent(query(service))
+                    if round_number:  # round 0 warms up
+                        times.setdefault((size, read), []).append(time.perf_counter() - started)
+                    entries[(size, read)] = len(page.logs)
+    result: dict[int, dict[str, tuple[float, float, int]]] = {}
+    for (size, read), samples in times.items():
+        cost = (min(samples), statistics.median(samples), entries[(size, read)])
+        result.setdefault(size, {})[read] = cost
+    return result
 
 
 def main() -> int:
@@ -119,47 +132,49 @@ def main() -> int:
     if args.baseline_size not in sizes:
         sizes.append(args.baseline_size)
 
-    patched: dict[int, dict[str, tuple[float, int]]] = {}
-    baseline: dict[str, tuple[float, int]] = {}
     with serve_in_thread(build_moto_app()) as endpoint:
+        tables = {}
         for size in sorted(sizes):
             started = time.perf_counter()
             name = f"bench-logs-{size}"
-            service = seed_table(endpoint, name, size)
+            tables[size] = (name, seed_table(endpoint, name, size))
             print(f"seeded {size} items in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-            patched[size] = measure(endpoint, name, service, args.reads)
-            if size == args.baseline_size:
-                for patch in BASELINE_OFF:  # moto's own Query and responses, as before
-                    patch.uninstall()
-                try:
-                    baseline = measure(endpoint, name, service, args.baseline_reads)
-                finally:
-                    for patch in BASELINE_OFF:
-                        patch.install()
+        patched = interleaved_reads(endpoint, tables, args.reads)
+        for patch in BASELINE_OFF:  # moto's own Query and responses, as before
+            patch.uninstall()
+        try:
+            baseline_tables = {args.baseline_size: tables[args.baseline_size]}
+            baseline = interleaved_reads(endpoint, baseline_tables, args.baseline_reads)
+            baseline = baseline[args.baseline_size]
+        finally:
+            for patch in BASELINE_OFF:
+                patch.install()
 
     reads = list(patched[sorted(sizes)[0]])
     rows = []
     verdicts = []
     for read in reads:
-        times = [patched[size][read][0] for size in sorted(sizes)]
-        spread = max(times) / min(times)
+        fastest = [patched[size][read][0] for size in sorted(sizes)]
+        spread = max(fastest) / min(fastest)
         before = baseline[read][0]
-        after = patched[args.baseline_size][read][0]
-        speedup = before / after
+        speedup = before / patched[args.baseline_size][read][0]
         rows.append(
             [read]
-            + [f"{t * 1000:.1f} ms" for t in times]
+            + [
+                f"{f * 1000:.0f} ({patched[s][read][1] * 1000:.0f}) ms"
+                for f, s in zip(fastest, sorted(sizes), strict=True)
+            ]
             + [f"{spread:.2f}x", f"{before * 1000:.0f} ms", f"{speedup:.0f}x"]
         )
         verdicts.append(spread <= FLAT_GOAL and speedup >= SPEED_GOAL)
-    headers = ["read (median)"] + [f"{s // 1000}k items" for s in sorted(sizes)]
+    headers = ["read: fastest (median)"] + [f"{s // 1000}k items" for s in sorted(sizes)]
     headers += ["max/min", f"before, {args.baseline_size // 1000}k", "speed-up"]
     print(tabulate(rows, headers=headers))
     print(
         f"goals: max/min <= {FLAT_GOAL}x across sizes, speed-up >= {SPEED_GOAL:.0f}x at "
-        f"{args.baseline_size // 1000}k: {'met' if all(verdicts) else 'NOT met'}"
+        f"{args.baseline_size // 1000}k (fastest reads): {'met' if all(verdicts) else 'NOT met'}"
     )
-    entries = {read: patched[sorted(sizes)[-1]][read][1] for read in reads}
+    entries = {read: patched[sorted(sizes)[-1]][read][2] for read in reads}
     print(f"entries per read at the largest size: {entries}")
     return 0
 
