@@ -74,7 +74,7 @@ class Table:
 
 def test_plain_moto_serves_a_table_whose_key_is_disabled() -> None:
     with serve_in_thread(DomainDispatcherApplication(create_backend_app)) as url:
-        table = Table(url, "plain")
+        table = Table(url, "kms-gap-plain")
         table.kms.disable_key(KeyId=table.key_id)
         assert set(table.data_calls().values()) == {None}
 
@@ -82,7 +82,7 @@ def test_plain_moto_serves_a_table_whose_key_is_disabled() -> None:
 @pytest.fixture(scope="module")
 def table():
     with serve_in_thread(build_moto_app()) as url:
-        yield Table(url, "logs")
+        yield Table(url, "kms-gap-logs")
 
 
 def test_a_disabled_key_fails_every_data_call_as_aws_does(table) -> None:
@@ -172,14 +172,14 @@ def get_error(ddb, table: str) -> tuple[str, str] | None:
 
 def test_a_caller_without_kms_decrypt_through_dynamodb_is_refused(enforcing) -> None:
     url, admin = enforcing
-    Table(url, "iam-kms", admin)  # key policy: the default, delegating to the account's IAM
-    iam, ddb = reader_of(url, admin, "iam-kms", "no-kms")
-    code, message = get_error(ddb, "iam-kms")
+    Table(url, "kms-gap-iam", admin)  # key policy: the default, delegating to the account's IAM
+    iam, ddb = reader_of(url, admin, "kms-gap-iam", "kms-gap-no-kms")
+    code, message = get_error(ddb, "kms-gap-iam")
     assert code == "AccessDeniedException"
     assert message.startswith("KMS key access denied error")
     assert "not allowed to access" in message
     iam.put_user_policy(
-        UserName="no-kms",
+        UserName="kms-gap-no-kms",
         PolicyName="key",
         PolicyDocument=json.dumps(
             {
@@ -197,14 +197,14 @@ def test_a_caller_without_kms_decrypt_through_dynamodb_is_refused(enforcing) -> 
             }
         ),
     )
-    assert get_error(ddb, "iam-kms") is None
+    assert get_error(ddb, "kms-gap-iam") is None
 
 
 def test_a_key_policy_naming_the_caller_is_enough_without_iam(enforcing) -> None:
     url, admin = enforcing
-    table = Table(url, "policy-kms", admin)
-    _, ddb = reader_of(url, admin, "policy-kms", "named-in-key-policy")
-    user_arn = "arn:aws:iam::123456789012:user/named-in-key-policy"
+    table = Table(url, "kms-gap-policy", admin)
+    _, ddb = reader_of(url, admin, "kms-gap-policy", "kms-gap-named")
+    user_arn = "arn:aws:iam::123456789012:user/kms-gap-named"
     kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **admin)
     kms.put_key_policy(
         KeyId=table.key_id,
@@ -226,4 +226,4 @@ def test_a_key_policy_naming_the_caller_is_enough_without_iam(enforcing) -> None
             }
         ),
     )
-    assert get_error(ddb, "policy-kms") is None
+    assert get_error(ddb, "kms-gap-policy") is None

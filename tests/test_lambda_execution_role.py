@@ -31,7 +31,7 @@ def enforced(tmp_path_factory: pytest.TempPathFactory):
             "aws_access_key_id": admin.access_key_id,
             "aws_secret_access_key": admin.secret_access_key,
         }
-        api = Api(url, creds)
+        api = Api(url, creds, name="toy-as-role")
         api.build()
         session = boto3.Session(region_name=REGION, **creds)
         kms = session.client("kms", endpoint_url=url)
@@ -55,7 +55,7 @@ def enforced(tmp_path_factory: pytest.TempPathFactory):
 
 def grant(api: Api, name: str, statement: dict) -> None:
     api.iam.put_role_policy(
-        RoleName="toy-fn",
+        RoleName=f"{api.name}-fn",
         PolicyName=name,
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
     )
@@ -65,7 +65,7 @@ def test_missing_table_then_key_permission_fail_as_on_aws(enforced) -> None:
     api, client = enforced
     status, body, _ = call(client, "GET", "/test/read")
     assert (status, body["Code"]) == (403, "AccessDeniedException"), body
-    assert "dynamodb:GetItem" in body["Message"] and "toy-fn" in body["Message"]
+    assert "dynamodb:GetItem" in body["Message"] and f"{api.name}-fn" in body["Message"]
 
     grant(api, "table", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN})
     status, body, _ = call(client, "GET", "/test/read")

@@ -104,8 +104,9 @@ def toy_zip() -> bytes:
 class Api:
     """The deployed toy API and the handles the tests need."""
 
-    def __init__(self, url: str, creds: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, creds: dict[str, str] | None = None, name: str = "toy") -> None:
         self.url = url
+        self.name = name  # of the function (its role is "<name>-fn"): unique per moto process
         session = boto3.Session(region_name=REGION, **(creds or ADMIN))
         self.iam = session.client("iam", endpoint_url=url)
         self.apigw = session.client("apigateway", endpoint_url=url)
@@ -114,7 +115,7 @@ class Api:
 
     def build(self) -> None:
         role = self.iam.create_role(
-            RoleName="toy-fn",
+            RoleName=f"{self.name}-fn",
             AssumeRolePolicyDocument=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -129,7 +130,7 @@ class Api:
             ),
         )["Role"]["Arn"]
         self.function_arn = self.lam.create_function(
-            FunctionName="toy",
+            FunctionName=self.name,
             Runtime="python3.11",
             Role=role,
             Handler="toy.handler",
@@ -168,7 +169,7 @@ class Api:
         for path in ("/open", "/crash", "/slow", "/malformed", "/whoami", "/read"):
             self.put(path, "GET", "NONE")
         self.lam.add_permission(
-            FunctionName="toy",
+            FunctionName=self.name,
             StatementId="api-gateway",
             Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
