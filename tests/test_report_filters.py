@@ -31,7 +31,7 @@ from slsops.checks.runner import plan, run_planned
 from slsops.cli import app
 from slsops.commands.common import ReportFilters, run_report
 from slsops.contract import LOCAL_GAPS
-from slsops.errors import SlsopsError, UsageError
+from slsops.errors import SlsopsError, Terminated, UsageError
 from slsops.options import (
     SEVERITIES,
     FailOnOption,
@@ -464,3 +464,64 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
                 process.kill()
     assert process.returncode == 143, err
     assert "terminated by signal 15" in err and "Traceback" not in err
+
+
+def test_suite_stops_the_local_stack_when_terminated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def fake_cli(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
+        calls.append(" ".join(args[:2]))
+        if args[:2] == ["local", "seed"]:
+            raise Terminated(signal.SIGTERM)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(suite, "_cli", fake_cli)
+    with pytest.raises(Terminated):
+        suite.main(["--results", str(tmp_path / "results")])
+    assert calls == ["local up", "local seed", "local down"]
+
+
+RUN_MAIN = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from slsops.signals import run_main
+
+    marks = Path(sys.argv[1])
+
+    def main() -> int:
+        try:
+            marks.joinpath("started").write_text("yes")
+            time.sleep(60)
+            return 0
+        finally:
+            marks.joinpath("cleaned").write_text("yes")
+
+    run_main(main, "job")
+    """
+)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_argparse_mains_end_like_the_cli(tmp_path: Path, signum: int, code: int) -> None:
+    """The suite (and any ``main() -> int`` run through ``run_main``) cleans up and exits
+    130/143 as ``slsops`` does."""
+    path = tmp_path / "job.py"
+    path.write_text(RUN_MAIN)
+    process = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(path), str(tmp_path)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(300):
+            if (tmp_path / "started").exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        os.kill(process.pid, signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, err
+    assert (tmp_path / "cleaned").exists()

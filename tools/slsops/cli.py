@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import importlib
-import signal
 import sys
-from types import FrameType
 
 import typer
 
 from slsops import __version__
 from slsops.errors import EXIT_FAILED, EXIT_SIGINT, SlsopsError, Terminated
 from slsops.redact import redact_text
+from slsops.signals import raise_on_sigterm
 
 # Each module defines ``register(app)``; the order is the order of ``slsops --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -53,22 +52,12 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM handler: unwind the command like Ctrl-C does, so its clean-up runs.
-
-    A second SIGTERM while cleaning up is ignored, so the clean-up is not cut short (SIGKILL
-    still ends the process).
-    """
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated(signum)
-
-
 def main() -> None:
     """Entry point: errors become one line on stderr and a documented exit code.
 
     Ctrl-C exits 130 and SIGTERM 143, each after the command's ``finally`` blocks ran.
     """
-    signal.signal(signal.SIGTERM, _terminate)
+    raise_on_sigterm()
     try:
         app(standalone_mode=True)
     except SlsopsError as exc:

@@ -5,7 +5,7 @@
 3. every step in ``STEPS``, each writing its report JSON and JUnit XML into
    ``results/suite/``; a step whose module cannot be found fails (a suite that silently runs
    fewer steps than it names would pass on a broken install);
-4. ``slsops local down``, always;
+4. ``slsops local down``, always (also after Ctrl-C, exit 130, and SIGTERM, exit 143);
 5. one summary table; exit 1 if a step failed or a SKIP is not on the allowlist
    (``tools/slsops/skip_allowlist.toml``), 2 if the stack could not start for a missing
    prerequisite.
@@ -32,6 +32,7 @@ from typing import Any
 from tabulate import tabulate
 
 from slsops.checks.formats import junit_xml
+from slsops.signals import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = ROOT / "results" / "suite"
@@ -312,4 +313,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "suite")
