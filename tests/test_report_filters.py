@@ -466,21 +466,23 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
     assert "terminated by signal 15" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("interrupted", ["local up", "local seed"])
 def test_suite_stops_the_local_stack_when_terminated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: str
 ) -> None:
     calls: list[str] = []
 
     def fake_cli(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
         calls.append(" ".join(args[:2]))
-        if args[:2] == ["local", "seed"]:
+        if calls[-1] == interrupted:
             raise Terminated(signal.SIGTERM)
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(suite, "_cli", fake_cli)
     with pytest.raises(Terminated):
         suite.main(["--results", str(tmp_path / "results")])
-    assert calls == ["local up", "local seed", "local down"]
+    assert calls[-1] == "local down" and calls.count("local down") == 1
+    assert interrupted in calls
 
 
 RUN_MAIN = textwrap.dedent(

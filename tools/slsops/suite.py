@@ -240,10 +240,14 @@ def main(argv: list[str] | None = None) -> int:
 
     _log("starting the local stack")
     started = time.monotonic()
-    up = _cli(
-        ["local", "up", "--detach", "--aws-port", "0", "--api-port", "0", "--stack", str(stack)],
-        timeout_s=900,
-    )
+    try:
+        up = _cli(
+            ["local", "up", "--detach", "--aws-port", "0", "--api-port", "0", "--stack", str(stack)],
+            timeout_s=900,
+        )
+    except BaseException:  # interrupted while starting: stop what may have started
+        _cli(["local", "down", "--stack", str(stack)], timeout_s=120)
+        raise
     (results_dir / "local-up.log").write_text(up.stdout + up.stderr)
     if up.returncode != 0:
         line = (up.stderr.strip().splitlines() or ["local up failed"])[-1]
