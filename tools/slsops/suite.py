@@ -240,11 +240,9 @@ def main(argv: list[str] | None = None) -> int:
 
     _log("starting the local stack")
     started = time.monotonic()
+    ports = ["--aws-port", "0", "--api-port", "0"]
     try:
-        up = _cli(
-            ["local", "up", "--detach", "--aws-port", "0", "--api-port", "0", "--stack", str(stack)],
-            timeout_s=900,
-        )
+        up = _cli(["local", "up", "--detach", *ports, "--stack", str(stack)], timeout_s=900)
     except BaseException:  # interrupted while starting: stop what may have started
         _cli(["local", "down", "--stack", str(stack)], timeout_s=120)
         raise
