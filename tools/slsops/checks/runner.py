@@ -46,20 +46,6 @@ def refuse_unmatched(checks: Sequence[Check], option: str, wanted: Sequence[str]
         )
 
 
-def select(
-    checks: Iterable[Check], only: Iterable[str] | None = (), skip: Iterable[str] | None = ()
-) -> list[Check]:
-    """Checks whose id matches one of ``only`` (all when empty) and none of ``skip``.
-
-    Raises :class:`UsageError` when a pattern matches nothing or no check is left.
-    """
-    planned = plan(checks, only, skip)
-    chosen = [c for c, reason in planned if reason is None]
-    if not chosen:
-        raise UsageError("--only/--skip left no checks to run")
-    return chosen
-
-
 def plan(
     checks: Iterable[Check], only: Iterable[str] | None = (), skip: Iterable[str] | None = ()
 ) -> list[tuple[Check, str | None]]:
