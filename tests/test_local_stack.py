@@ -103,12 +103,25 @@ def test_handler_validation_and_gateway_validation_answer_400(local_stack, roles
 # --------------------------------------------------------------------------- deployment changes
 
 
+def admin_session(stack: Stack) -> Any:
+    """The stack's administrator when it has one (changes the operator may not make), else the
+    operator."""
+    import boto3
+
+    creds = stack.get("local_admin_credentials") or stack.get("local_credentials") or {}
+    return boto3.Session(
+        aws_access_key_id=creds.get("access_key_id"),
+        aws_secret_access_key=creds.get("secret_access_key"),
+        region_name=stack.region,
+    )
+
+
 class Deployment:
     """Change GET /logs/recent in the embedded AWS and put it back exactly (boto3, no apply)."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        self.apigw = stack.client("apigateway")
+        self.apigw = stack.client("apigateway", admin_session(stack))  # beyond the operator
         self.api_id = stack["api_id"]
         resources = self.apigw.get_resources(restApiId=self.api_id)["items"]
         self.resource_id = next(r["id"] for r in resources if r["path"] == "/logs/recent")
@@ -323,19 +336,6 @@ def test_local_up_without_terraform_names_what_is_missing(tmp_path) -> None:
 
 
 # --------------------------------------------------------------------------- redeploys
-
-
-def admin_session(stack: Stack) -> Any:
-    """The stack's administrator when it has one (changes the operator may not make), else the
-    operator."""
-    import boto3
-
-    creds = stack.get("local_admin_credentials") or stack.get("local_credentials") or {}
-    return boto3.Session(
-        aws_access_key_id=creds.get("access_key_id"),
-        aws_secret_access_key=creds.get("secret_access_key"),
-        region_name=stack.region,
-    )
 
 
 @pytest.mark.stack
