@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from slsops.objectives import PITR_LAG_ENV, TEST_PITR_LAG_S
 from slsops.stack import Stack, load_stack
 
 REUSE_ENV = "SLSOPS_TEST_STACK"
@@ -83,6 +84,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         text=True,
         timeout=START_TIMEOUT_S + 60,
         check=False,
+        # The documented short PITR lag for tests: drills wait seconds for their point, not 5 min.
+        env={**os.environ, PITR_LAG_ENV: str(TEST_PITR_LAG_S)},
     )
     assert up.returncode == 0, f"slsops local up failed: {up.stderr[-2000:]}"
     stack = load_stack(stack_path)

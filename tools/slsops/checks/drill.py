@@ -23,6 +23,7 @@ from slsops.checks.model import (
     skipped,
     warned,
 )
+from slsops.drill.cleanup import DONE
 from slsops.drill.result import DrillResult
 from slsops.objectives import OBJECTIVES
 
@@ -44,19 +45,15 @@ def _missing(result: DrillResult, what: str) -> Outcome:
     return failed(detail)
 
 
-def _within(
-    value: float, objective: float, tolerance: float, what: str, **evidence: Any
-) -> Outcome:
+def _within(value: float, objective: float, tolerance: float, what: str, **ev: Any) -> Outcome:
     """PASS within the objective, WARN within its tolerance band, FAIL beyond."""
-    evidence.update(objective_s=objective, tolerance_s=tolerance)
+    ev.update(objective_s=objective, tolerance_s=tolerance)
     if value <= objective:
-        return passed(f"{what} {value:.1f} s <= {objective:.0f} s", **evidence)
+        return passed(f"{what} {value:.1f} s <= {objective:.0f} s", **ev)
+    detail = f"{what} {value:.1f} s > {objective:.0f} s"
     if value <= objective + tolerance:
-        return warned(
-            f"{what} {value:.1f} s > {objective:.0f} s, within the {tolerance:.0f} s tolerance",
-            **evidence,
-        )
-    return failed(f"{what} {value:.1f} s > {objective:.0f} s + {tolerance:.0f} s", **evidence)
+        return warned(f"{detail}, within the {tolerance:.0f} s tolerance", **ev)
+    return failed(f"{detail} + {tolerance:.0f} s", **ev)
 
 
 @check(
@@ -326,16 +323,10 @@ def cleaned_up(ctx: DrillContext) -> Outcome:
     r = ctx.result
     if r.kept:
         return warned(f"kept as asked (--keep): {', '.join(r.kept)}", kept=r.kept, **r.cleanup)
-    done = {"deleted", "gone", "deleting", "never created"}
-    left = {k: v for k, v in r.cleanup.items() if v not in done}
+    left = {k: v for k, v in r.cleanup.items() if v not in DONE}
     if not r.cleanup:
         return skipped("the drill created no table and no backup")
-    return expect(
-        not left,
-        "drill table and backup removed",
-        f"left behind: {left}",
-        **r.cleanup,
-    )
+    return expect(not left, "drill table and backup removed", f"left behind: {left}", **r.cleanup)
 
 
 @check(

@@ -44,10 +44,10 @@ class ApiCanaryWriter:
 
         credentials = assume_role(stack, "ingest", session_name="slsops-drill")
         self.identity = str(credentials.assumed_role_arn or "ingest role")
-        self.client = LogApiClient(stack, credentials)
+        self.api = LogApiClient(stack, credentials)
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        response = self.client.post_logs({"logs": entries})
+        response = self.api.post_logs({"logs": entries})
         if response.status_code != 201:
             raise CanaryWriteFailed(
                 f"POST /logs answered {response.status_code}: {response.text[:200]}"
@@ -78,10 +78,24 @@ class Canaries:
         ]
 
 
+def _one(client: Any, table: str, partition: str, sort_key: str) -> Any:
+    """The item under (partition, sort key), or None: a strongly consistent Query (the drill
+    policy grants Query, not GetItem, on the source)."""
+    page = client.query(
+        TableName=table,
+        KeyConditionExpression="#p = :p AND #s = :s",
+        ExpressionAttributeNames={"#p": keys.PARTITION_KEY, "#s": keys.SORT_KEY},
+        ExpressionAttributeValues={":p": {"S": partition}, ":s": {"S": sort_key}},
+        ConsistentRead=True,
+    )
+    found = page.get("Items") or []
+    return found[0] if found else None
+
+
 def _entry_and_marker(client: Any, table: str, log_id: str) -> tuple[Any, Any]:
-    """(entry, marker) of ``log_id`` in ``table`` (None where absent), by strong reads."""
-    marker_key = {k: {"S": v} for k, v in keys.marker_key(log_id).items()}
-    marker = client.get_item(TableName=table, Key=marker_key, ConsistentRead=True).get("Item")
+    """(entry, marker) of ``log_id`` in ``table`` (None where absent)."""
+    marker_key = keys.marker_key(log_id)
+    marker = _one(client, table, marker_key[keys.PARTITION_KEY], marker_key[keys.SORT_KEY])
     if marker is None:
         page = client.query(
             TableName=table,
@@ -93,11 +107,7 @@ def _entry_and_marker(client: Any, table: str, log_id: str) -> tuple[Any, Any]:
         )
         found = page.get("Items") or []
         return (found[0] if found else None), None
-    entry_key = {
-        keys.PARTITION_KEY: marker["entry_service"],
-        keys.SORT_KEY: marker["entry_sk"],
-    }
-    entry = client.get_item(TableName=table, Key=entry_key, ConsistentRead=True).get("Item")
+    entry = _one(client, table, marker["entry_service"]["S"], marker["entry_sk"]["S"])
     return entry, marker
 
 
