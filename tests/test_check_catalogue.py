@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from slsops.checks import catalogue as catalogue_module
 from slsops.checks.model import RUNS_ON, Severity
 from slsops.cli import app
+from slsops.contract import LOCAL_GAPS
 from slsops.errors import UsageError
 
 TESTS = Path(__file__).resolve().parent
@@ -163,6 +164,13 @@ def test_every_check_says_what_it_reads_and_where_it_runs(entries) -> None:
         if not e.check.reads.strip() or e.check.runs_on not in RUNS_ON
     ]
     assert incomplete == []
+
+
+def test_aws_only_checks_are_exactly_the_contract_local_gaps(entries) -> None:
+    """The runner SKIPs an ``aws`` check on the local stack with the contract's reason; one
+    without a reason would be an ERROR, a reason without its check a stale entry."""
+    aws_only = {e.check.id for e in entries if e.check.runs_on == "aws"}
+    assert aws_only == set(LOCAL_GAPS)
 
 
 def test_every_check_names_a_document_that_exists(entries) -> None:
