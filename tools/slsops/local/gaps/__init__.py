@@ -16,9 +16,9 @@ from typing import Any
 from slsops.local.gaps import (
     apigw_deployment_snapshot,
     apigw_stage_settings,
-    dynamodb_sort_keys,  # local speed: index queries sorted the table slowly
     dynamodb_threadsafe,  # issue 4
     faults,  # issue 8
+    kms_key_state,
     pitr,  # issue 6
 )
 
@@ -30,8 +30,8 @@ MIDDLEWARES: list[Middleware] = [
     apigw_deployment_snapshot.wrap,  # issue 4: the emulator serves stages from these
     apigw_stage_settings.wrap,  # a redeploy to a stage keeps its settings, as on AWS
     pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
-    dynamodb_sort_keys.wrap,  # index queries: moto's order, computed with native sort keys
     dynamodb_threadsafe.wrap,  # issue 4: index query/scan vs concurrent writes gave 500s
+    kms_key_state.wrap,  # a disabled or pending-deletion key makes table data calls fail
     faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)
 ]
 
