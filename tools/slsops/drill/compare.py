@@ -41,8 +41,14 @@ class PointWindow:
     before_at_most: str  # point - guard
     after_above: str  # point + guard
     now: int  # epoch seconds, fixed once per drill: TTL is judged against it
+    # Entries whose side of the point is known by write confirmation (the drill's canaries):
+    # log id -> "before" or "after", whatever the guard says.
+    known: dict[str, str] = field(default_factory=dict)
 
     def entry_class(self, item: dict[str, Any]) -> str:
+        known = self.known.get((item.get("log_id") or {}).get("S", ""))
+        if known is not None:
+            return known
         ingested = (item.get("ingested_at") or {}).get("S")
         if ingested is None:
             return "window"  # no server write time: cannot be placed, counted only

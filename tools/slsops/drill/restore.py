@@ -237,6 +237,10 @@ def _run(drill: Drill) -> DrillResult:
             keys.format_timestamp(point - timedelta(seconds=options.guard_s)),
             keys.format_timestamp(point + timedelta(seconds=options.guard_s)),
             int(drill.started_wall.timestamp()),
+            {
+                **{log_id: "before" for log_id in drill.canaries.before},
+                **{log_id: "after" for log_id in drill.canaries.after},
+            },
         )
         with drill.phase("source-scan") as step:
             scan_started = time.perf_counter()
