@@ -128,16 +128,17 @@ def row_of(item: dict[str, Any]) -> list[Any] | None:
     """The relation row of a scanned item (wire form), None for items it cannot hold."""
 
     def text(name: str) -> str | None:
-        value = item.get(name)
-        return value.get("S") if isinstance(value, dict) else None
+        try:
+            return item[name]["S"]
+        except (KeyError, TypeError):
+            return None
 
     pk = text(keys.PARTITION_KEY)
     if pk is None:
         return None
-    expires = item.get(keys.TTL_ATTRIBUTE)
     try:
-        expires_at = float(expires["N"]) if isinstance(expires, dict) and "N" in expires else None
-    except ValueError:
+        expires_at: float | None = float(item[keys.TTL_ATTRIBUTE]["N"])
+    except (KeyError, TypeError, ValueError):
         expires_at = None
     return [
         pk,

@@ -240,13 +240,19 @@ def item_key(item: dict[str, Any]) -> dict[str, str]:
 
 
 def string(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    return value.get("S") if isinstance(value, dict) else None
+    """The attribute's value if it is a string (S), else None (absent or another type)."""
+    try:
+        return item[name]["S"]
+    except (KeyError, TypeError):
+        return None
 
 
 def number(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    return value.get("N") if isinstance(value, dict) else None
+    """The attribute's value if it is a number (N), else None."""
+    try:
+        return item[name]["N"]
+    except (KeyError, TypeError):
+        return None
 
 
 def reserved_service(item: dict[str, Any]) -> str | None:
