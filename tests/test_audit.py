@@ -474,3 +474,28 @@ def test_table_setting_broken_fails_and_passes_after_revert(
     if revert is not None:
         revert(ddb, table, arns["kms_key_arn"])
         assert verdict()["status"] == "PASS"
+
+
+def test_entries_the_service_writes_audit_clean(endpoint, tmp_path):
+    """The real writer's items and markers (write_id, ingested_at, timestamp_supplied)."""
+    from log_table_support import client
+
+    from log_service.model import parse_entry
+    from log_service.settings import Settings
+    from log_service.writer import LogWriter
+
+    table = "audit-written"
+    arns = create_log_table(endpoint, table)
+    settings = Settings(table_name=table, shard_count=SHARD_COUNT)
+    writer = LogWriter(client(endpoint, "dynamodb"), table, SHARD_COUNT)
+    for n in range(5):
+        raw = {"service_name": "orders", "level": "info", "message": f"m{n}", "metadata": {"n": n}}
+        if n % 2:
+            raw["timestamp"] = "2026-01-01T00:00:00Z"
+        assert writer.put(parse_entry(raw, settings)).status == "stored"
+    stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
+    violations = tmp_path / "v.jsonl"
+    code, _, error = invoke(
+        "audit", "--stack", str(stack), "--only", "AUD-0*", "--violations", str(violations)
+    )
+    assert read_violations(violations) == [] and code == 0, error
