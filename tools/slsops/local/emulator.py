@@ -50,6 +50,7 @@ from slsops.local.proxy_event import (
     map_response,
     parse_query,
 )
+from slsops.local.reserved_concurrency import refuse_if_throttled
 
 __all__ = ["ApiGatewayEmulator", "GatewayAnswer", "GatewayRequestHandler"]
 
@@ -262,6 +263,7 @@ class ApiGatewayEmulator:
         if spec is None:
             raise GatewayAnswer(500, "Internal server error", "InternalServerErrorException")
         self._check_invoke_permission(spec.arn, snapshot, stage_name, method, route)
+        refuse_if_throttled(spec.arn)
         event = build_event(
             method=method,
             path=resource_path,
