@@ -336,7 +336,7 @@ def cleaned_up(ctx: DrillContext) -> Outcome:
     Severity.CRITICAL,
     "The restore did not go to the point asked for (a copy of now, or another time): "
     "check the restore call's time and the PITR window (runbook).",
-    reads=READS_RESULT + "GetItem of each canary entry and marker in both tables",
+    reads=READS_RESULT + "Query of each canary entry and marker in both tables",
     doc=RUNBOOK,
 )
 def canaries(ctx: DrillContext) -> Outcome:
