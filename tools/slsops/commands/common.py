@@ -141,8 +141,13 @@ EXIT_CODES = (
 )
 
 
-def report_epilog(examples: Sequence[str]) -> str:
-    """The ``--help`` epilog of a report command: its examples, then the exit codes."""
+def help_epilog(examples: Sequence[str], exit_codes: Sequence[tuple[str, str]] = EXIT_CODES) -> str:
+    """A command's ``--help`` epilog: its examples, then its exit codes (kept as written)."""
     lines = ["Examples:", *(f"  {e}" for e in examples), "", "Exit codes:"]
-    lines += [f"  {code:<8} {meaning}" for code, meaning in EXIT_CODES]
+    lines += [f"  {code:<8} {meaning}" for code, meaning in exit_codes]
     return "\b\n" + "\n".join(lines)
+
+
+def report_epilog(examples: Sequence[str]) -> str:
+    """The ``--help`` epilog of a report command: its examples, then the report exit codes."""
+    return help_epilog(examples)

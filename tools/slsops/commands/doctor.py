@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from slsops.commands.common import help_epilog
 from slsops.errors import EXIT_USAGE
 from slsops.options import StackOption
 from slsops.stack import default_stack_path
@@ -178,4 +179,13 @@ def doctor(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("doctor")(doctor)
+    app.command(
+        "doctor",
+        epilog=help_epilog(
+            ["slsops doctor", "slsops doctor --json --stack stack.json"],
+            [
+                ("0", "everything required is in place (WARN rows are advice)"),
+                ("2", "something required is missing, or --stack names a bad stack file"),
+            ],
+        ),
+    )(doctor)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from slsops.commands.common import help_epilog
 from slsops.errors import UsageError
 from slsops.local import fault_admin
 from slsops.local.gaps.faults import KINDS, WHENS, dynamodb_operations
@@ -69,7 +70,21 @@ def _print(state: dict[str, Any]) -> None:
     typer.echo(json.dumps(state, indent=2, sort_keys=True))
 
 
-@faults_app.command("set")
+@faults_app.command(
+    "set",
+    epilog=help_epilog(
+        [
+            "slsops local faults set --rule PutItem:throttle:0.2",
+            "slsops local faults set --seed 7 --rule 'Query:latency:0.5:before:200'",
+            "slsops local faults set --plan plan.json",
+        ],
+        [
+            ("0", "done; the state is printed as JSON"),
+            ("2", "a malformed rule or plan, or a stack that is not local"),
+            ("3", "the embedded AWS is unreachable"),
+        ],
+    ),
+)
 def set_faults(
     stack: StackOption = None,
     rule: RuleOption = None,
@@ -93,13 +108,33 @@ def set_faults(
     _print(fault_admin.set_plan(fault_admin.endpoint_of(load_stack(stack)), document))
 
 
-@faults_app.command("show")
+@faults_app.command(
+    "show",
+    epilog=help_epilog(
+        ["slsops local faults show"],
+        [
+            ("0", "done; the state is printed as JSON"),
+            ("2", "a malformed rule or plan, or a stack that is not local"),
+            ("3", "the embedded AWS is unreachable"),
+        ],
+    ),
+)
 def show_faults(stack: StackOption = None) -> None:
     """Print the active plan and the faults injected so far."""
     _print(fault_admin.show(fault_admin.endpoint_of(load_stack(stack))))
 
 
-@faults_app.command("clear")
+@faults_app.command(
+    "clear",
+    epilog=help_epilog(
+        ["slsops local faults clear"],
+        [
+            ("0", "done; the state is printed as JSON"),
+            ("2", "a malformed rule or plan, or a stack that is not local"),
+            ("3", "the embedded AWS is unreachable"),
+        ],
+    ),
+)
 def clear_faults(stack: StackOption = None) -> None:
     """Switch fault injection off; prints the cleared state and, under ``cleared``, the plan and
     counters as they were."""

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from slsops.api_client import RoleAssumptionError, RoleCredentials, assume_role
+from slsops.commands.common import help_epilog
 from slsops.errors import PreflightError, SlsopsError, UsageError
 from slsops.local import process, stack_file
 from slsops.options import StackOption
@@ -48,7 +49,22 @@ def _check_port(port: int, flag: str) -> None:
         raise UsageError(f"{flag} must be 0..65535, not {port}")
 
 
-@local_app.command("up")
+@local_app.command(
+    "up",
+    epilog=help_epilog(
+        [
+            "slsops local up                   # foreground on 4566/4567 until Ctrl-C",
+            "slsops local up --detach          # background; returns when ready",
+            "slsops local up -d --aws-port 0 --api-port 0 --stack /tmp/s/local.json",
+        ],
+        [
+            ("0", "ready (--detach) or stopped by Ctrl-C after running"),
+            ("1", "the stack failed to start (the log is named)"),
+            ("2", "bad options, a stack already running, or a missing prerequisite"),
+            ("130", "interrupted during start-up; everything started is stopped"),
+        ],
+    ),
+)
 def up(
     stack: StackOption = None,
     aws_port: AwsPortOption = 4566,
@@ -94,7 +110,13 @@ def _local_outputs(path: Path) -> dict | None:
 
 @local_app.command(
     "down",
-    epilog="Exit codes: 0 stopped or already down; 2 the stack file is malformed or not local.",
+    epilog=help_epilog(
+        ["slsops local down", "slsops local down --stack results/suite/stack.json"],
+        [
+            ("0", "stopped, or already down"),
+            ("2", "the stack file is malformed or names an AWS deployment"),
+        ],
+    ),
 )
 def down(stack: StackOption = None) -> None:
     """Stop the local stack named by the stack file and remove the file."""
@@ -114,7 +136,14 @@ def down(stack: StackOption = None) -> None:
 
 @local_app.command(
     "status",
-    epilog="Exit codes: 0 up; 1 down or unreachable; 2 a malformed or non-local stack file.",
+    epilog=help_epilog(
+        ["slsops local status", "slsops local status --json --stack .slsops/local.json"],
+        [
+            ("0", "up: the process runs and the embedded AWS answers"),
+            ("1", "down or unreachable"),
+            ("2", "the stack file is malformed or names an AWS deployment"),
+        ],
+    ),
 )
 def status(
     stack: StackOption = None,
@@ -183,8 +212,16 @@ def _preflight_api(target: Stack) -> RoleCredentials:
 
 @local_app.command(
     "seed",
-    epilog="Exit codes: 0 every entry stored; 1 some not stored; 2 bad options or stack file; "
-    "3 the API or the embedded AWS is unreachable, or no credentials; 130 Ctrl-C.",
+    epilog=help_epilog(
+        ["slsops local seed", "slsops local seed --count 20000 --services 16 --concurrency 4"],
+        [
+            ("0", "every entry stored"),
+            ("1", "some entries were not stored"),
+            ("2", "bad options or stack file"),
+            ("3", "the API or the embedded AWS is unreachable, or the ingest role is refused"),
+            ("130/143", "interrupted: sending stops after the batches in flight"),
+        ],
+    ),
 )
 def seed(
     stack: StackOption = None,
