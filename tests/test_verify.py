@@ -35,6 +35,7 @@ from stack_breaks import (
     auth_iam_not_deployed,
     auth_none,
     auth_none_not_deployed,
+    aws,
     bad_release,
     bad_release_rolled_back,
     billing_on_demand,
@@ -71,7 +72,7 @@ from stack_breaks import (
     pitr_off,
     pitr_on,
     read_role_back,
-    read_role_moved,
+    read_role_deleted,
     read_timeout_changed,
     remove_invoke_permission,
     rename_api,
@@ -634,7 +635,7 @@ TARGETED = [
         marks=pytest.mark.breaks("KMS-001"),
     ),
     pytest.param(
-        {"KMS-003": "alias alias/simple-log-service-prod does not name key"},
+        {"KMS-003": "alias alias/simple-log-service-prod does not exist"},
         alias_deleted,
         alias_restored,
         id="key-alias-deleted",
@@ -648,10 +649,10 @@ TARGETED = [
         marks=pytest.mark.breaks("KMS-004"),
     ),
     pytest.param(
-        {"IAM-001": "read.arn: expected 'arn:aws:iam::123456789012:role/simple-log-service-read"},
-        read_role_moved,
+        {"IAM-001": "read.name: expected 'simple-log-service-read-prod', found None"},
+        read_role_deleted,
         read_role_back,
-        id="read-role-recreated-elsewhere",
+        id="read-role-deleted",
         marks=pytest.mark.breaks("IAM-001"),
     ),
     pytest.param(
@@ -704,9 +705,8 @@ def test_a_table_that_is_not_the_contracts_fails_the_table_checks(
     """The stack file names another table (another name, keyed by ``id``, no index, no CMK):
     DDB-001 compares the name with the contract's, not with the stack file's own value."""
     with broken(lambda: decoy_table(local_stack), lambda s: drop_decoy_table(local_stack, s)):
-        arn = local_stack.client("dynamodb").describe_table(TableName=DECOY_TABLE)["Table"][
-            "TableArn"
-        ]
+        table = aws(local_stack, "dynamodb").describe_table(TableName=DECOY_TABLE)["Table"]
+        arn = table["TableArn"]
         drifted = stack_pointing_at(local_stack, tmp_path, table_name=DECOY_TABLE, table_arn=arn)
         ids = ("DDB-001", "DDB-002", "DDB-005")
         code, report = run_cli("verify", drifted, tmp_path, *_only(ids))
@@ -930,3 +930,30 @@ def test_trust_review_evidence_shows_external_ids_as_fingerprints() -> None:
         outcome.status is Status.FAIL and "does not equal the role's external id" in outcome.detail
     )
     assert secret not in json.dumps(outcome.evidence)
+
+
+@pytest.mark.breaks("IAM-001")
+def test_client_roles_are_compared_with_the_contracts_arns() -> None:
+    """A role recreated under another path, and a stack file naming another role, both FAIL."""
+    from slsops.checks.iam_roles import client_roles_exist
+
+    account = "123456789012"
+    names = contract.names()
+    contract_arns = {
+        k: f"arn:aws:iam::{account}:role/{names.client_role(k)}" for k in contract.CLIENT_ROLES
+    }
+
+    def get_role(RoleName: str) -> dict:
+        path = "/drifted/" if RoleName == names.client_role("read") else "/"
+        arn = f"arn:aws:iam::{account}:role{path}{RoleName}"
+        return {"Role": {"RoleName": RoleName, "Arn": arn}}
+
+    roles = {k: {"arn": arn} for k, arn in contract_arns.items()}
+    roles["full"] = {"arn": f"arn:aws:iam::{account}:role/someone-elses-role"}
+    outcome = client_roles_exist(
+        AwsStub({("iam", "get_role"): get_role}, roles=roles, account_id=account)
+    )
+    assert outcome.status is Status.FAIL
+    assert f"read.arn: expected {contract_arns['read']!r}, found " in outcome.detail
+    assert "full.stack_output_arn: expected" in outcome.detail
+    assert "ingest." not in outcome.detail

@@ -11,6 +11,7 @@ from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
+MAX_ALIAS_PAGES = 50  # ListAliases pages of up to 50 aliases: bounded, and far above any account
 DOC = "runbooks/deployment-verification-failed.md"
 
 
@@ -77,19 +78,33 @@ def rotation(ctx: StackContext) -> Outcome:
     "Alias names the key",
     Severity.MEDIUM,
     "aws kms update-alias --alias-name <kms_alias> --target-key-id <kms_key_arn>",
-    reads="kms:DescribeKey, kms:ListAliases of the key",
+    reads="kms:ListAliases (the account's aliases and the keys they name); the kms_key_arn output",
     runs_on="both",
     doc=DOC,
 )
 def alias(ctx: StackContext) -> Outcome:
-    key_id = _metadata(ctx)["KeyId"]
-    answer = ctx.call("kms", "list_aliases", KeyId=key_id)
-    names = sorted(a["AliasName"] for a in answer.get("Aliases", []))
-    wanted = {str(ctx.stack["kms_alias"]), ctx.names.kms_alias}
+    """Reads the account's aliases (ListAliases needs no access to the key), so a deleted or
+    moved alias FAILs here even for an operator whose key access is granted through it."""
+    key_id = _key_id(ctx).rsplit("/", 1)[-1]
+    targets: dict[str, str | None] = {}
+    marker: str | None = None
+    for _ in range(MAX_ALIAS_PAGES):
+        answer = ctx.call("kms", "list_aliases", **({"Marker": marker} if marker else {}))
+        targets.update({a["AliasName"]: a.get("TargetKeyId") for a in answer.get("Aliases", [])})
+        marker = answer.get("NextMarker") if answer.get("Truncated") else None
+        if marker is None:
+            break
+    wanted = sorted({str(ctx.stack["kms_alias"]), ctx.names.kms_alias})
+    problems = []
+    for name in wanted:
+        if name not in targets:
+            problems.append(f"alias {name} does not exist")
+        elif targets[name] != key_id:
+            problems.append(f"alias {name} names key {targets[name]}, not {key_id}")
     return problems_outcome(
-        [f"alias {w} does not name key {key_id}" for w in sorted(wanted) if w not in names],
-        f"{', '.join(sorted(wanted))} names key {key_id}",
-        aliases=names,
+        problems,
+        f"{', '.join(wanted)} names key {key_id}",
+        aliases={name: targets.get(name) for name in wanted},
     )
 
 
