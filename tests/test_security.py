@@ -280,3 +280,20 @@ def test_a_presigned_url_of_a_role_session_is_accepted(local_stack):
     # does with the X-Amz-* parameters in the query is the service's business.
     assert "x-amzn-ErrorType" not in response.headers, response.text
     assert response.status_code != 403, response.text
+
+
+@pytest.mark.stack
+def test_the_embedded_aws_drops_a_client_that_never_sends_its_promised_body(local_stack):
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(local_stack.endpoint_url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=90) as conn:
+        conn.sendall(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+            b"Content-Length: 100\r\n\r\n{}"
+        )
+        answer = b""
+        while chunk := conn.recv(65536):  # the server's read timeout ends this, not ours
+            answer += chunk
+    assert not answer.startswith(b"HTTP/1.1 2")

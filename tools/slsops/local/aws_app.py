@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from slsops.local import speed
 from slsops.local.gaps import wrap_all
+from slsops.local.gateway_http import READ_TIMEOUT_S
 
 
 def build_moto_app(enforce_iam: bool = False) -> Any:
@@ -34,7 +35,15 @@ def build_moto_app(enforce_iam: bool = False) -> Any:
     return app
 
 
-class QuietRequestHandler(MotoRequestHandler):
+class TimedRequestHandler(MotoRequestHandler):
+    """Moto's handler with a read timeout on every connection, as the API emulator has: a
+    client that stalls, or promises a longer body than it sends, is dropped, not served forever.
+    """
+
+    timeout = READ_TIMEOUT_S
+
+
+class QuietRequestHandler(TimedRequestHandler):
     """Moto's handler without one log line per request (they drown test and CLI output)."""
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -50,7 +59,7 @@ def serve_in_thread(
     Port 0 picks a free port. Uses moto's request handler so headers with underscores survive,
     as they do under ``moto_server``; ``quiet`` drops the per-request access log.
     """
-    handler = QuietRequestHandler if quiet else MotoRequestHandler
+    handler = QuietRequestHandler if quiet else TimedRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()

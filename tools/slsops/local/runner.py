@@ -155,9 +155,7 @@ class LocalStack:
     # ---------------------------------------------------------------- start
     def start(self) -> dict[str, Any]:
         """Bring the whole stack up and write the stack file; returns its outputs."""
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-        from slsops.local.aws_app import build_moto_app
+        from slsops.local.aws_app import TimedRequestHandler, build_moto_app
         from slsops.local.operator import create_admin, create_operator
 
         options = self.options
@@ -174,7 +172,7 @@ class LocalStack:
                     options.aws_port,
                     build_moto_app(enforce_iam=True),
                     "--aws-port",
-                    MotoRequestHandler,
+                    TimedRequestHandler,
                 )
                 self.moto_url = f"http://127.0.0.1:{self.moto_server.port}"
                 self.api_port = self.api_server.port
