@@ -127,11 +127,14 @@ def package(session: nox.Session) -> None:
 def suite(session: nox.Session) -> None:
     """The main job: local stack, seed, every slsops command, one summary (results/suite/).
 
-    The steps live in tools/slsops/suite.py (STEPS: one line per command). Exit non-zero if a
-    step failed or a SKIP is not on tools/slsops/skip_allowlist.toml; the stack always stops.
+    The steps live in tools/slsops/harness/suite.py (STEPS: one line per command). Exit
+    non-zero if a step failed or a SKIP is not on tools/slsops/skip_allowlist.toml; the stack
+    always stops.
     """
     install_project(session, "load", "fuzz")  # fuzz: the reliability step generates cases
-    session.run("python", "-m", "slsops.suite", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+    session.run(
+        "python", "-m", "slsops.harness.suite", *session.posargs, env={"PYTHONUNBUFFERED": "1"}
+    )
 
 
 @nox.session(python=PYTHON)
@@ -163,7 +166,7 @@ def fuzz(session: nox.Session) -> None:
 
     Signed requests (ingest role for POST, read role for GET); no 5xx, answers match the
     document, every stored entry reads back unchanged, every 4xx wrote nothing. Arguments after
-    `--` (tools/slsops/fuzz.py): --cases N (default 2000), --seed S, --max-seconds T,
+    `--` (tools/slsops/harness/fuzz.py): --cases N (default 2000), --seed S, --max-seconds T,
     --stack PATH (default: start a local stack on free loopback ports, stop it after),
     --output FILE (default results/fuzz/figures.json).
     """
@@ -171,7 +174,7 @@ def fuzz(session: nox.Session) -> None:
     args = list(session.posargs)
     if "--output" not in args:
         args += ["--output", str(RESULTS / "fuzz" / "figures.json")]
-    session.run("python", "-m", "slsops.fuzz", *args, env={"PYTHONUNBUFFERED": "1"})
+    session.run("python", "-m", "slsops.harness.fuzz", *args, env={"PYTHONUNBUFFERED": "1"})
 
 
 @nox.session(python=PYTHON)
@@ -180,13 +183,13 @@ def reliability(session: nox.Session) -> None:
 
     Fuzzing, DynamoDB fault campaigns (slsops local faults), concurrent ingests and the access
     matrix against one stack; fails on any loss, duplicate or let-through. Arguments after `--`
-    (tools/slsops/reliability.py): --short (the main job's form), --cases N, --seed S,
+    (tools/slsops/harness/reliability.py): --short (the main job's form), --cases N, --seed S,
     --stack PATH (default: a local stack for the run), --format, --output (default
-    results/reliability/report.json).
+    results/reliability/report.json), --severity, --status, --fail-on.
     """
     install_project(session, "fuzz")
     args = list(session.posargs)
     if "--output" not in args:
         args += ["--output", str(RESULTS / "reliability" / "report.json")]
         args += [] if "--format" in args else ["--format", "json"]
-    session.run("python", "-m", "slsops.reliability", *args, env={"PYTHONUNBUFFERED": "1"})
+    session.run("python", "-m", "slsops.harness.reliability", *args, env={"PYTHONUNBUFFERED": "1"})

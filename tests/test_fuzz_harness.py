@@ -1,4 +1,5 @@
-"""The fuzzing harness (``slsops.fuzz``): its own pieces, then a small run on the local stack."""
+"""The fuzzing harness (``slsops.harness.fuzz``): its own pieces, then a small run on the local
+stack."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from moto import mock_aws
 from log_service import keys
 from log_service.model import parse_entry
 from log_service.settings import Settings
-from slsops import fuzz
+from slsops.harness import fuzz
+from slsops.harness.fuzz_figures import FuzzFigures
+from slsops.harness.fuzz_repair import repair_body
+from slsops.harness.fuzz_signing import canonical_query
 
 
 def test_query_is_encoded_as_sigv4_canonicalises_it():
-    query = fuzz.canonical_query({"a": "x y+z", "b": ["1", "2"], "c": None, "d": "~_.-é"})
+    query = canonical_query({"a": "x y+z", "b": ["1", "2"], "c": None, "d": "~_.-é"})
     assert query == "?a=x%20y%2Bz&b=1&b=2&d=~_.-%C3%A9"
-    assert fuzz.canonical_query({}) == ""
-    assert fuzz.canonical_query(None) == ""
+    assert canonical_query({}) == ""
+    assert canonical_query(None) == ""
 
 
 @pytest.mark.parametrize(
@@ -33,7 +37,7 @@ def test_query_is_encoded_as_sigv4_canonicalises_it():
     ],
 )
 def test_repaired_bodies_are_acceptable_to_the_handler(generated):
-    body = fuzz.repair_body(generated)
+    body = repair_body(generated)
     entries = body.get("logs", [body])
     assert 1 <= len(entries) <= 100
     settings = Settings(table_name="t")
@@ -73,7 +77,7 @@ def _fuzzer_over(table, stored_ids):
     """A Fuzzer holding only what its final count reads: the table and its own log_ids."""
     fuzzer = object.__new__(fuzz.Fuzzer)
     fuzzer.table = table
-    fuzzer.figures = fuzz.FuzzFigures()
+    fuzzer.figures = FuzzFigures()
     fuzzer.new_ids.extend(stored_ids)
     return fuzzer
 
@@ -123,7 +127,7 @@ def test_a_spent_time_budget_is_reported_as_cases_not_run():
 
     fuzzer = object.__new__(fuzz.Fuzzer)
     fuzzer.schema = schemathesis.openapi.from_path(str(fuzz.DOCUMENT))
-    fuzzer.figures = fuzz.FuzzFigures()
+    fuzzer.figures = FuzzFigures()
     fuzzer.deadline = 0.0  # already spent: no case is sent
     fuzzer.table = None
     figures = fuzzer.run(cases=40, seed=7)

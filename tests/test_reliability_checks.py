@@ -1,7 +1,7 @@
 """The REL- checks on made-up figures: each fails on the figures that breach it, never passes
 on figures that compared nothing, and REL-004 skips where no fault was injected.
 
-The figures are what ``slsops.reliability.measure`` collects from a run (fuzz figures, fault
+The figures are what ``slsops.harness.reliability.measure`` collects from a run (fuzz figures, fault
 and concurrency campaign tallies, the access matrix); the checks judge only them, so each
 breach is written here as the figures a broken service or a cut-short run produces.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from slsops import reliability
 from slsops.access_matrix import Attempt, MatrixResult
-from slsops.campaign import Tally
 from slsops.checks.model import Status
-from slsops.fuzz import FuzzFigures
+from slsops.harness import reliability_checks
+from slsops.harness.campaign import Tally
+from slsops.harness.fuzz_figures import FuzzFigures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,8 +54,8 @@ def matrix(let_through: bool = False, refused: bool = False, written: bool = Fal
     return MatrixResult(attempts, ["log-x"] if written else [])
 
 
-def healthy() -> reliability.Measured:
-    return reliability.Measured(
+def healthy() -> reliability_checks.Measured:
+    return reliability_checks.Measured(
         fuzzed=fuzzed(),
         fault_tallies=[tally(), tally()],
         faults_injected=37,
@@ -64,8 +64,8 @@ def healthy() -> reliability.Measured:
     )
 
 
-def judged(measured: reliability.Measured) -> dict[str, object]:
-    return {r.id: r for r in reliability.judge(measured)}
+def judged(measured: reliability_checks.Measured) -> dict[str, object]:
+    return {r.id: r for r in reliability_checks.judge(measured)}
 
 
 def test_a_healthy_run_passes_every_check() -> None:
@@ -158,7 +158,7 @@ def test_each_rel_check_fails_on_the_figures_that_breach_it(check_id, change, na
 
 
 def test_every_rel_check_has_breaching_figures() -> None:
-    assert set(BREACHES) == {c.id for c in reliability.CHECKS}
+    assert set(BREACHES) == {c.id for c in reliability_checks.CHECKS}
 
 
 def test_rel_004_skips_and_says_so_when_no_fault_was_injected() -> None:
@@ -192,11 +192,13 @@ def test_a_check_that_raises_is_an_error_not_a_pass() -> None:
 
 
 def test_the_catalogue_lists_every_rel_check_with_a_literal_id() -> None:
-    source = (ROOT / "tools" / "slsops" / "reliability.py").read_text(encoding="utf-8")
-    assert [c.id for c in reliability.CHECKS] == [f"REL-00{n}" for n in range(1, 7)]
-    for check in reliability.CHECKS:
+    source = (ROOT / "tools" / "slsops" / "harness" / "reliability_checks.py").read_text(
+        encoding="utf-8"
+    )
+    assert [c.id for c in reliability_checks.CHECKS] == [f"REL-00{n}" for n in range(1, 7)]
+    for check in reliability_checks.CHECKS:
         assert f'"{check.id}"' in source
         assert check.reads and check.family == "REL" and (ROOT / check.doc).is_file()
-    runs_on = {c.id: c.runs_on for c in reliability.CHECKS}
+    runs_on = {c.id: c.runs_on for c in reliability_checks.CHECKS}
     assert runs_on.pop("REL-004") == "local"  # only the local stack can inject faults
     assert set(runs_on.values()) == {"both"}

@@ -3,7 +3,7 @@
 The handlers run in this process (as the local stack's workers run them) against an in-process
 moto server wrapped with the local stack's gap middlewares, fault injection included
 (``AWS_ENDPOINT_URL`` points at it). Each scenario posts a fault plan, drives a campaign
-(``slsops.campaign``: singles, batches, reads, client retries), clears the faults and counts
+(``slsops.harness.campaign``: singles, batches, reads, client retries), clears the faults and counts
 the table. The same campaign runs against the whole local stack in ``nox -s reliability``.
 """
 
@@ -23,7 +23,7 @@ from service_support import FakeContext, create_table, proxy_event, reset_runtim
 from log_service import keys, runtime
 from log_service.errors import ApiError
 from log_service.ingest import handle_post
-from slsops import campaign
+from slsops.harness import campaign
 from slsops.local import fault_admin
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 
@@ -218,7 +218,7 @@ def test_concurrent_retries_of_one_log_id_store_one_entry(api, endpoint, plan):
 @pytest.mark.parametrize("scenario", ["throttle-before", "internal-after", "query-throttle"])
 def test_campaign_through_the_local_stack(local_stack, scenario):
     """The same campaign through the signed API, the emulator and the stack's workers."""
-    from slsops.reliability import StackApi
+    from slsops.harness.stack_api import StackApi
 
     api = StackApi(local_stack)
     endpoint = fault_admin.endpoint_of(local_stack)
@@ -248,7 +248,8 @@ def test_campaign_through_the_local_stack(local_stack, scenario):
 @pytest.mark.stack
 @pytest.mark.timeout(600)
 def test_many_clients_same_millisecond_through_the_local_stack(local_stack):
-    from slsops.reliability import FULL, StackApi, _concurrency
+    from slsops.harness.reliability import FULL, _concurrency
+    from slsops.harness.stack_api import StackApi
 
     tally = _concurrency(StackApi(local_stack), FULL, uuid.uuid4().hex[:6])
     assert tally.problems == []

@@ -23,7 +23,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from slsops import suite
+from slsops.harness import suite
 from slsops.checks import formats
 from slsops.checks.model import Check, CheckResult, Severity, Status, failed, passed, warned
 from slsops.checks.report import Report, ReportView

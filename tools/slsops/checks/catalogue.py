@@ -35,7 +35,7 @@ SOURCES: tuple[Source, ...] = (
     Source("audit", "slsops.checks.audit"),
     Source("drill", "slsops.checks.drill"),
     Source("load", "slsops.load.verdict"),
-    Source("reliability", "slsops.reliability"),
+    Source("reliability", "slsops.harness.reliability_checks"),
 )
 
 

@@ -34,9 +34,9 @@ from tabulate import tabulate
 from slsops.checks.formats import junit_xml
 from slsops.signals import run_main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_RESULTS = ROOT / "results" / "suite"
-ALLOWLIST = Path(__file__).with_name("skip_allowlist.toml")
+ALLOWLIST = Path(__file__).resolve().parents[1] / "skip_allowlist.toml"
 REPORT_ARGS = ("--stack", "{stack}", "--format", "json", "--output", "{results}/{name}.json")
 
 
@@ -80,10 +80,10 @@ STEPS: list[Step] = [
         report="{results}/load/verdict.json",
         timeout_s=1200.0,
     ),
-    Step(  # issue 8: the short form of nox -s reliability
+    Step(  # the short form of nox -s reliability
         "reliability",
-        ("{python}", "-m", "slsops.reliability", "--short", *REPORT_ARGS),
-        "slsops.reliability",
+        ("{python}", "-m", "slsops.harness.reliability", "--short", *REPORT_ARGS),
+        "slsops.harness.reliability",
     ),
 ]
 
@@ -220,7 +220,7 @@ def print_summary(results: list[StepResult], out: Any = sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m slsops.suite", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m slsops.harness.suite", description=__doc__)
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--count", type=int, default=3000, help="entries to seed")
     parser.add_argument("--services", type=int, default=8)

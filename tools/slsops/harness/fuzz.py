@@ -23,9 +23,11 @@ is sent SigV4-signed over the exact bytes sent (ingest role for POST, read role 
 Query strings are encoded as SigV4 canonicalises them before signing; generated header names
 holding ``_`` are not sent (the emulator, being WSGI, cannot tell them from ``-``).
 
-Run: ``python -m slsops.fuzz [--stack FILE] [--cases N] [--seed S] [--max-seconds T]
+Run: ``python -m slsops.harness.fuzz [--stack FILE] [--cases N] [--seed S] [--max-seconds T]
 [--output FILE]`` (exit 0 all held, 1 a check failed, 2 usage, 3 unreachable). Without
 ``--stack`` a local stack is started for the run and stopped after it (``nox -s fuzz``).
+The pieces: signing (:mod:`.fuzz_signing`), repaired bodies (:mod:`.fuzz_repair`), the
+stored-entry checks (:mod:`.stored_entries`), the figures (:mod:`.fuzz_figures`).
 """
 
 from __future__ import annotations
@@ -34,28 +36,29 @@ import argparse
 import json
 import sys
 import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import requests
-from boto3.dynamodb.conditions import Attr, Key
 
-from log_service import canonical, keys
-from log_service.errors import ApiError
-from log_service.limits import LEVELS
-from log_service.model import parse_entry
+from log_service import keys
 from log_service.settings import Settings
 from slsops.api_client import assume_role
 from slsops.errors import SlsopsError, UsageError
+from slsops.harness.fuzz_figures import FuzzFigures, print_figures
+from slsops.harness.fuzz_repair import entries_of, repair_body
+from slsops.harness.fuzz_signing import BotocoreSigV4, canonical_query
+from slsops.harness.stored_entries import (
+    TIMEOUT,
+    marker,
+    read_back_problem,
+    stored_once_problem,
+)
 from slsops.local.ephemeral import stack_for_run
 from slsops.stack import Stack
 
-DOCUMENT = Path(__file__).resolve().parents[2] / "service" / "openapi.json"
+DOCUMENT = Path(__file__).resolve().parents[3] / "service" / "openapi.json"
 DEFAULT_CASES = 2000
 DEFAULT_MAX_SECONDS = 900.0
 MAX_READBACKS = 600
@@ -71,41 +74,6 @@ PLAN = (
     ("GET", "/logs/recent", "positive", 0.25),
     ("GET", "/logs/recent", "negative", 0.15),
 )
-TIMEOUT = (3.05, 30.0)
-_ENTRY_FIELDS = ("message", "log_type", "metadata")
-
-
-class BotocoreSigV4(requests.auth.AuthBase):
-    """SigV4 (execute-api) by botocore over the prepared request's exact bytes and headers.
-
-    botocore rather than requests-aws4auth: generated header values (unbalanced quotes...)
-    make the latter's whitespace normalisation raise.
-    """
-
-    def __init__(self, credentials: Any, region: str) -> None:
-        from botocore.credentials import Credentials
-
-        self.credentials = Credentials(
-            credentials.access_key, credentials.secret_key, credentials.token
-        )
-        self.region = region
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-            request.body = body
-        aws = AWSRequest(
-            method=request.method, url=request.url, data=body, headers=dict(request.headers)
-        )
-        SigV4Auth(self.credentials, "execute-api", self.region).add_auth(aws)
-        for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
-            if name in aws.headers:
-                request.headers[name] = aws.headers[name]
-        return request
 
 
 class _OutOfTime(Exception):
@@ -119,66 +87,6 @@ class _Enough(Exception):
 # Generation of one operation is repeated with the next seed when hypothesis stops short of
 # the share (it does not repeat an example, and some operations have few distinct ones).
 MAX_ROUNDS_PER_OPERATION = 5
-
-
-@dataclass
-class FuzzFigures:
-    asked: int = 0
-    cases: int = 0
-    stop_reason: str = ""
-    statuses: Counter = field(default_factory=Counter)
-    server_errors: int = 0
-    nonconforming: int = 0
-    auth_rejected: int = 0
-    stored_entries: int = 0
-    readbacks: int = 0
-    readback_failures: int = 0
-    writes_on_4xx: int = 0
-    stored_mismatch: int = 0  # entries answered stored but not in the table exactly once
-    harness_errors: int = 0
-    seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """Did every case asked run? A figure from fewer cases than asked is not a pass."""
-        return self.cases >= self.asked
-
-    @property
-    def ok(self) -> bool:
-        return self.complete and not (
-            self.server_errors
-            or self.nonconforming
-            or self.readback_failures
-            or self.writes_on_4xx
-            or self.stored_mismatch
-            or self.harness_errors
-            or self.auth_rejected  # a correctly signed request refused: signer or gateway bug
-        )
-
-    def note(self, message: str) -> None:
-        if len(self.failures) < 50:
-            self.failures.append(message[:600])
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "asked": self.asked,
-            "cases": self.cases,
-            "stop_reason": self.stop_reason,
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "server_errors": self.server_errors,
-            "nonconforming": self.nonconforming,
-            "auth_rejected": self.auth_rejected,
-            "stored_entries": self.stored_entries,
-            "readbacks": self.readbacks,
-            "readback_failures": self.readback_failures,
-            "writes_on_4xx": self.writes_on_4xx,
-            "stored_mismatch": self.stored_mismatch,
-            "harness_errors": self.harness_errors,
-            "seconds": round(self.seconds, 1),
-            "ok": self.ok,
-            "failures": self.failures,
-        }
 
 
 class Fuzzer:
@@ -326,7 +234,7 @@ class Fuzzer:
     # ------------------------------------------------------------------ our checks
     def _after_post(self, case: Any, status: int, response: requests.Response) -> None:
         body = case.body if isinstance(case.body, dict) else None
-        entries = _entries_of(body)
+        entries = entries_of(body)
         if status in (201, 207):
             try:
                 answer = response.json()
@@ -385,7 +293,7 @@ class Fuzzer:
         return self._new_ids
 
     def _marker(self, log_id: str) -> dict[str, Any] | None:
-        return self.table.get_item(Key=keys.marker_key(log_id), ConsistentRead=True).get("Item")
+        return marker(self.table, log_id)
 
     def _read_back(self, sent: Any, log_id: str) -> None:
         """GET the entry through the API by its service and timestamp; compare with the input."""
@@ -399,49 +307,15 @@ class Fuzzer:
             figures.note(f"read-back of {log_id}: {problem}")
 
     def _read_back_problem(self, sent: Any, log_id: str) -> str | None:
-        try:
-            expected = parse_entry(sent, self.settings, datetime.now(UTC))
-        except ApiError as exc:
-            return f"the API stored an entry its own parser refuses: {exc.message}"
-        marker = self._marker(log_id)
-        if marker is None:
-            return "no marker after a 201"
-        timestamp = str(marker["entry_sk"]).partition("#")[0]
-        response = self.http.get(
-            f"{self.stack.api_url}/logs/recent",
-            params={
-                "service_name": marker["entry_service"],
-                "since": timestamp,
-                "until": timestamp,
-                "limit": "1000",
-            },
-            auth=self.read_auth,
-            timeout=TIMEOUT,
+        return read_back_problem(
+            self.http,
+            self.stack.api_url,
+            self.read_auth,
+            self.table,
+            self.settings,
+            sent,
+            log_id,
         )
-        if response.status_code != 200:
-            return f"GET answered {response.status_code}: {response.text[:200]}"
-        found = [v for v in response.json().get("logs", []) if v.get("log_id") == log_id]
-        if len(found) != 1:
-            return f"GET returned it {len(found)} times"
-        view = found[0]
-        metadata = (
-            canonical.dumps_canonical(view["metadata"])
-            if view.get("metadata") is not None
-            else None
-        )
-        got = (view["service_name"], view["level"], view["log_type"], view["message"], metadata)
-        want = (
-            expected.service_name,
-            expected.level,
-            expected.log_type,
-            expected.message,
-            expected.metadata_json,
-        )
-        if got != want:
-            return f"read {got!r}, sent {want!r}"
-        if expected.timestamp is not None and view["timestamp"] != expected.timestamp:
-            return f"timestamp {view['timestamp']} != {expected.timestamp}"
-        return None
 
     def check_stored(self) -> None:
         """Each entry answered ``stored`` is in the table exactly once, found by its own ids."""
@@ -450,97 +324,6 @@ class Fuzzer:
             if problem:
                 self.figures.stored_mismatch += 1
                 self.figures.note(f"stored entry {log_id}: {problem}")
-
-
-def stored_once_problem(table: Any, log_id: str) -> str | None:
-    """Why the entry ``log_id`` is not in ``table`` exactly once (None when it is).
-
-    Its marker names the log item; the item must exist, and its service partition must hold
-    no other item with that log_id (a duplicate under another timestamp). Only this entry's
-    keys and partition are read, never the whole table.
-    """
-    marker = table.get_item(Key=keys.marker_key(log_id), ConsistentRead=True).get("Item")
-    if marker is None:
-        return "answered stored, but no marker"
-    service, sort_key = str(marker["entry_service"]), str(marker["entry_sk"])
-    item_key = {keys.PARTITION_KEY: service, keys.SORT_KEY: sort_key}
-    if table.get_item(Key=item_key, ConsistentRead=True).get("Item") is None:
-        return f"its marker names {service} {sort_key}, which holds no log item"
-    copies, start = 0, None
-    for _ in range(1_000):
-        page_args: dict[str, Any] = {
-            "KeyConditionExpression": Key(keys.PARTITION_KEY).eq(service),
-            "FilterExpression": Attr("log_id").eq(log_id),
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        if start:
-            page_args["ExclusiveStartKey"] = start
-        page = table.query(**page_args)
-        copies += page["Count"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
-    if copies != 1:
-        return f"{copies} log items with this log_id in {service}"
-    return None
-
-
-def canonical_query(params: dict[str, Any] | None) -> str:
-    """``?a=b`` encoded as SigV4 canonicalises it (RFC 3986, space as %20), "" when empty.
-
-    requests would encode a space as ``+``; a signature over that does not verify, on AWS
-    either (see docs/local-stack.md), so the query is encoded here and sent as is.
-    """
-    pairs = []
-    for name, value in (params or {}).items():
-        for one in value if isinstance(value, list | tuple) else [value]:
-            if one is not None:
-                pairs.append((str(name), str(one)))
-    if not pairs:
-        return ""
-    return "?" + urlencode(pairs, quote_via=quote, safe="-_.~")
-
-
-def _clean_text(value: Any, fallback: str, limit: int) -> str:
-    text = value if isinstance(value, str) else fallback
-    text = text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")[:limit]
-    return text if text.strip() else fallback
-
-
-def repair_entry(raw: Any, salt: int) -> Any:
-    """One generated entry made acceptable where the document is looser than the handler."""
-    raw = raw if isinstance(raw, dict) else {}
-    entry = {k: v for k, v in raw.items() if k in _ENTRY_FIELDS}
-    # A partition of its own per entry: moto's query cost grows with the partition read.
-    kept = "".join(c for c in str(raw.get("service_name", "")) if c.isascii() and c.isalnum())
-    entry["service_name"] = f"fz-{kept[:20] or 'svc'}-{uuid.uuid4().hex[:8]}"
-    entry["level"] = LEVELS[salt % len(LEVELS)]
-    entry["message"] = _clean_text(raw.get("message"), "generated", 16_384)
-    entry["log_type"] = _clean_text(raw.get("log_type"), "application", 64)
-    entry["log_id"] = f"fz-{uuid.uuid4().hex}"
-    if not isinstance(entry.get("metadata"), dict):
-        entry.pop("metadata", None)
-    entry.pop("timestamp", None)
-    if salt % 3 == 0:
-        entry["timestamp"] = "2026-01-01T00:00:00.000Z"
-    entry["retention_days"] = 1
-    return entry
-
-
-def repair_body(body: Any) -> Any:
-    if isinstance(body, dict) and isinstance(body.get("logs"), list):
-        logs = [repair_entry(e, n) for n, e in enumerate(body["logs"][:100])]
-        return {"logs": logs or [repair_entry({}, 0)]}
-    return repair_entry(body if isinstance(body, dict) else {}, 0)
-
-
-def _entries_of(body: dict[str, Any] | None) -> list[Any]:
-    if body is None:
-        return []
-    if isinstance(body.get("logs"), list):
-        return body["logs"]
-    return [body]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -554,24 +337,9 @@ def run(stack: Stack, cases: int, seed: int, max_seconds: float) -> FuzzFigures:
     return fuzzer.run(cases, seed)
 
 
-def print_figures(figures: FuzzFigures, out: Any = sys.stdout) -> None:
-    data = figures.as_dict()
-    print(
-        f"fuzz: {data['cases']} of {data['asked']} generated cases in {data['seconds']} s; "
-        f"statuses "
-        f"{data['statuses']}; 5xx {data['server_errors']}; not matching the document "
-        f"{data['nonconforming']}; stored {data['stored_entries']}, read back "
-        f"{data['readbacks']} ({data['readback_failures']} wrong); writes on 4xx "
-        f"{data['writes_on_4xx']}; signed requests refused {data['auth_rejected']}",
-        file=out,
-    )
-    for failure in data["failures"][:20]:
-        print(f"  - {failure}", file=out)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m slsops.fuzz",
+        prog="python -m slsops.harness.fuzz",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

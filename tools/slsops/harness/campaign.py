@@ -10,7 +10,7 @@ be there exactly once, no log_id twice, nothing that was never sent, every store
 to what was sent, and a read through the API lists exactly what the table holds.
 
 The API is reached through an ``ApiTarget`` (the local stack's signed HTTP API in
-``slsops.reliability``; the handlers in process in ``tests/test_reliability_faults.py``).
+``slsops.harness.stack_api``; the handlers in process in ``tests/test_reliability_faults.py``).
 """
 
 from __future__ import annotations
