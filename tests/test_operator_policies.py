@@ -95,6 +95,18 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         *[("sts:AssumeRole", arn, {}) for arn in ROLES.values()],
         *[("iam:GetRole", arn, {}) for arn in ROLES.values()],
         *[("iam:SimulatePrincipalPolicy", arn, {}) for arn in ROLES.values()],
+        # Where simulation is unavailable (the local stack) ROLE-020..022 read the policies.
+        *[
+            (action, arn, {})
+            for arn in ROLES.values()
+            for action in (
+                "iam:ListRolePolicies",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+            )
+        ],
+        ("iam:GetPolicy", f"arn:aws:iam::{ACCOUNT}:policy/client-extra", {}),
+        ("iam:GetPolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/client-extra", {}),
     ],
     "audit": [
         ("dynamodb:Scan", TABLE, {}),

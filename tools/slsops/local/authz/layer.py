@@ -191,10 +191,12 @@ class AuthorizationLayer:
     def _authorize(self, call: moto_call.MotoCall, principal: identity.Principal) -> Refusal | None:
         region = str(getattr(call.response, "region", "") or "us-east-1")
         arns, extra = resources.derive(call, region, principal.account_id)
-        for arn in arns:
-            decision = identity.authorize(principal, call.iam_action, arn, extra)
+        requirements = [(call.iam_action, arn) for arn in arns]
+        requirements += resources.implied_requirements(call, region, principal.account_id)
+        for action, arn in requirements:
+            decision = identity.authorize(principal, action, arn, extra)
             if not decision.allowed:
-                refusal = access_denied(principal.arn, call.iam_action, arn, decision.explicit_deny)
+                refusal = access_denied(principal.arn, action, arn, decision.explicit_deny)
                 if call.protocol == "json":
                     return Refusal(400, refusal.code, refusal.message)
                 return refusal

@@ -90,9 +90,6 @@ def _dynamodb(call: MotoCall, region: str, account: str) -> Derived:
         arns.append(
             f"{table}/index/{index}" if index and call.operation in ("Query", "Scan") else table
         )
-    target = call.param("TargetTableName")
-    if target:
-        arns.append(_table_arn(region, account, str(target)))
     items = call.param("RequestItems")
     if isinstance(items, dict):
         arns.extend(_table_arn(region, account, str(table)) for table in items)
@@ -202,6 +199,31 @@ _BY_SERVICE: dict[str, Callable[[MotoCall, str, str], Derived]] = {
     "logs": _logs,
     "sns": _sns,
 }
+
+
+# A restore writes a new table: AWS authorises the restore action on the source (table or
+# backup) and these data actions on the target table.
+RESTORE_TARGET_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+_RESTORES = ("RestoreTableToPointInTime", "RestoreTableFromBackup")
+
+
+def implied_requirements(call: MotoCall, region: str, account: str) -> list[tuple[str, str]]:
+    """(action, resource) pairs AWS also authorises for this call beyond its own action."""
+    if call.botocore_service != "dynamodb" or call.operation not in _RESTORES:
+        return []
+    target = call.param("TargetTableName")
+    if not target:
+        return []
+    arn = _table_arn(region, account, str(target))
+    return [(action, arn) for action in RESTORE_TARGET_ACTIONS]
 
 
 def derive(call: MotoCall, region: str, account: str) -> Derived:

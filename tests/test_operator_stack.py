@@ -1,0 +1,120 @@
+"""The toolkit works as the local stack's operator, who holds exactly the published policies.
+
+The local stack's embedded AWS authorises every call (``slsops.local.authz``), and its operator
+user has the policies of ``tools/slsops/policies/operator-*.json`` and nothing else. So running
+``slsops verify``, ``roles``, ``audit`` and ``drill`` here proves those policies suffice, and a
+permission taken away shows as an AccessDenied naming the action. (The PITR drill needs the
+same policy statements plus RestoreTableToPointInTime on the source; it waits out the local
+stack's restorable-time lag of about 5 minutes, so it runs in ``nox -s suite``, not here.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from slsops.local.operator import OPERATOR_USER, published_policies
+from slsops.stack import Stack
+
+SLSOPS = [sys.executable, "-m", "slsops.cli"]
+
+
+def admin_iam(stack: Stack):
+    admin = stack["local_admin_credentials"]
+    session = boto3.Session(
+        aws_access_key_id=admin["access_key_id"],
+        aws_secret_access_key=admin["secret_access_key"],
+        region_name=stack.region,
+    )
+    return stack.client("iam", session=session)
+
+
+def run(stack: Stack, tmp_path: Path, *command: str) -> tuple[int, dict]:
+    report = tmp_path / f"{'-'.join(command)}.json"
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [
+            *SLSOPS,
+            *command,
+            "--stack",
+            str(stack.path),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert report.is_file(), done.stderr[-2000:]
+    return done.returncode, json.loads(report.read_text(encoding="utf-8"))
+
+
+def not_passing(report: dict) -> list[str]:
+    return [
+        f"{c['id']} {c['status']}: {c['detail'][:400]}"
+        for c in report["checks"]
+        if c["status"] in ("FAIL", "ERROR")
+    ]
+
+
+@pytest.mark.stack
+def test_the_local_operator_holds_exactly_the_published_policies(local_stack: Stack) -> None:
+    iam = admin_iam(local_stack)
+    assert iam.list_user_policies(UserName=OPERATOR_USER)["PolicyNames"] == []
+    attached = iam.list_attached_user_policies(UserName=OPERATOR_USER)["AttachedPolicies"]
+    published = published_policies()
+    assert sorted(p["PolicyName"] for p in attached) == sorted(published)
+    for policy in attached:
+        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)
+        held = document["PolicyVersion"]["Document"]
+        held = json.loads(held) if isinstance(held, str) else held
+        assert held == published[policy["PolicyName"]], policy["PolicyName"]
+    assert iam.list_groups_for_user(UserName=OPERATOR_USER)["Groups"] == []
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize(
+    "command",
+    [("verify",), ("roles",), ("audit",), ("drill", "--mode", "backup")],
+    ids=["verify", "roles", "audit", "drill-backup"],
+)
+def test_the_toolkit_runs_on_the_published_policies(
+    local_stack: Stack, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    code, report = run(local_stack, tmp_path, *command)
+    assert not_passing(report) == []
+    assert code == 0
+
+
+@pytest.mark.stack
+def test_a_missing_permission_is_an_access_denied_naming_the_action(
+    local_stack: Stack, tmp_path: Path
+) -> None:
+    iam = admin_iam(local_stack)
+    attached = iam.list_attached_user_policies(UserName=OPERATOR_USER)["AttachedPolicies"]
+    arn = next(p["PolicyArn"] for p in attached if p["PolicyName"] == "operator-roles")
+    original = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    narrowed = published_policies()["operator-roles"]
+    narrowed["Statement"] = [
+        s for s in narrowed["Statement"] if "iam:GetRole" not in json.dumps(s["Action"])
+    ]
+    created = iam.create_policy_version(
+        PolicyArn=arn, PolicyDocument=json.dumps(narrowed), SetAsDefault=True
+    )["PolicyVersion"]["VersionId"]
+    try:
+        code, report = run(local_stack, tmp_path, "roles", "--only", "ROLE-030")
+    finally:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=original)
+        iam.delete_policy_version(PolicyArn=arn, VersionId=created)
+    assert code == 1
+    [check] = report["checks"]
+    assert check["status"] == "ERROR"
+    assert "AccessDenied" in check["detail"] and "iam:GetRole" in check["detail"]
