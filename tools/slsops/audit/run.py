@@ -59,11 +59,12 @@ class AuditOptions:
     advance: Callable[[int], None] = lambda _n: None
     # Only these kinds are recorded (``--only``); None records every kind.
     kinds: frozenset[str] | None = None
+    settle_seconds: int = INDEX_SETTLE_SECONDS
 
     @property
     def cutoff(self) -> str:
         """Items ingested after this are still settling (index lag, in-flight writes)."""
-        moment = datetime.fromtimestamp(self.rules.now - INDEX_SETTLE_SECONDS, UTC)
+        moment = datetime.fromtimestamp(self.rules.now - self.settle_seconds, UTC)
         return keys.format_timestamp(moment)
 
 

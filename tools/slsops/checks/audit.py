@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slsops.audit.rules import KINDS, Kind
-from slsops.audit.run import INDEX_SETTLE_SECONDS, AuditOptions, AuditResult, run_audit
+from slsops.audit.run import AuditOptions, AuditResult, run_audit
 from slsops.checks import dynamodb
 from slsops.checks.model import (
     Check,
@@ -71,18 +71,18 @@ READS_ITEMS = (
 READS_INDEX = "dynamodb:Query of each gsi_shard of the all-services index, beside the table scan"
 
 
-def _index_not_compared(kind: Kind, result: AuditResult) -> str | None:
+def _index_not_compared(kind: Kind, result: AuditResult, settle: int) -> str | None:
     """Why an index check compared nothing, or None when it compared something."""
     if result.source != "scan":
         return "an export holds the table, not its index: run the scan audit for AUD-016/017"
     if kind.name == "index_count_mismatch" and not result.index_compared:
         return (
-            f"no item was ingested more than {INDEX_SETTLE_SECONDS} s before the audit started "
+            f"no item was ingested more than {settle} s before the audit started "
             f"({result.scan.items} items read): nothing settled to compare with the index"
         )
     if kind.name == "index_sample_missing" and not result.index_sample:
         return (
-            f"no settled item to sample (none ingested more than {INDEX_SETTLE_SECONDS} s "
+            f"no settled item to sample (none ingested more than {settle} s "
             f"before the audit, {result.scan.items} items read)"
         )
     return None
@@ -92,7 +92,7 @@ def _kind_check(kind: Kind) -> None:
     def run(ctx: AuditContext) -> Outcome:
         result = ctx.result()
         if kind.index:
-            reason = _index_not_compared(kind, result)
+            reason = _index_not_compared(kind, result, ctx.options.settle_seconds)
             if reason:
                 return skipped(reason)
         count = result.violations.counts[kind.name]

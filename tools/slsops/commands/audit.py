@@ -24,7 +24,12 @@ from log_service import keys, limits
 from slsops.audit import export, progress
 from slsops.audit.athena import AthenaRules
 from slsops.audit.rules import KINDS, RuleSettings
-from slsops.audit.run import INDEX_SAMPLE_SIZE, AuditOptions, AuditResult
+from slsops.audit.run import (
+    INDEX_SAMPLE_SIZE,
+    INDEX_SETTLE_SECONDS,
+    AuditOptions,
+    AuditResult,
+)
 from slsops.audit.scan import MAX_THREADS, default_segments, default_threads
 from slsops.checks.audit import CHECKS, AuditContext
 from slsops.checks.formats import emit
@@ -113,6 +118,16 @@ def audit(
         int,
         typer.Option("--index-sample", min=0, max=10_000, help="Items looked up in the index."),
     ] = INDEX_SAMPLE_SIZE,
+    settle_seconds: Annotated[
+        int,
+        typer.Option(
+            "--settle-seconds",
+            min=0,
+            max=86_400,
+            help="Items ingested this recently are left out of the index comparison and the "
+            "interrupted-write check (index lag, writes in flight).",
+        ),
+    ] = INDEX_SETTLE_SECONDS,
     from_export: Annotated[
         bool,
         typer.Option(
@@ -199,6 +214,7 @@ def audit(
             index_sample_size=index_sample,
             advance=advance,
             kinds=kinds,
+            settle_seconds=settle_seconds,
         )
         runner = None
         if from_export:
