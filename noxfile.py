@@ -153,8 +153,8 @@ def load(session: nox.Session) -> None:
     Arguments after `--` (tools/slsops/load/run.py): --profile local|aws (default local),
     --stack PATH (default: start a local stack on free loopback ports, stop it after),
     --users, --spawn-rate, --warmup, --run-time, --task-rate, --batch-size, --read-pages,
-    --processes, --tags, --classes. Writes Locust's CSV and HTML and verdict.json to
-    results/load/; fails on a breach. loadtests/README.md has the details.
+    --processes, --tags, --classes, --severity, --status, --fail-on. Writes Locust's CSV and
+    HTML and verdict.json to results/load/; fails on a breach. loadtests/README.md has the details.
     """
     install_project(session, "load")
     session.run("python", "-m", "slsops.load.run", *session.posargs, env={"PYTHONUNBUFFERED": "1"})

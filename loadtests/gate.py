@@ -36,6 +36,9 @@ from signing import RoleCredentialCache
 from slsops.checks.formats import render, write_atomically
 from slsops.errors import SlsopsError
 from slsops.load import verdict
+from slsops.load.measurements import measure
+from slsops.load.profile import load_profile
+from slsops.load.verdict_table import render_table
 from slsops.stack import Stack, load_stack
 
 log = logging.getLogger("slsops.load")
@@ -229,12 +232,12 @@ def judge(environment: Any, **_kwargs: Any) -> None:
         return
     clock = time.time()
     try:
-        profile = verdict.load_profile(Path(options.gate_targets), options.gate_profile)
+        profile = load_profile(Path(options.gate_targets), options.gate_profile)
     except SlsopsError as exc:
         print(f"locustfile: error: {exc}", file=sys.stderr)
         environment.process_exit_code = exc.exit_code
         return
-    measured = verdict.measure(environment.stats, STATE.entries.value)
+    measured = measure(environment.stats, STATE.entries.value)
     narrowed_by = options.gate_narrowed_by
     rows = verdict.evaluate(measured, profile, narrowed_by)
     target = STATE.stack.target() if STATE.stack else {"kind": "unknown"}
@@ -242,7 +245,7 @@ def judge(environment: Any, **_kwargs: Any) -> None:
     report = verdict.to_report(
         rows, measured, profile, target, STATE.started_at, duration, narrowed_by
     )
-    print(verdict.render_table(rows, measured, profile, narrowed_by), flush=True)
+    print(render_table(rows, measured, profile, narrowed_by), flush=True)
     if options.verdict_json:
         write_atomically(Path(options.verdict_json), render(report, "json"))
     environment.process_exit_code = report.exit_code()

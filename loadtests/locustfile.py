@@ -36,7 +36,7 @@ from locust import FastHttpUser, tag, task
 from payloads import LogFactory, body_bytes
 from signing import RequestSigner, query_string
 
-from slsops.load.verdict import INGEST_BATCH, INGEST_SINGLE, READ_NEWEST, READ_SERVICE
+from slsops.load.measurements import INGEST_BATCH, INGEST_SINGLE, READ_NEWEST, READ_SERVICE
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 ACCEPT_JSON = {"Accept": "application/json"}

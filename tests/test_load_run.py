@@ -22,7 +22,11 @@ from botocore.credentials import Credentials
 
 from slsops.errors import UsageError
 from slsops.load import run as load_run
-from slsops.load import scenarios, verdict
+from slsops.load import scenarios
+from slsops.load.locust_command import locust_command, scenario_classes
+from slsops.load.profile import load_profile
+from slsops.load.run_shape import locust_seconds, run_seconds, shape_from
+from slsops.load.target_stack import check_loopback
 from slsops.stack import REQUIRED_OUTPUTS, Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -328,7 +332,7 @@ def test_a_local_stack_off_loopback_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(outputs), encoding="utf-8")
     with pytest.raises(UsageError, match="not on loopback"):
-        load_run.check_loopback(path)
+        check_loopback(path)
 
 
 def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path) -> None:
@@ -355,15 +359,15 @@ def test_locust_runs_ramp_up_and_warm_up_before_the_measured_time() -> None:
     args = load_run.parse_args(
         ["--users", "20", "--spawn-rate", "4", "--run-time", "1m", "--warmup", "15"]
     )
-    shape = load_run.shape_from(args, {"task_rate": 2})
-    assert load_run.locust_seconds(shape) == 5 + 15 + 60
-    command = load_run.locust_command(args, shape, Path("s.json"), "http://127.0.0.1:1/prod")
+    shape = shape_from(args, {"task_rate": 2})
+    assert locust_seconds(shape) == 5 + 15 + 60
+    command = locust_command(args, shape, Path("s.json"), "http://127.0.0.1:1/prod")
     assert command[command.index("--run-time") + 1] == "80s"
     assert command[command.index("--warmup") + 1] == "15"
     assert "--reset-stats" not in command
     assert command[command.index("--exit-code-on-error") + 1] == "0"
-    no_warmup = load_run.shape_from(load_run.parse_args(["--warmup", "0"]), {})
-    assert "--reset-stats" in load_run.locust_command(args, no_warmup, Path("s"), "http://x")
+    no_warmup = shape_from(load_run.parse_args(["--warmup", "0"]), {})
+    assert "--reset-stats" in locust_command(args, no_warmup, Path("s"), "http://x")
 
 
 @pytest.mark.parametrize(
@@ -387,34 +391,34 @@ def test_the_request_kinds_of_a_selection_are_read_from_the_locustfile(
 
 def test_a_narrowed_selection_is_announced_before_the_run(capsys: pytest.CaptureFixture) -> None:
     args = load_run.parse_args(["--profile", "aws", "--tags", "read"])
-    profile = verdict.load_profile(args.targets, "aws")
-    shape = load_run.shape_from(args, profile.run)
+    profile = load_profile(args.targets, "aws")
+    shape = shape_from(args, profile.run)
     assert load_run.announce_left_out(args, shape, profile) == "--tags read"
     line = capsys.readouterr().err
     assert "--tags read" in line and "left out" in line
     for check_id in ("LOAD-INGEST-RATE", "LOAD-INGEST-SINGLE-P50", "LOAD-INGEST-BATCH-P99"):
         assert check_id in line
     assert "LOAD-READ-RATE" not in line
-    command = load_run.locust_command(args, shape, Path("s.json"), "http://x", "--tags read")
+    command = locust_command(args, shape, Path("s.json"), "http://x", "--tags read")
     assert command[command.index("--gate-narrowed-by") + 1] == "--tags read"
 
 
 def test_the_profiles_own_scenarios_are_not_narrowed(capsys: pytest.CaptureFixture) -> None:
     args = load_run.parse_args(["--profile", "local"])
-    profile = verdict.load_profile(args.targets, "local")
-    assert load_run.announce_left_out(args, load_run.shape_from(args, profile.run), profile) == ""
+    profile = load_profile(args.targets, "local")
+    assert load_run.announce_left_out(args, shape_from(args, profile.run), profile) == ""
     assert "left out" not in capsys.readouterr().err
 
 
 def test_a_selection_that_makes_no_request_is_a_usage_error() -> None:
     args = load_run.parse_args(["--classes", "OnCallUser", "--tags", "read"])
-    profile = verdict.load_profile(args.targets, "local")
+    profile = load_profile(args.targets, "local")
     with pytest.raises(UsageError, match="makes no request"):
-        load_run.announce_left_out(args, load_run.shape_from(args, profile.run), profile)
+        load_run.announce_left_out(args, shape_from(args, profile.run), profile)
 
 
 def test_the_scenario_classes_are_found_without_importing_locust() -> None:
-    found = load_run.scenario_classes(ROOT / "loadtests" / "locustfile.py")
+    found = scenario_classes(ROOT / "loadtests" / "locustfile.py")
     assert found == {
         "SingleIngestUser",
         "BatchIngestUser",
@@ -428,4 +432,4 @@ def test_the_scenario_classes_are_found_without_importing_locust() -> None:
     ("text", "seconds"), [("90", 90), ("45s", 45), ("5m", 300), ("1h30m", 5400), ("1h2m3s", 3723)]
 )
 def test_run_time_syntax(text: str, seconds: int) -> None:
-    assert load_run.run_seconds(text) == seconds
+    assert run_seconds(text) == seconds

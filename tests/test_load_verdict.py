@@ -19,7 +19,11 @@ from slsops.checks.formats import render_json
 from slsops.checks.model import Status
 from slsops.errors import UsageError
 from slsops.load import verdict
-from slsops.load.verdict import KindStats, Measurements
+from slsops.load.check_ids import LATENCY_CHECK_IDS
+from slsops.load.measurements import KindStats, Measurements, measure
+from slsops.load.profile import Profile, load_profile, parse_profile
+from slsops.load.verdict_rows import Run
+from slsops.load.verdict_table import render_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "loadtests" / "targets.toml"
@@ -27,7 +31,7 @@ sys.path.insert(0, str(ROOT / "loadtests"))
 
 from content import check_page  # noqa: E402  (loadtests/ is not a package)
 
-PROFILE = verdict.parse_profile(
+PROFILE = parse_profile(
     "gate",
     {
         "p50_ms": 100,
@@ -39,7 +43,7 @@ PROFILE = verdict.parse_profile(
     },
 )
 # Every metric gated: each LOAD- check can be breached.
-GATE_ALL = verdict.parse_profile(
+GATE_ALL = parse_profile(
     "all",
     {
         "p50_ms": 100,
@@ -73,7 +77,7 @@ def healthy() -> Measurements:
     )
 
 
-def exit_code(measured: Measurements, profile: verdict.Profile = PROFILE) -> int:
+def exit_code(measured: Measurements, profile: Profile = PROFILE) -> int:
     rows = verdict.evaluate(measured, profile)
     report = verdict.to_report(rows, measured, profile, {"kind": "aws"}, datetime.now(UTC), 1.0)
     return report.exit_code()
@@ -125,7 +129,7 @@ def test_p95_without_a_bound_is_reported_not_gated() -> None:
 def _breach(check_id: str) -> Measurements:
     """healthy() with the one metric of ``check_id`` just past GATE_ALL's target."""
     m = healthy()
-    for (kind, percentile), latency_id in verdict.LATENCY_CHECK_IDS.items():
+    for (kind, percentile), latency_id in LATENCY_CHECK_IDS.items():
         if latency_id == check_id:
             bound = getattr(GATE_ALL.latency[kind], f"{percentile.lower()}_ms")
             return _slower(kind, **{f"{percentile.lower()}_ms": bound + 1})
@@ -175,15 +179,13 @@ def test_each_load_check_fails_when_its_target_is_breached(check_id: str) -> Non
     detail = rows[check_id].detail
     name = _NAMES.get(check_id) or check_id.rsplit("-", 1)[1]  # P50, P95, P99
     assert name in detail and "not measured" not in detail, detail
-    outcome = next(c for c in verdict.CHECKS if c.id == check_id).run(
-        verdict.Run(measured, GATE_ALL)
-    )
+    outcome = next(c for c in verdict.CHECKS if c.id == check_id).run(Run(measured, GATE_ALL))
     assert (outcome.status, outcome.detail) == (Status.FAIL, detail)
     assert exit_code(measured, GATE_ALL) == 1
 
 
 def test_the_catalogue_lists_every_load_check_with_a_literal_id() -> None:
-    source = (ROOT / "tools" / "slsops" / "load" / "verdict.py").read_text(encoding="utf-8")
+    source = (ROOT / "tools" / "slsops" / "load" / "check_ids.py").read_text(encoding="utf-8")
     ids = [c.id for c in verdict.CHECKS]
     assert len(ids) == len(set(ids)) == 16
     marked = test_each_load_check_fails_when_its_target_is_breached.pytestmark
@@ -199,7 +201,7 @@ def test_the_catalogue_lists_every_load_check_with_a_literal_id() -> None:
 
 def test_a_check_the_profile_does_not_gate_skips_with_the_reason() -> None:
     check = next(c for c in verdict.CHECKS if c.id == "LOAD-BURST")
-    outcome = check.run(verdict.Run(healthy(), PROFILE))
+    outcome = check.run(Run(healthy(), PROFILE))
     assert outcome.status is Status.SKIP
     assert "sets no target" in outcome.detail
 
@@ -298,13 +300,13 @@ def test_gated_targets_a_narrowed_run_did_not_measure_fail_the_gate() -> None:
     )
     assert sorted(report.extra["load"]["left_out"]) == sorted(left)
     assert report.extra["load"]["narrowed_by"] == "--tags read"
-    table = verdict.render_table(list(rows.values()), _reads_only(), PROFILE, "--tags read")
+    table = render_table(list(rows.values()), _reads_only(), PROFILE, "--tags read")
     assert "6 not measured" in table and "--tags read left unmeasured" in table
     assert "LOAD-INGEST-RATE" in table
 
 
 def test_an_ungated_metric_not_measured_is_not_a_check() -> None:
-    only_gated_reads = verdict.parse_profile(
+    only_gated_reads = parse_profile(
         "reads",
         {
             "read_queries_per_s": 1,
@@ -363,7 +365,7 @@ def test_report_shape_table_and_resolution_note() -> None:
         body["checks"][0]
     )
     assert body["load"]["measurements"]["logs_per_s"] == 1200
-    table = verdict.render_table(rows, measured, PROFILE)
+    table = render_table(rows, measured, PROFILE)
     assert "BREACH" in table and "FAIL (1 breach)" in table
     assert "10 ms from 100 ms to 1 s" in table
 
@@ -398,7 +400,7 @@ def test_measure_reads_locust_stats_shape() -> None:
             num_reqs_per_sec={1000: 7, 1001: 12},
         ),
     )
-    measured = verdict.measure(stats, entries_stored=99)
+    measured = measure(stats, entries_stored=99)
     assert set(measured.kinds) == {"ingest_single"}  # kinds without requests are left out
     assert measured.kinds["ingest_single"].p50_ms == 10
     assert measured.kinds["ingest_single"].p99_ms == 20
@@ -407,9 +409,9 @@ def test_measure_reads_locust_stats_shape() -> None:
 
 def test_every_shipped_profile_parses() -> None:
     for name in ("aws", "local", "impossible"):
-        profile = verdict.load_profile(TARGETS, name)
+        profile = load_profile(TARGETS, name)
         assert profile.run["users"] >= 1
-    aws = verdict.load_profile(TARGETS, "aws")
+    aws = load_profile(TARGETS, "aws")
     assert (aws.latency["ingest_single"].p50_ms, aws.latency["read_service"].p99_ms) == (100, 500)
     assert aws.latency["read_newest"].p95_ms is None  # P95 reported, not gated
     assert (aws.ingest_logs_per_s, aws.read_queries_per_s, aws.max_error_ratio) == (
@@ -417,7 +419,7 @@ def test_every_shipped_profile_parses() -> None:
         500,
         0.001,
     )
-    assert verdict.load_profile(TARGETS, "local").max_error_ratio == 0.0
+    assert load_profile(TARGETS, "local").max_error_ratio == 0.0
 
 
 @pytest.mark.parametrize(
@@ -431,12 +433,12 @@ def test_every_shipped_profile_parses() -> None:
 )
 def test_bad_profiles_are_usage_errors(table: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        verdict.parse_profile("bad", table)
+        parse_profile("bad", table)
 
 
 def test_unknown_profile_names_the_known_ones() -> None:
     with pytest.raises(UsageError, match=r"no profile 'staging'.*aws"):
-        verdict.load_profile(TARGETS, "staging")
+        load_profile(TARGETS, "staging")
 
 
 # ------------------------------------------------------------------ content checks of reads

@@ -5,7 +5,7 @@ The gate must say before a run which gated targets a narrowed selection (``--tag
 it, so the locustfile is read as source: a user class's tasks are its methods decorated with
 ``@task``, their tags come from ``@tag(...)``, and a task makes the request kinds whose
 methods it calls (``self.ingest_single()`` makes ``ingest_single`` requests: the scenario
-methods are named after :data:`slsops.load.verdict.KINDS`).
+methods are named after :data:`slsops.load.measurements.KINDS`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from slsops.load.verdict import KINDS_BY_ID
+from slsops.load.measurements import KINDS_BY_ID
 
 
 @dataclass(frozen=True)

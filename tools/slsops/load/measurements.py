@@ -1,0 +1,128 @@
+"""What a load run measured, in plain numbers, and the request kinds it is counted by.
+
+:func:`measure` reads Locust's aggregated stats duck-typed, so this module imports no Locust
+(which monkeypatches the process) and is unit-tested with synthetic stats.
+
+Percentile resolution: Locust buckets every response time before it computes percentiles:
+to 1 ms below 100 ms, to 10 ms from 100 ms to 1 s, to 100 ms from 1 s to 10 s, to 1 s above
+(``locust.stats.bucket_response_time``, round half to even). A percentile is a bucket's value,
+so the true value can lie up to half a bucket above it (a P99 shown as 500 ms may be 504 ms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PERCENTILE_RESOLUTION = (
+    "Locust buckets response times before computing percentiles: 1 ms below 100 ms, 10 ms "
+    "from 100 ms to 1 s, 100 ms from 1 s to 10 s, 1 s above; a percentile shown as X may be "
+    "up to half a bucket above X"
+)
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    """One kind of request the generator makes, as it is named in Locust's stats."""
+
+    id: str
+    method: str
+    name: str
+    label: str
+
+    @property
+    def is_read(self) -> bool:
+        return self.method == "GET"
+
+
+INGEST_SINGLE = RequestKind("ingest_single", "POST", "/logs (single)", "ingest, single")
+INGEST_BATCH = RequestKind("ingest_batch", "POST", "/logs (batch)", "ingest, batch")
+READ_NEWEST = RequestKind("read_newest", "GET", "/logs/recent (all services)", "read, all services")
+READ_SERVICE = RequestKind("read_service", "GET", "/logs/recent (one service)", "read, one service")
+KINDS: tuple[RequestKind, ...] = (INGEST_SINGLE, INGEST_BATCH, READ_NEWEST, READ_SERVICE)
+KINDS_BY_ID = {kind.id: kind for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class KindStats:
+    requests: int
+    failures: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What one run measured, in plain numbers (from Locust's stats or made up by a test)."""
+
+    kinds: dict[str, KindStats]
+    entries_stored: int
+    window_s: float
+    total_requests: int
+    total_failures: int
+    peak_rps: int = 0
+
+    @property
+    def logs_per_s(self) -> float:
+        return self.entries_stored / self.window_s if self.window_s > 0 else 0.0
+
+    @property
+    def queries_per_s(self) -> float:
+        ok = sum(s.requests - s.failures for k, s in self.kinds.items() if KINDS_BY_ID[k].is_read)
+        return ok / self.window_s if self.window_s > 0 else 0.0
+
+    @property
+    def error_ratio(self) -> float:
+        if self.total_requests == 0:
+            return 1.0 if self.total_failures else 0.0
+        return self.total_failures / self.total_requests
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window_s": round(self.window_s, 3),
+            "entries_stored": self.entries_stored,
+            "logs_per_s": round(self.logs_per_s, 2),
+            "queries_per_s": round(self.queries_per_s, 2),
+            "total_requests": self.total_requests,
+            "total_failures": self.total_failures,
+            "error_ratio": round(self.error_ratio, 6),
+            "peak_rps": self.peak_rps,
+            "kinds": {k: vars(s) for k, s in self.kinds.items()},
+        }
+
+
+def measure(stats: Any, entries_stored: int) -> Measurements:
+    """Read Locust's aggregated ``RequestStats`` (duck-typed, so no Locust import here).
+
+    The window is the one Locust uses for its own averages: from the (last) stats reset to the
+    last request. Kinds that made no request are left out.
+    """
+    kinds: dict[str, KindStats] = {}
+    for kind in KINDS:
+        key = (kind.name, kind.method)
+        if key not in stats.entries:  # indexing would create an empty entry
+            continue
+        entry = stats.entries[key]
+        if entry.num_requests == 0:
+            continue
+        kinds[kind.id] = KindStats(
+            requests=entry.num_requests,
+            failures=entry.num_failures,
+            p50_ms=entry.get_response_time_percentile(0.50),
+            p95_ms=entry.get_response_time_percentile(0.95),
+            p99_ms=entry.get_response_time_percentile(0.99),
+        )
+    total = stats.total
+    window = 0.0
+    if total.last_request_timestamp and total.start_time:
+        window = max(0.0, total.last_request_timestamp - total.start_time)
+    per_second = getattr(total, "num_reqs_per_sec", {}) or {}
+    return Measurements(
+        kinds=kinds,
+        entries_stored=entries_stored,
+        window_s=window,
+        total_requests=total.num_requests,
+        total_failures=total.num_failures,
+        peak_rps=max(per_second.values(), default=0),
+    )

@@ -1,0 +1,108 @@
+"""The targets a load run is judged against: one ``[profiles.NAME]`` of loadtests/targets.toml.
+
+A target the profile sets is gated; one it leaves out (None) is reported, not gated.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slsops.errors import UsageError
+from slsops.load.measurements import KINDS, KINDS_BY_ID
+
+
+@dataclass(frozen=True)
+class LatencyTarget:
+    """Upper bounds in ms; None means reported, not gated."""
+
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    latency: dict[str, LatencyTarget]
+    ingest_logs_per_s: float | None
+    read_queries_per_s: float | None
+    max_error_ratio: float
+    burst_rps: float | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+_LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
+_PROFILE_KEYS = {
+    "description",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "ingest_logs_per_s",
+    "read_queries_per_s",
+    "max_error_ratio",
+    "burst_rps",
+    "latency",
+    "run",
+}
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise UsageError(f"{where} must be a number >= 0, not {value!r}")
+    return float(value)
+
+
+def parse_profile(name: str, table: dict[str, Any]) -> Profile:
+    """Build a Profile from one ``[profiles.NAME]`` table; UsageError on anything unknown."""
+    unknown = set(table) - _PROFILE_KEYS
+    if unknown:
+        raise UsageError(f"profile {name!r} has unknown keys: {', '.join(sorted(unknown))}")
+    default = {k: _number(table.get(k), f"profiles.{name}.{k}") for k in _LATENCY_KEYS}
+    latency = {}
+    overrides = table.get("latency", {})
+    bad_kinds = set(overrides) - set(KINDS_BY_ID)
+    if bad_kinds:
+        raise UsageError(
+            f"profile {name!r} names unknown request kinds: {', '.join(sorted(bad_kinds))} "
+            f"(kinds: {', '.join(KINDS_BY_ID)})"
+        )
+    for kind in KINDS:
+        own = overrides.get(kind.id, {})
+        merged = {
+            k: _number(own[k], f"profiles.{name}.latency.{kind.id}.{k}") if k in own else v
+            for k, v in default.items()
+        }
+        latency[kind.id] = LatencyTarget(**merged)
+    max_error_ratio = _number(table.get("max_error_ratio", 0.0), f"profiles.{name}.max_error_ratio")
+    return Profile(
+        name=name,
+        description=str(table.get("description", "")),
+        latency=latency,
+        ingest_logs_per_s=_number(table.get("ingest_logs_per_s"), f"profiles.{name}.ingest"),
+        read_queries_per_s=_number(table.get("read_queries_per_s"), f"profiles.{name}.read"),
+        max_error_ratio=max_error_ratio or 0.0,
+        burst_rps=_number(table.get("burst_rps"), f"profiles.{name}.burst_rps"),
+        run=dict(table.get("run", {})),
+    )
+
+
+def load_profile(path: Path, name: str) -> Profile:
+    """Read ``[profiles.NAME]`` from the targets file (loadtests/targets.toml)."""
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read targets file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"targets file {path} is not valid TOML: {exc}") from None
+    profiles = document.get("profiles", {})
+    if name not in profiles:
+        raise UsageError(
+            f"no profile {name!r} in {path}; profiles: {', '.join(sorted(profiles)) or 'none'}"
+        )
+    return parse_profile(name, profiles[name])
