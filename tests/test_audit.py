@@ -478,7 +478,8 @@ def test_table_setting_broken_fails_and_passes_after_revert(
 
 def test_entries_the_service_writes_audit_clean(endpoint, tmp_path):
     """The real writer's items and markers (write_id, ingested_at, timestamp_supplied)."""
-    from log_table_support import client
+    import boto3
+    from log_table_support import CREDENTIALS, REGION
 
     from log_service.model import parse_entry
     from log_service.settings import Settings
@@ -487,7 +488,8 @@ def test_entries_the_service_writes_audit_clean(endpoint, tmp_path):
     table = "audit-written"
     arns = create_log_table(endpoint, table)
     settings = Settings(table_name=table, shard_count=SHARD_COUNT)
-    writer = LogWriter(client(endpoint, "dynamodb"), table, SHARD_COUNT)
+    resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
+    writer = LogWriter(resource.meta.client, table, SHARD_COUNT)
     for n in range(5):
         raw = {"service_name": "orders", "level": "info", "message": f"m{n}", "metadata": {"n": n}}
         if n % 2:
