@@ -23,6 +23,7 @@ from service_support import FakeContext, create_table, proxy_event, reset_runtim
 from log_service import keys, runtime
 from log_service.errors import ApiError
 from log_service.ingest import handle_post
+from slsops import dynamo_pages
 from slsops.harness import campaign
 from slsops.local import fault_admin
 from slsops.local.aws_app import build_moto_app, serve_in_thread
@@ -59,19 +60,14 @@ class InProcessApi:
         return self._call(self.read, proxy_event("GET", "/logs/recent", query=query))
 
     def log_items(self, service_name):
-        items, start = [], None
-        for _ in range(1000):
-            kwargs = {"ExclusiveStartKey": start} if start else {}
-            page = self.table.query(
+        return list(
+            dynamo_pages.items(
+                self.table.query,
+                max_pages=1000,
                 KeyConditionExpression=Key(keys.PARTITION_KEY).eq(service_name),
                 ConsistentRead=True,
-                **kwargs,
             )
-            items.extend(page["Items"])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        return items
+        )
 
 
 @pytest.fixture(scope="module")
