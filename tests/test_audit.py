@@ -501,3 +501,33 @@ def test_entries_the_service_writes_audit_clean(endpoint, tmp_path):
         "audit", "--stack", str(stack), "--only", "AUD-0*", "--violations", str(violations)
     )
     assert read_violations(violations) == [] and code == 0, error
+
+
+def test_segments_follow_the_table_size_as_aws_suggests():
+    from slsops.audit.scan import default_segments
+
+    gib = 1024**3
+    assert default_segments(size_bytes=0) == 1  # an empty table
+    assert default_segments(size_bytes=3 * gib) == 2  # one per 2 GB
+    assert default_segments(size_bytes=100 * gib, workers=16) == 16  # capped by the workers
+    assert default_segments(5_000_000) == 3  # no size reported: 1 KB per item
+    assert default_segments(size_bytes=100 * gib, workers=0) == 1
+
+
+def test_page_pipeline_judges_every_page_and_hands_back_errors():
+    from slsops.audit import run
+
+    seen = []
+    pipeline = run.PagePipeline(seen.append)
+    for n in range(20):
+        pipeline.submit([{"n": n}])
+    pipeline.close()
+    assert [page[0]["n"] for page in seen] == list(range(20))
+
+    def fail(_page):
+        raise RuntimeError("judge broke")
+
+    pipeline = run.PagePipeline(fail)
+    pipeline.submit([{}])
+    with pytest.raises(RuntimeError, match="judge broke"):
+        pipeline.close()
