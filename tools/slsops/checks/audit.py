@@ -91,6 +91,8 @@ def _index_not_compared(kind: Kind, result: AuditResult, settle: int) -> str | N
 def _kind_check(kind: Kind) -> None:
     def run(ctx: AuditContext) -> Outcome:
         result = ctx.result()
+        if not result.scan.items:
+            return skipped(f"the {result.source} read no item: nothing to judge")
         if kind.index:
             reason = _index_not_compared(kind, result, ctx.options.settle_seconds)
             if reason:
@@ -146,7 +148,7 @@ for _kind in KINDS:
 def counts(ctx: AuditContext) -> Outcome:
     result = ctx.result()
     if not result.scan.items:
-        return skipped("the table holds no item: nothing to count")
+        return skipped(f"the {result.source} read no item: nothing to count")
     reserved = sum(result.reserved.values())
     return passed(
         f"{result.log_items} log items, {result.markers} markers, {len(result.services)} "
