@@ -8,8 +8,11 @@ relation of items is built by an engine from the files, and the rules across ite
 
 * ``duckdb`` (default, one machine): the files are copied to a local work directory and
   DuckDB projects the relation with ``DUCKDB_PROJECTION``.
-* ``athena`` (AWS, any size): the export is registered as a table, the relation is a view
-  (``ATHENA_PROJECTION``), and Athena runs the same rule SQL (``slsops.audit.athena``).
+* ``athena`` (AWS): the export is registered as a table, the relation is a view
+  (``athena.ATHENA_PROJECTION``), and Athena runs the same rule SQL (``slsops.audit.athena``),
+  so the joins across items scale past this machine. The per-item rules are Python (the
+  API's own functions, ``log_service.rules``) and still read every export file here: the
+  per-item pass is bounded in memory but not in time by this machine.
 
 Layout on S3: ``<prefix>/AWSDynamoDB/<export id>/data/*.json.gz`` and, on AWS,
 ``manifest-files.json`` naming the data files. moto writes the data file alone (named
