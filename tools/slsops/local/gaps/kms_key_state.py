@@ -13,8 +13,10 @@ authorisation layer on); PartiQL statements are not parsed: the project does not
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slsops.local import wsgi_capture
@@ -99,8 +101,14 @@ def caller_may_use_key(key: Any, principal: Any, region: str) -> bool:
     )
 
 
-def key_refusal(account_id: str, region: str, table_name: str, caller: Any = None) -> str | None:
-    """The DynamoDB error message when the table's KMS key cannot be used, else None."""
+def key_refusal(
+    account_id: str, region: str, table_name: str, caller: Callable[[], Any] = lambda: None
+) -> str | None:
+    """The DynamoDB error message when the table's KMS key cannot be used, else None.
+
+    ``caller`` returns the signing principal (None when unknown); it is asked only for a table
+    whose key is usable at all, so plain tables cost no identity lookup.
+    """
     from moto.dynamodb.models import dynamodb_backends
     from moto.kms.models import kms_backends
 
@@ -118,7 +126,7 @@ def key_refusal(account_id: str, region: str, table_name: str, caller: Any = Non
         if key.key_state in _KMS_ERRORS:
             kms_error, template = _KMS_ERRORS[key.key_state]
             detail = template.format(arn=key.arn)
-        elif caller is not None and not caller_may_use_key(key, caller, region):
+        elif (principal := caller()) is not None and not caller_may_use_key(key, principal, region):
             kms_error, detail = "AWSKMSException", _NOT_ALLOWED
         else:
             return None
@@ -155,7 +163,7 @@ def wrap(app: Any) -> Any:
         except ValueError:
             return app(environ, start_response)  # moto answers the malformed body
         account_id, region = wsgi_capture.moto_account_and_region(environ)
-        caller = _caller(environ)
+        caller = functools.cache(lambda: _caller(environ))  # looked up once, if at all
         for name in sorted(table_names(operation, request)):
             message = key_refusal(account_id, region, name, caller)
             if message is not None:
