@@ -98,22 +98,31 @@ def test_the_toolkit_runs_on_the_published_policies(
 def test_a_missing_permission_is_an_access_denied_naming_the_action(
     local_stack: Stack, tmp_path: Path
 ) -> None:
+    """Take iam:GetRole out of every published policy holding it; ROLE-030 names it."""
     iam = admin_iam(local_stack)
     attached = iam.list_attached_user_policies(UserName=OPERATOR_USER)["AttachedPolicies"]
-    arn = next(p["PolicyArn"] for p in attached if p["PolicyName"] == "operator-roles")
-    original = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    narrowed = published_policies()["operator-roles"]
-    narrowed["Statement"] = [
-        s for s in narrowed["Statement"] if "iam:GetRole" not in json.dumps(s["Action"])
-    ]
-    created = iam.create_policy_version(
-        PolicyArn=arn, PolicyDocument=json.dumps(narrowed), SetAsDefault=True
-    )["PolicyVersion"]["VersionId"]
+    published = published_policies()
+    changed: list[tuple[str, str, str]] = []  # (policy arn, original version, narrowed version)
     try:
+        for policy in attached:
+            document = published[policy["PolicyName"]]
+            kept = [s for s in document["Statement"] if "iam:GetRole" not in json.dumps(s)]
+            if len(kept) == len(document["Statement"]):
+                continue
+            arn = policy["PolicyArn"]
+            original = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            narrowed = iam.create_policy_version(
+                PolicyArn=arn,
+                PolicyDocument=json.dumps({**document, "Statement": kept}),
+                SetAsDefault=True,
+            )["PolicyVersion"]["VersionId"]
+            changed.append((arn, original, narrowed))
+        assert changed
         code, report = run(local_stack, tmp_path, "roles", "--only", "ROLE-030")
     finally:
-        iam.set_default_policy_version(PolicyArn=arn, VersionId=original)
-        iam.delete_policy_version(PolicyArn=arn, VersionId=created)
+        for arn, original, narrowed in changed:
+            iam.set_default_policy_version(PolicyArn=arn, VersionId=original)
+            iam.delete_policy_version(PolicyArn=arn, VersionId=narrowed)
     assert code == 1
     [check] = report["checks"]
     assert check["status"] == "ERROR"

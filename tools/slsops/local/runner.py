@@ -3,9 +3,10 @@
 Phases (each timed, progress on stderr): bind both loopback ports (so a taken port fails in
 the first second, not after the apply), find Terraform and its provider, build the Lambda zip,
 start the embedded AWS (moto, in this process, behind the gap fixes), create the local operator,
-apply ``infra/``, start the API Gateway emulator, warm one worker per function, write the stack
-file. Then serve until SIGINT/SIGTERM; on the way out every worker, server and port is released
-and the stack file removed.
+apply ``infra/`` (as the delivery pipeline's deploy role, ``slsops.local.deployer``), start the
+API Gateway emulator, warm one worker per function, write the stack file. Then serve until
+SIGINT/SIGTERM; on the way out every worker, server and port is released and the stack file
+removed.
 
 ``python -m slsops.local.runner`` is what ``slsops local up --detach`` starts in the background.
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 from slsops.errors import SlsopsError, UsageError
 from slsops.local import apply as tf_apply
-from slsops.local import stack_file
+from slsops.local import deployer, stack_file
 from slsops.local.emulator import ApiGatewayEmulator, GatewayRequestHandler
 from slsops.local.lambda_workers import LambdaWorkers, function_spec_from_moto
 
@@ -193,13 +194,14 @@ class LocalStack:
                     external_ids=tf_apply.new_external_ids(),
                     lambda_zip_path=zip_path,
                     deployer=admin,
+                    github_repository=deployer.LOCAL_GITHUB_REPOSITORY,
                 )
                 tf_dir = tf_apply.prepare_workdir(
                     options.infra_dir, self.workdir, self.moto_url, inputs
                 )
                 tf_apply.init(tf_dir)
-            with self.phases.phase("terraform apply"):
-                tf_apply.apply(tf_dir)
+            with self.phases.phase("terraform apply (as the deploy role)"):
+                deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
                 tf_outputs = tf_apply.outputs(tf_dir)
             with self.phases.phase(f"starting the API emulator on port {self.api_port}"):
                 self.emulator.serve_api(
