@@ -52,6 +52,9 @@ def test_only_reserved_concurrency_zero_refuses_with_the_gateways_throttled_answ
 
     client.put_function_concurrency(FunctionName="toy", ReservedConcurrentExecutions=0)
     assert reserved_concurrency(arn) == 0
+    version = client.publish_version(FunctionName="toy")["Version"]
+    client.create_alias(FunctionName="toy", Name="live", FunctionVersion=version)
+    assert reserved_concurrency(f"{arn}:live") == 0  # API Gateway invokes the alias
     with pytest.raises(GatewayAnswer) as refused:
         refuse_if_throttled(arn)
     status, headers, body = refused.value.response()

@@ -19,7 +19,8 @@
    Python traceback.
 
 Clean-up after every page: fault plans cleared, tables and backups the page created deleted,
-the functions' reserved concurrency put back as it was.
+files it wrote into the stack's Terraform folder removed, the functions' reserved concurrency
+put back as it was.
 """
 
 from __future__ import annotations
@@ -382,8 +383,16 @@ def _concurrency(stack) -> dict[str, int | None]:
     }
 
 
-def clean_up(stack, tables: set[str], backups: set[str], concurrency: dict) -> None:
+def _applied_files(stack) -> set[Path]:
+    applied = stack.path.parent / stack.path.stem / "infra"
+    return {p for p in applied.iterdir() if p.is_file()} if applied.is_dir() else set()
+
+
+def clean_up(stack, before: dict) -> None:
     """Remove what a page created and put back the reserved concurrency it changed."""
+    tables, backups, concurrency = before["tables"], before["backups"], before["concurrency"]
+    for leftover in _applied_files(stack) - before["files"]:
+        leftover.unlink()  # e.g. a plan file written into the stack's Terraform folder
     dynamodb = aws(stack, "dynamodb")
     for name in sorted(_tables(stack) - tables):
         dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
@@ -428,8 +437,12 @@ def test_runbook_page_runs_as_written(page, local_stack, tmp_path):
     values = {k: fill(local_stack) for k, fill in PAGE_VALUES.get(page, {}).items()}
     script, steps = page_script(blocks, values, logs)
     (tmp_path / "page.sh").write_text(script)
-    tables, backups = _tables(local_stack), _backups(local_stack)
-    concurrency = _concurrency(local_stack)
+    before = {
+        "tables": _tables(local_stack),
+        "backups": _backups(local_stack),
+        "concurrency": _concurrency(local_stack),
+        "files": _applied_files(local_stack),
+    }
     try:
         subprocess.run(  # noqa: S603  bash running the page's own steps, on the local stack
             ["bash", str(tmp_path / "page.sh")],  # noqa: S607
@@ -441,7 +454,7 @@ def test_runbook_page_runs_as_written(page, local_stack, tmp_path):
             check=False,
         )
     finally:
-        clean_up(local_stack, tables, backups, concurrency)
+        clean_up(local_stack, before)
     codes = {}
     results = logs / "results"
     if results.exists():

@@ -28,8 +28,9 @@ def reserved_concurrency(function_arn: str) -> int | None:
     region, account_id = parts[3], parts[4]
     if account_id not in dict.keys(lambda_backends):
         return None
+    unqualified = ":".join(parts[:7])  # the setting belongs to the function, not a version
     try:
-        fn = lambda_backends[account_id][region].get_function(function_arn)
+        fn = lambda_backends[account_id][region].get_function(unqualified)
     except Exception:
         return None
     value = getattr(fn, "reserved_concurrency", None)
