@@ -85,7 +85,8 @@ def create_admin(account_id: str = ACCOUNT_ID) -> OperatorCredentials:
         tags=[{"Key": "ManagedBy", "Value": "slsops"}],
     )
     backend.put_user_policy(ADMIN_USER, "account-owner", json.dumps(ADMIN_POLICY))
-    key = backend.create_access_key(ADMIN_USER)
+    active = [key for key in user.access_keys if key.status == "Active"]
+    key = active[0] if active else backend.create_access_key(ADMIN_USER)
     return OperatorCredentials(user.arn, key.access_key_id, key.secret_access_key)
 
 
