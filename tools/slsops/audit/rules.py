@@ -13,6 +13,8 @@ relation: ``slsops.audit.relation``.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -176,8 +178,10 @@ MARKER_OPTIONAL_TYPES: dict[str, str] = {
     "ingested_at": "S",
     "timestamp_supplied": "BOOL",
 }
-LOG_ITEM_ATTRIBUTES = frozenset(LOG_ITEM_TYPES) | frozenset(OPTIONAL_TYPES)
-MARKER_ATTRIBUTES = frozenset(MARKER_TYPES) | frozenset(MARKER_OPTIONAL_TYPES)
+LOG_ITEM_ALL_TYPES = {**LOG_ITEM_TYPES, **OPTIONAL_TYPES}
+MARKER_ALL_TYPES = {**MARKER_TYPES, **MARKER_OPTIONAL_TYPES}
+LOG_ITEM_ATTRIBUTES = frozenset(LOG_ITEM_ALL_TYPES)
+MARKER_ATTRIBUTES = frozenset(MARKER_ALL_TYPES)
 
 # Where the audit evaluates each rule of the API (log_service.rules) on a stored item.
 STORED_RULES: dict[str, str] = {
@@ -274,21 +278,26 @@ def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
 
 
 def _types(
-    item: dict[str, Any], key: dict[str, str], wanted: dict[str, str], optional: dict[str, str]
+    item: dict[str, Any],
+    key: dict[str, str],
+    wanted: dict[str, str],
+    every_type: dict[str, str],
+    allowed: frozenset[str],
 ) -> list[Violation]:
+    """Missing attributes, wrong DynamoDB types, attributes outside the data model."""
     found: list[Violation] = []
     missing = sorted(name for name in wanted if name not in item)
     if missing:
         found.append(Violation("missing_attribute", key, f"missing {', '.join(missing)}"))
-    wrong = [
-        f"{name} is {next(iter(item[name]), '?')} not {want}"
-        for name, want in {**wanted, **optional}.items()
-        if name in item and not (isinstance(item[name], dict) and want in item[name])
-    ]
+    wrong = []
+    for name, want in every_type.items():
+        value = item.get(name)
+        if value is not None and not (isinstance(value, dict) and want in value):
+            wrong.append(f"{name} is {next(iter(value), '?')} not {want}")
     if wrong:
         found.append(Violation("wrong_type", key, "; ".join(sorted(wrong))))
-    unknown = api_rules.unknown_fields(item, frozenset(wanted) | frozenset(optional))
-    if unknown:
+    if not item.keys() <= allowed:
+        unknown = api_rules.unknown_fields(item, allowed)
         shown = ", ".join(repr(name[:40]) for name in unknown[:5])
         found.append(Violation("unknown_attribute", key, f"unknown attribute(s) {shown}"))
     return found
@@ -320,7 +329,7 @@ def _parse_time(text: str | None) -> datetime | None:
 
 def _check_log_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     key = item_key(item)
-    found = _types(item, key, LOG_ITEM_TYPES, OPTIONAL_TYPES)
+    found = _types(item, key, LOG_ITEM_TYPES, LOG_ITEM_ALL_TYPES, LOG_ITEM_ATTRIBUTES)
     add = found.append
 
     service = string(item, keys.PARTITION_KEY)
@@ -409,7 +418,24 @@ def _limits(item: dict[str, Any], key: dict[str, str]) -> list[Violation]:
     return found
 
 
+# More digits than canonical.MAX_INT_DIGITS somewhere: only the strict parser may judge it.
+_LONG_NUMBER = re.compile(rf"\d{{{canonical.MAX_INT_DIGITS + 1}}}")
+
+
 def _metadata_problem(text: str) -> str | None:
+    """Why stored metadata breaks the rules, or None.
+
+    Fast path first: text that plain ``json`` parses and writes back unchanged in the canonical
+    form is strict JSON (a repeated key, NaN or infinity would not survive the round trip);
+    anything else goes through the strict parser for the exact reason.
+    """
+    try:
+        value = json.loads(text)
+        if canonical.dumps_canonical(value) == text and not _LONG_NUMBER.search(text):
+            problem = api_rules.metadata_value_problem(value)
+            return f"metadata {problem[1]} (found {type(value).__name__})" if problem else None
+    except (ValueError, RecursionError):
+        pass
     try:
         value = canonical.loads_strict(text)
     except canonical.StrictJsonError as exc:
@@ -450,7 +476,7 @@ def _ttl(
 
 def _check_marker(item: dict[str, Any]) -> list[Violation]:
     key = item_key(item)
-    found = _types(item, key, MARKER_TYPES, MARKER_OPTIONAL_TYPES)
+    found = _types(item, key, MARKER_TYPES, MARKER_ALL_TYPES, MARKER_ATTRIBUTES)
     problems = []
     log_id = string(item, "log_id")
     if log_id is not None and string(item, keys.PARTITION_KEY) != keys.MARKER_PREFIX + log_id:
