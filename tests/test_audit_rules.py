@@ -135,3 +135,45 @@ def test_api_and_audit_refuse_the_same_input(entry, rule):
     settings = audit_rules.RuleSettings(shard_count=SHARD_COUNT, now=datetime.now(UTC).timestamp())
     kinds = {v.kind for v in audit_rules.check_item(wire, settings)}
     assert rules.RULES[rule].audit_kind in kinds
+
+
+def strict_only(text):
+    """The metadata verdict through the strict parser alone (the reference)."""
+    from log_service import canonical
+
+    try:
+        value = canonical.loads_strict(text)
+    except canonical.StrictJsonError:
+        return "not strict"
+    if rules.metadata_value_problem(value):
+        return "not an object or too deep"
+    return None if canonical.dumps_canonical(value) == text else "not canonical"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1}',
+        '{"a":1,"a":2}',
+        '{"a":1, "b":2}',
+        '{"b":1,"a":2}',
+        "[1,2]",
+        "null",
+        '"text"',
+        '{"a":NaN}',
+        '{"a":Infinity}',
+        '{"a":1e999}',
+        '{"a":1.0}',
+        '{"a":1E5}',
+        '{"a":' + "9" * 1001 + "}",
+        '{"a":"' + "9" * 1001 + '"}',
+        '{"a":"\\u00e9"}',
+        '{"a":"é"}',
+        '{"a":"\\ud800"}',
+        '{"a":' + "[" * 20 + "]" * 20 + "}",
+        "{}",
+        "{",
+    ],
+)
+def test_metadata_fast_path_agrees_with_the_strict_parser(text):
+    assert (audit_rules._metadata_problem(text) is None) == (strict_only(text) is None)
