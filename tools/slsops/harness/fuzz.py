@@ -272,8 +272,8 @@ class Fuzzer:
         log_id = str(answer.get("log_id"))
         if log_id in self._stored_ids:
             return "duplicate"
-        marker = self._marker(log_id) or {}
-        written = str(marker.get("ingested_at", ""))
+        found = self._marker(log_id) or {}
+        written = str(found.get("ingested_at", ""))
         return "stored" if written >= self._sent_at else "duplicate"
 
     def _known(self, log_id: str) -> bool:
