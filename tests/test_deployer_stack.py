@@ -85,3 +85,18 @@ def test_files_holding_secrets_are_private(local_stack: Stack) -> None:
     ]
     modes = {str(path): stat.S_IMODE(path.stat().st_mode) for path in private}
     assert modes == {str(path): 0o600 for path in private}
+
+
+def test_the_usage_report_shows_what_the_deploy_role_allows_beyond_the_apply(
+    local_stack: Stack,
+) -> None:
+    usage = json.loads(
+        (workdir_for(local_stack.path) / deployer.USAGE_FILE).read_text(encoding="utf-8")
+    )
+    statements = usage["statements"]
+    assert "dynamodb:CreateTable" in statements["Table"]["used"]
+    assert "lambda:CreateFunction" in statements["Functions"]["used"]
+    # The apply never assumes the client roles: that grant is for the post-deploy gate.
+    assert "AssumeClientRolesForThePostDeployGate" in usage["unused_statements"]
+    assert "NeverChangeTheGitHubRoles" not in usage["unused_statements"]  # a Deny
+    assert set(usage["unused_statements"]) < set(statements)

@@ -13,11 +13,14 @@ which proves the deploy policy suffices for a full apply and a no-change plan:
    ``assume_role_with_web_identity``; the embedded AWS verifies the token, evaluates the deploy
    role's trust conditions and then authorises every call of the apply with the role's policy.
 
-The token lives ``TOKEN_LIFETIME_S`` (later plans against the stack, ``nox -s infra``, reuse it).
+After the apply, ``deploy-role-usage.json`` shows what of the role's policy the apply used and
+which statements it never needed. The token lives ``TOKEN_LIFETIME_S`` (later plans against
+the stack, ``nox -s infra``, reuse it).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ TOKEN_FILE = "web-identity-token"  # noqa: S105 - a file name
 TOKEN_LIFETIME_S = 24 * 3600
 BOOTSTRAP_TARGETS = ("aws_iam_role_policy.github_deploy", "aws_iam_role_policy.github_read")
 DEPLOY_ROLE_MARKER = "-github-deploy-"
+USAGE_FILE = "deploy-role-usage.json"
 
 
 def subject(
@@ -78,8 +82,48 @@ def sign_in_as_deployer(tf_dir: Path, moto_url: str, region: str) -> str:
 
 
 def apply_as_deployer(tf_dir: Path, moto_url: str, region: str, _admin: Any = None) -> str:
-    """Bootstrap as the administrator, then the full apply as the deploy role (its ARN)."""
+    """Bootstrap as the administrator, then the full apply as the deploy role (its ARN).
+
+    Writes ``USAGE_FILE`` next to the configuration: which statements of the role's policies
+    the apply used, with which actions, and which it never needed (what the role allows beyond
+    a deployment).
+    """
     bootstrap(tf_dir)
     role_arn = sign_in_as_deployer(tf_dir, moto_url, region)
     tf_apply.apply(tf_dir)
+    usage = usage_report(role_arn)
+    tf_apply.write_private(tf_dir.parent / USAGE_FILE, json.dumps(usage, indent=2) + "\n")
     return role_arn
+
+
+def usage_report(role_arn: str, account_id: str = "123456789012") -> dict[str, Any]:
+    """The deploy role's statements: the actions the embedded AWS allowed through each so far."""
+    from moto.iam.models import iam_backends
+
+    from slsops.iam.evaluator import as_list, load_policy, statements
+    from slsops.local.authz.layer import USAGE
+
+    role = next(
+        (r for r in list(iam_backends[account_id]["aws"].roles.values()) if r.arn == role_arn),
+        None,
+    )
+    if role is None:
+        raise SlsopsError(f"deploy role {role_arn} is not in the embedded AWS")
+    used: dict[str, set[str]] = {}
+    for (principal, action, statement), _count in list(USAGE.items()):
+        if principal == role_arn:
+            used.setdefault(statement, set()).add(action)
+    report: dict[str, Any] = {"role": role_arn, "statements": {}, "unused_statements": []}
+    for name, text in sorted(role.policies.items()):
+        for index, statement in enumerate(statements(load_policy(text))):
+            sid = str(statement.get("Sid") or f"inline:{name}#{index}")
+            entry = {
+                "policy": name,
+                "effect": statement.get("Effect"),
+                "granted": sorted(map(str, as_list(statement.get("Action")))),
+                "used": sorted(used.get(sid, ())),
+            }
+            report["statements"][sid] = entry
+            if entry["effect"] == "Allow" and not entry["used"]:
+                report["unused_statements"].append(sid)
+    return report

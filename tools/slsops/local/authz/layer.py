@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from slsops.local import identity, sigv4
 from slsops.local.authz import moto_call, resources, sts_checks
 from slsops.local.authz.errors import Refusal, access_denied
-from slsops.local.authz.principals import PrincipalCache
+from slsops.local.authz.principals import SHARED
 
 CONTROL_PREFIX = "/_slsops/"
 MOTO_API_PREFIX = "/moto-api"
@@ -48,6 +49,9 @@ _AUTH_CODES = {
     "AccessDeniedException": "AccessDenied",
 }
 _ACCESS_KEY_ID = re.compile(r"<AccessKeyId>([^<]+)</AccessKeyId>")
+# (principal ARN - the role's for a session -, IAM action, statement id) of every allowed call:
+# what a principal actually used of its policies (``slsops.local.deployer`` reports it).
+USAGE: Counter[tuple[str, str, str]] = Counter()
 
 Clock = Callable[[], datetime]
 
@@ -102,7 +106,7 @@ class AuthorizationLayer:
         self.clock = clock
         # moto's routing is stateless: a dispatcher of our own routes exactly as moto's does.
         self.dispatcher = DomainDispatcherApplication(create_backend_app)
-        self.principals = PrincipalCache()
+        self.principals = SHARED
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
@@ -200,6 +204,8 @@ class AuthorizationLayer:
                 if call.protocol == "json":
                     return Refusal(400, refusal.code, refusal.message)
                 return refusal
+            for statement in decision.matched:
+                USAGE[(principal.principal_arn or principal.arn, action, statement)] += 1
         return None
 
     # ---------------------------------------------------------------- responses

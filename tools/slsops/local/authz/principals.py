@@ -42,3 +42,8 @@ class PrincipalCache:
         """Drop the cache after any IAM operation that may change a principal."""
         if service == "iam" and not operation.startswith(_READ_PREFIXES):
             self.invalidate()
+
+
+# The cache of this process's authorisation layer (it alone sees the IAM writes that
+# invalidate it, so nothing that can be reached around the layer should read through it).
+SHARED = PrincipalCache()
