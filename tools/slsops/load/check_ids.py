@@ -3,9 +3,6 @@ percentile, then the run-wide ones."""
 
 from __future__ import annotations
 
-PERCENTILES = (("p50_ms", "P50"), ("p95_ms", "P95"), ("p99_ms", "P99"))
-
-# Every LOAD- check id, written out: (request kind, percentile) -> id, then the run-wide ones.
 LATENCY_CHECK_IDS: dict[tuple[str, str], str] = {
     ("ingest_single", "P50"): "LOAD-INGEST-SINGLE-P50",
     ("ingest_single", "P95"): "LOAD-INGEST-SINGLE-P95",
