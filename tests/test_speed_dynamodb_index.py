@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 from slsops.local.speed import dynamodb_index
@@ -351,3 +353,104 @@ def test_views_follow_in_place_updates_of_index_keys(compared) -> None:
     client.delete_item(TableName=TABLE, Key=key)
     assert shard("2") == []
     assert stats["mismatches"] == []
+
+
+def test_views_converge_after_concurrent_writes_and_queries() -> None:
+    """Writers and readers race on a threaded moto server; no request fails, and once the
+    writers stop every partition answers exactly as moto's own query does."""
+    from botocore.config import Config
+    from moto.dynamodb.models import dynamodb_backends
+
+    from slsops.local.aws_app import build_moto_app, serve_in_thread
+
+    dynamodb_index.install()
+    errors: list[str] = []
+    with serve_in_thread(build_moto_app()) as url:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        client.create_table(
+            TableName="race",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "service_name", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "gsi_shard", "AttributeType": "N"},
+            ],
+            KeySchema=[
+                {"AttributeName": "service_name", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "all-services",
+                    "KeySchema": [
+                        {"AttributeName": "gsi_shard", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+
+        def writer(seed: int) -> None:
+            rng = random.Random(seed)
+            for _ in range(120):
+                try:
+                    if rng.random() < 0.7:
+                        client.put_item(TableName="race", Item=_item(rng))
+                    elif rng.random() < 0.5:
+                        _update(client, rng)
+                    else:
+                        client.delete_item(TableName="race", Key=_key(rng))
+                except ClientError as error:
+                    errors.append(str(error))
+
+        def reader(seed: int) -> None:
+            rng = random.Random(seed)
+            for _ in range(60):
+                kwargs = {
+                    "TableName": "race",
+                    "IndexName": "all-services",
+                    "KeyConditionExpression": "gsi_shard = :h",
+                    "ExpressionAttributeValues": {":h": {"N": str(rng.randrange(0, 4))}},
+                    "Limit": 10,
+                    "ScanIndexForward": False,
+                }
+                try:
+                    client.query(**kwargs)
+                except ClientError as error:
+                    errors.append(str(error))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+        threads += [threading.Thread(target=reader, args=(10 + n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+
+        table = dynamodb_backends["123456789012"]["us-east-1"].get_table("race")
+        original = dynamodb_index._originals["query"]
+        for shard in range(4):
+            for forward in (True, False):
+                args = _shard_query_args(shard, forward)
+                fast = _answer(lambda a=args: table.query(*a[0], **a[1]))
+                slow = _answer(lambda a=args: original(table, *a[0], **a[1]))
+                assert fast == slow
+        for service in SERVICES:
+            args = ((DynamoType({"S": service}), None, [], None, None, True, None), {})
+            assert _answer(lambda a=args: table.query(*a[0], **a[1])) == _answer(
+                lambda a=args: original(table, *a[0], **a[1])
+            )
+
+
+def _shard_query_args(shard: int, forward: bool) -> tuple[tuple, dict]:
+    value = DynamoType({"N": str(shard)})
+    positional = (value, None, [], None, None, forward, None, "all-services")
+    return positional, {"hash_key_conditions": [("gsi_shard", value)], "range_key_conditions": []}
