@@ -269,6 +269,15 @@ def test_bad_read_parameters_are_400(service, params):
     assert status == 400 and body["error"]
 
 
+def test_signature_parameters_of_a_presigned_url_are_not_the_callers(service):
+    _, _, read = service
+    query = {"limit": ["5"], "X-Amz-Signature": ["ab12"], "X-Amz-Credential": ["AKIA/x"]}
+    status, body, _ = invoke(read, proxy_event("GET", "/logs/recent", query=query))
+    assert status == 200, body
+    status, body, _ = get(read, limit=5, x_amz_nothing=1)  # only the X-Amz- prefix is ignored
+    assert status == 400 and body["error"]
+
+
 def test_repeated_parameter_is_400(service):
     _, _, read = service
     event = proxy_event("GET", "/logs/recent", query={"limit": ["5", "6"]})

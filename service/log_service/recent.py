@@ -14,11 +14,16 @@ from log_service.retry import is_retryable
 
 PARAMETERS = ("service_name", "level", "since", "until", "limit", "next_token")
 MAX_PARAMETER_CHARS = 2048
+# A presigned (query-string) SigV4 request carries its signature as X-Amz-* parameters, which
+# the gateway verified and passes on: they are not the caller's parameters.
+SIGNATURE_PARAMETER_PREFIX = "x-amz-"
 
 
 def _single_values(multi: dict[str, list[str]] | None) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, given in (multi or {}).items():
+        if name.lower().startswith(SIGNATURE_PARAMETER_PREFIX):
+            continue
         if name not in PARAMETERS:
             raise ValidationError(name, f"unknown parameter; use {', '.join(PARAMETERS)}")
         if len(given) != 1:
