@@ -278,7 +278,7 @@ def _paged_query(client: Any, rng: random.Random, kwargs: dict[str, Any]) -> Non
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_random_operations_answer_the_same_as_moto(compared, seed: int) -> None:
     client, stats = compared
     rng = random.Random(seed)
