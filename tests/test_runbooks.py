@@ -52,6 +52,7 @@ MARKER = re.compile(
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9 _-]*>")
 AWS_ERROR_SHOWN = re.compile(r"^An error occurred \(")
 PAGE_TIMEOUT_S = 900
+STACK_LIFETIME = re.compile(r"\bslsops\s+local\s+(up|down)\b")
 CLI = (sys.executable, "-m", "slsops.cli")
 # exit codes that never mean "the service refused": usage errors and command-not-found
 NOT_A_REFUSAL = {0, 2, 126, 127, 252}
@@ -240,6 +241,11 @@ def test_every_shell_block_runs_locally_or_is_marked_with_a_reason():
             assert block.reason, f"{where}: marked '{block.marker}' without a reason"
             continue
         assert block.steps(), f"{where}: a shell block with no command"
+        for step in block.steps():
+            assert not STACK_LIFETIME.search(step.text), (
+                f"runbooks/{block.page} line {step.line}: starts or stops a local stack; the "
+                "test's session owns the stack's lifetime, so mark the block"
+            )
 
 
 def test_the_three_alarm_pages_run_slsops_commands_locally():
@@ -431,6 +437,8 @@ def step_problem(step: Step, code: int | None, out: str, err: str) -> str | None
 @pytest.mark.parametrize("page", PAGES)
 def test_runbook_page_runs_as_written(page, local_stack, tmp_path):
     blocks = [b for b in BLOCKS if b.page == page and b.runnable]
+    missing = [tool for tool in ("jq", "terraform") if shutil.which(tool) is None]
+    assert not missing, f"the runbooks' steps need {', '.join(missing)} on PATH"
     work, logs = tmp_path / "work", tmp_path / "logs"
     prepare_workdir(local_stack, work)
     logs.mkdir()
