@@ -438,3 +438,11 @@ def test_malformed_requests_get_4xx_never_5xx(endpoint, world):
     )
     assert 400 <= as_text.status_code < 500, as_text.text
     assert "SecretAccessKey" not in as_text.text
+
+
+def test_moto_control_api_cannot_reset_the_account(endpoint, world):
+    reset = requests.post(endpoint["url"] + "/moto-api/reset", timeout=30)
+    assert_refused(reset, "AccessDenied")
+    assert requests.get(endpoint["url"] + "/moto-api/", timeout=30).status_code == 200
+    tables = client(endpoint, "dynamodb").list_tables()["TableNames"]
+    assert world["table"] in tables  # nothing was reset
