@@ -23,7 +23,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from slsops.harness import suite
 from slsops.checks import formats
 from slsops.checks.model import Check, CheckResult, Severity, Status, failed, passed, warned
 from slsops.checks.report import Report, ReportView
@@ -32,6 +31,7 @@ from slsops.cli import app
 from slsops.commands.common import ReportFilters, run_report
 from slsops.contract import LOCAL_GAPS
 from slsops.errors import SlsopsError, Terminated, UsageError
+from slsops.harness import suite
 from slsops.options import (
     SEVERITIES,
     FailOnOption,
