@@ -446,3 +446,49 @@ def test_moto_control_api_cannot_reset_the_account(endpoint, world):
     assert requests.get(endpoint["url"] + "/moto-api/", timeout=30).status_code == 200
     tables = client(endpoint, "dynamodb").list_tables()["TableNames"]
     assert world["table"] in tables  # nothing was reset
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "denied", "unknown"),
+    [
+        ("cloudwatch", lambda c: c.describe_alarms(), "AccessDenied", "InvalidClientTokenId"),
+        (
+            "lambda",
+            lambda c: c.list_functions(),
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+        ),
+        (
+            "apigateway",
+            lambda c: c.get_rest_apis(),
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+        ),
+        ("kms", lambda c: c.list_keys(), "AccessDeniedException", "UnrecognizedClientException"),
+        (
+            "logs",
+            lambda c: c.describe_log_groups(),
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+        ),
+        ("sns", lambda c: c.list_topics(), "AccessDenied", "InvalidClientTokenId"),
+        (
+            "config",
+            lambda c: c.describe_config_rules(),
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+        ),
+    ],
+)
+def test_every_service_refuses_in_its_own_error_shape(endpoint, service, call, denied, unknown):
+    iam = client(endpoint, "iam")
+    name = f"nobody-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    nobody = {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+    message = assert_client_error(lambda: call(client(endpoint, service, nobody)), denied)
+    assert f"user/{name} is not authorized to perform: " in message
+    assert_client_error(lambda: call(client(endpoint, service, UNKNOWN)), unknown)

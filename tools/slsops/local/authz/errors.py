@@ -38,8 +38,13 @@ class Refusal:
     code: str
     message: str
 
-    def render(self, protocol: str, service: str = "") -> tuple[str, list[tuple[str, str]], bytes]:
-        """(status line, headers, body) in the shape botocore expects for ``protocol``."""
+    def render(
+        self, protocol: str, service: str = "", query_compatible: bool = False
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        """(status line, headers, body) in the shape botocore expects for ``protocol``.
+
+        A query-compatible JSON service (CloudWatch) names its errors as the query protocol did.
+        """
         request_id = str(uuid.uuid4())
         status_line = f"{self.status} {_REASONS.get(self.status, 'Error')}"
         if protocol in ("json", "rest-json"):
@@ -50,12 +55,17 @@ class Refusal:
                 ("x-amzn-ErrorType", code),
                 ("x-amzn-RequestId", request_id),
             ]
+            if query_compatible:
+                headers.append(("x-amzn-query-error", f"{self.code};Sender"))
             payload = body.encode()
         elif protocol == "smithy-rpc-v2-cbor":
-            # botocore reads CBOR errors from the header when the body is not CBOR.
             code = _JSON_CODES.get(self.code, self.code)
-            payload = b""
-            headers = [("x-amzn-ErrorType", code), ("x-amzn-query-error", f"{self.code};Sender")]
+            payload = _cbor_text_map({"__type": code, "message": self.message})
+            headers = [
+                ("Content-Type", "application/cbor"),
+                ("smithy-protocol", "rpc-v2-cbor"),
+                ("x-amzn-query-error", f"{self.code};Sender"),
+            ]
         else:
             namespace = _XML_NAMESPACES.get(service, "")
             xmlns = f' xmlns="{namespace}"' if namespace else ""
@@ -67,6 +77,23 @@ class Refusal:
             headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
         headers.append(("Content-Length", str(len(payload))))
         return status_line, headers, payload
+
+
+def _cbor_text(text: str) -> bytes:
+    """A CBOR text string (major type 3) with its length header."""
+    data = text.encode()
+    size = len(data)
+    if size < 24:
+        return bytes([0x60 + size]) + data
+    if size < 256:
+        return bytes([0x78, size]) + data
+    return bytes([0x79]) + size.to_bytes(2, "big") + data[:65535]
+
+
+def _cbor_text_map(fields: dict[str, str]) -> bytes:
+    """A small CBOR map of text to text (major type 5): the error body of RPC v2 CBOR services."""
+    encoded = b"".join(_cbor_text(k) + _cbor_text(v) for k, v in fields.items())
+    return bytes([0xA0 + len(fields)]) + encoded
 
 
 def access_denied(principal_arn: str, action: str, resource: str, explicit: bool) -> Refusal:

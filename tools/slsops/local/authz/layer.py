@@ -118,22 +118,22 @@ class AuthorizationLayer:
             return self._refuse(
                 start_response,
                 Refusal(403, "AccessDenied", "moto's control API is read-only here"),
-                "",
+                None,
             )
         body = read_body(environ)
         if isinstance(body, Refusal):
-            return self._refuse(start_response, body, "")
+            return self._refuse(start_response, body, None)
         try:
             call = moto_call.parse(self.dispatcher, environ, body)
         except moto_call.UnparsableRequest as exc:
             return self._refuse(
                 start_response,
                 Refusal(400, "InvalidAction", f"Could not parse the request: {exc}"),
-                "",
+                None,
             )
         refusal, _principal = self._decide(call, environ, body)
         if refusal is not None:
-            return self._refuse(start_response, refusal, call.protocol, call.botocore_service)
+            return self._refuse(start_response, refusal, call)
         if call.operation.startswith("AssumeRole") and call.service == "sts":
             return self._issue_session(call, environ, start_response)
         try:
@@ -233,9 +233,14 @@ class AuthorizationLayer:
 
     @staticmethod
     def _refuse(
-        start_response: Any, refusal: Refusal, protocol: str, service: str = ""
+        start_response: Any, refusal: Refusal, call: moto_call.MotoCall | None
     ) -> list[bytes]:
-        status, headers, payload = refusal.render(protocol, service)
+        if call is None:
+            status, headers, payload = refusal.render("")
+        else:
+            status, headers, payload = refusal.render(
+                call.protocol, call.botocore_service, call.query_compatible
+            )
         start_response(status, headers)
         return [payload]
 

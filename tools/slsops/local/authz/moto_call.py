@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import UnknownServiceError
-from moto.core.request import Request
+from moto.core.request import Request, determine_request_protocol
 from moto.core.utils import get_service_model
 from werkzeug.exceptions import HTTPException
 
@@ -39,7 +39,8 @@ class MotoCall:
 
     service: str  # moto's backend name
     botocore_service: str
-    protocol: str  # botocore protocol: query | json | rest-json | rest-xml | ec2
+    protocol: str  # the protocol the client spoke: query | json | rest-json | ...
+    query_compatible: bool  # a JSON service that names errors as its query protocol did
     operation: str  # e.g. AssumeRole
     iam_action: str  # e.g. sts:AssumeRole
     response: Any  # moto's response object after setup_class (for _get_param)
@@ -80,13 +81,22 @@ def _response_class(app: Any, environ: dict[str, Any]) -> type | None:
     return type(owner) if owner is not None else None
 
 
-def _protocol(botocore_service: str) -> str:
+def _protocol(botocore_service: str, content_type: str) -> str:
+    """The protocol the client spoke (a service may accept several: CloudWatch JSON or CBOR)."""
     if not botocore_service:
         return ""
     try:
-        return str(get_service_model(botocore_service).protocol)
+        model = get_service_model(botocore_service)
+        return str(determine_request_protocol(model, content_type))
     except (UnknownServiceError, Exception):
         return ""
+
+
+def _query_compatible(botocore_service: str) -> bool:
+    try:
+        return "awsQueryCompatible" in get_service_model(botocore_service).metadata
+    except Exception:
+        return False
 
 
 def _iam_action(botocore_service: str, operation: str, method: str) -> str:
@@ -128,7 +138,8 @@ def parse(dispatcher: Any, environ: dict[str, Any], body: bytes) -> MotoCall:
     return MotoCall(
         service=service,
         botocore_service=botocore_service,
-        protocol=_protocol(botocore_service),
+        protocol=_protocol(botocore_service, copy.get("CONTENT_TYPE", "")),
+        query_compatible=_query_compatible(botocore_service),
         operation=operation,
         iam_action=_iam_action(botocore_service, operation, method) if operation else "",
         response=response,
