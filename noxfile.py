@@ -94,8 +94,10 @@ def infra(session: nox.Session) -> None:
         env={**env, "TF_VAR_api_document_path": document},
     )
     install_project(session)
-    session.run(
-        "python", "-m", "slsops.infra_plan", "--stack", str(ROOT / "build/infra-plan/stack.json")
+    session.run(  # a real apply, never the start-up cache: this session proves the apply
+        *("python", "-m", "slsops.infra_plan"),
+        *("--stack", str(ROOT / "build/infra-plan/stack.json")),
+        env={"SLSOPS_LOCAL_NO_CACHE": "1"},
     )
     session.notify("checkov")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -75,9 +76,17 @@ def up(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds --detach waits for the stack to be ready")
     ] = process.DETACH_TIMEOUT_S,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Apply with Terraform, not from the start-up cache"),
+    ] = False,
 ) -> None:
     """Start the local stack and write the stack file (foreground until Ctrl-C by default)."""
+    from slsops.local import startup_cache
     from slsops.local.runner import StackOptions, run_foreground
+
+    if no_cache:  # the detached runner inherits it
+        os.environ[startup_cache.NO_CACHE_ENV] = "1"
 
     path = _stack_path(stack)
     _check_port(aws_port, "--aws-port")

@@ -29,7 +29,8 @@ from typing import Any
 
 from slsops.errors import SlsopsError, UsageError
 from slsops.local import apply as tf_apply
-from slsops.local import deployer, stack_file
+from slsops.local import deployer, stack_file, startup_cache
+from slsops.local.authz import principals
 from slsops.local.emulator import ApiGatewayEmulator, GatewayRequestHandler
 from slsops.local.lambda_workers import LambdaWorkers, function_spec_from_moto
 
@@ -53,6 +54,7 @@ class StackOptions:
     region: str = "us-east-1"
     infra_dir: Path = field(default_factory=lambda: repo_root() / "infra")
     workers_per_function: int = 2
+    use_cache: bool = True  # the start-up cache (slsops.local.startup_cache)
 
 
 class Phases:
@@ -116,6 +118,23 @@ def check_prerequisites() -> None:
         raise UsageError(str(exc)) from None
 
 
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tf_versions(tf_dir: Path) -> str:
+    """Terraform's and the providers' versions (the lock file names the provider's hashes)."""
+    from slsops import terraform as tf
+
+    lock = tf_dir / ".terraform.lock.hcl"
+    lock_text = lock.read_text(encoding="utf-8") if lock.is_file() else ""
+    binary = Path(tf.find_terraform())
+    stat = binary.stat()
+    return f"{binary}|{stat.st_size}|{stat.st_mtime_ns}|{lock_text}"
+
+
 def lambda_zip() -> Path:
     prebuilt = os.environ.get(ZIP_ENV)
     if prebuilt:
@@ -143,6 +162,7 @@ class LocalStack:
         self.workdir = stack_file.workdir_for(options.stack_path)
         self.phases = Phases()
         self.moto_server: Any = None
+        self.recorder: Any = None
         self.api_server: Any = None
         self.workers: LambdaWorkers | None = None
         self.emulator: ApiGatewayEmulator | None = None
@@ -169,11 +189,12 @@ class LocalStack:
                 self.api_server = _bind(
                     options.api_port, self.emulator, "--api-port", GatewayRequestHandler
                 )
+                moto_app = build_moto_app(enforce_iam=True)
+                # Between the authorisation layer and moto: what the start-up cache records.
+                self.recorder = startup_cache.RequestRecorder(moto_app.app)
+                moto_app.app = self.recorder
                 self.moto_server = _bind(
-                    options.aws_port,
-                    build_moto_app(enforce_iam=True),
-                    "--aws-port",
-                    TimedRequestHandler,
+                    options.aws_port, moto_app, "--aws-port", TimedRequestHandler
                 )
                 self.moto_url = f"http://127.0.0.1:{self.moto_server.port}"
                 self.api_port = self.api_server.port
@@ -200,9 +221,7 @@ class LocalStack:
                     options.infra_dir, self.workdir, self.moto_url, inputs
                 )
                 tf_apply.init(tf_dir)
-            with self.phases.phase("terraform apply (as the deploy role)"):
-                deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
-                tf_outputs = tf_apply.outputs(tf_dir)
+            tf_outputs = self._deploy(tf_dir, inputs, zip_path, admin)
             with self.phases.phase(f"starting the API emulator on port {self.api_port}"):
                 self.emulator.serve_api(
                     tf_outputs["api_id"]["value"],
@@ -239,6 +258,59 @@ class LocalStack:
         thread.start()
         self._threads.append(thread)
         self._serving.append(server)
+
+    def _deploy(
+        self, tf_dir: Path, inputs: tf_apply.LocalInputs, zip_path: Path, admin: Any
+    ) -> dict[str, Any]:
+        """Apply infra/ (recording it for the start-up cache) or replay a recorded apply."""
+        options = self.options
+        if not options.use_cache or startup_cache.disabled():
+            with self.phases.phase("terraform apply (as the deploy role)"):
+                deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
+                return tf_apply.outputs(tf_dir)
+        key = startup_cache.cache_key(
+            tf_dir,
+            inputs.external_ids,
+            {"zip": sha256_of(zip_path), "terraform": tf_versions(tf_dir)},
+        )
+        cached = startup_cache.load(key)
+        if cached is not None:
+            with self.phases.phase(f"replaying the cached apply ({len(cached.entries)} requests)"):
+                subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
+                startup_cache.seed_moto()
+                try:
+                    startup_cache.replay(self.recorder.app, cached.entries, subs)
+                except startup_cache.ReplayDiverged:
+                    startup_cache.discard(key)  # the next start-up applies and records again
+                    raise
+                finally:
+                    startup_cache.unseed_moto()
+                    principals.SHARED.invalidate()  # IAM changed around the layer
+                startup_cache.restore_state(cached, self.workdir / "terraform.tfstate", subs)
+                deployer.sign_in_as_deployer(tf_dir, self.moto_url, options.region)
+                usage = cached.folder / deployer.USAGE_FILE
+                if usage.is_file():
+                    tf_apply.write_private(self.workdir / deployer.USAGE_FILE, usage.read_text())
+                return startup_cache.restored_outputs(cached, subs)
+        with self.phases.phase("terraform apply (as the deploy role, recorded)"):
+            startup_cache.seed_moto()
+            self.recorder.start()
+            try:
+                deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
+            finally:
+                entries = self.recorder.stop()
+                startup_cache.unseed_moto()
+            tf_outputs = tf_apply.outputs(tf_dir)
+            startup_cache.save(
+                key,
+                entries,
+                self.workdir / "terraform.tfstate",
+                tf_outputs,
+                inputs.external_ids,
+                admin.access_key_id,
+                extra_files=[self.workdir / deployer.USAGE_FILE],
+            )
+        return tf_outputs
 
     def _warm(self, tf_outputs: dict[str, Any]) -> None:
         """Start one environment per deployed integration now, so first requests are not cold."""

@@ -1,0 +1,207 @@
+"""The start-up cache: a recorded apply replays into moto with the same ids, per-run values
+replaced, and a stack started from the cache is indistinguishable from one freshly applied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from slsops.infra_plan import plan_is_clean
+from slsops.local import startup_cache
+from slsops.local.aws_app import serve_in_thread
+from slsops.local.stack_file import workdir_for
+
+REGION = "us-east-1"
+DUMMY = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# Values that differ by design between two stacks (ports, process, credentials, external ids).
+PER_RUN_OUTPUTS = {
+    "api_url",
+    "local_endpoint_url",
+    "local_api_port",
+    "local_pid",
+    "local_credentials",
+    "local_admin_credentials",
+}
+
+
+@pytest.fixture
+def recorder():
+    app = startup_cache.RequestRecorder(DomainDispatcherApplication(create_backend_app))
+    with serve_in_thread(app) as url:
+        yield app, boto3.client("kms", endpoint_url=url, region_name=REGION, **DUMMY), url
+
+
+def test_a_seeded_replay_recreates_the_same_ids_with_this_runs_values(recorder) -> None:
+    app, kms, _url = recorder
+    startup_cache.seed_moto()
+    app.start()
+    try:
+        key_id = kms.create_key(Description="recorded-external-id-0001")["KeyMetadata"]["KeyId"]
+    finally:
+        entries = app.stop()
+        startup_cache.unseed_moto()
+    assert [e["status"] for e in entries] == [200]
+    assert kms.create_key(Description="unseeded")["KeyMetadata"]["KeyId"] != key_id
+
+    startup_cache.seed_moto()
+    try:
+        replayed = startup_cache.replay(
+            app.app, entries, {"recorded-external-id-0001": "this-runs-external-id-02"}
+        )
+    finally:
+        startup_cache.unseed_moto()
+    assert replayed == 1
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["Description"] == "this-runs-external-id-02"
+
+
+def test_a_replay_that_gets_another_answer_stops_with_the_request_named(recorder) -> None:
+    app, _kms, url = recorder
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, **DUMMY)
+    name = f"startup-cache-{os.getpid()}-{id(app)}"
+    app.start()
+    try:
+        iam.create_user(UserName=name)
+    finally:
+        entries = app.stop()
+    with pytest.raises(startup_cache.ReplayDiverged) as raised:  # the user exists already
+        startup_cache.replay(app.app, entries, {})
+    assert "request 1/1" in str(raised.value) and "recorded 200" in str(raised.value)
+
+
+def _prepared_dir(tmp_path: Path, external_id: str, table_name: str = "logs") -> Path:
+    tf_dir = tmp_path / "work" / "infra"
+    tf_dir.mkdir(parents=True)
+    (tf_dir / "main.tf").write_text(f'resource "x" "y" {{ name = "{table_name}" }}\n')
+    (tf_dir / "local.auto.tfvars.json").write_text(
+        json.dumps({"external_ids": {"ingest": external_id}})
+    )
+    (tf_dir / "local_provider_override.tf").write_text(f"# port {os.getpid()}\n")
+    return tf_dir
+
+
+def test_the_key_ignores_per_run_values_and_follows_the_configuration(tmp_path: Path) -> None:
+    one = startup_cache.cache_key(
+        _prepared_dir(tmp_path / "1", "id-aaaa"), {"ingest": "id-aaaa"}, {}
+    )
+    two = startup_cache.cache_key(
+        _prepared_dir(tmp_path / "2", "id-bbbb"), {"ingest": "id-bbbb"}, {}
+    )
+    assert one == two
+    other = _prepared_dir(tmp_path / "3", "id-aaaa", table_name="logs2")
+    assert startup_cache.cache_key(other, {"ingest": "id-aaaa"}, {}) != one
+    zipped = _prepared_dir(tmp_path / "4", "id-aaaa")
+    assert startup_cache.cache_key(zipped, {"ingest": "id-aaaa"}, {"zip": "0" * 64}) != one
+
+
+def test_the_cache_is_private_and_restores_this_runs_external_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(startup_cache.DIR_ENV, str(tmp_path / "cache"))
+    state = tmp_path / "terraform.tfstate"
+    state.write_text('{"trust": "slsops-local-ingest-aaaa"}')
+    folder = startup_cache.save(
+        "k1",
+        [{"method": "GET", "path": "/", "query": "", "headers": [], "body": "", "status": 200}],
+        state,
+        {"roles": {"value": {"ingest": {"external_id": "slsops-local-ingest-aaaa"}}}},
+        {"ingest": "slsops-local-ingest-aaaa"},
+        "AKIAOLDADMIN00000001",
+    )
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    cached = startup_cache.load("k1")
+    assert cached is not None
+    subs = cached.substitutions({"ingest": "slsops-local-ingest-bbbb"}, "AKIANEWADMIN00000002")
+    restored = tmp_path / "restored.tfstate"
+    startup_cache.restore_state(cached, restored, subs)
+    assert "slsops-local-ingest-bbbb" in restored.read_text()
+    assert "aaaa" not in restored.read_text()
+    assert stat.S_IMODE(restored.stat().st_mode) == 0o600
+    outputs = startup_cache.restored_outputs(cached, subs)
+    assert outputs["roles"]["value"]["ingest"]["external_id"] == "slsops-local-ingest-bbbb"
+    assert startup_cache.load("missing") is None
+
+
+@pytest.mark.parametrize(("value", "off"), [("", False), ("0", False), ("1", True), ("yes", True)])
+def test_the_environment_turns_the_cache_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, off: bool
+) -> None:
+    monkeypatch.setenv(startup_cache.NO_CACHE_ENV, value)
+    assert startup_cache.disabled() is off
+
+
+# ------------------------------------------------------------------ a fresh and a cached stack
+def _slsops(*args: str, env: dict[str, str], timeout: float = 700) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "slsops.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def _up(stack: Path, env: dict[str, str]) -> dict:
+    done = _slsops(
+        "local", "up", "--detach", "--aws-port", "0", "--api-port", "0", "--stack", str(stack),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(stack.read_text())
+
+
+def _values(outputs: dict) -> dict:
+    return {name: entry.get("value") for name, entry in outputs.get("outputs", outputs).items()}
+
+
+def _without_external_ids(roles: dict) -> dict:
+    return {role: {k: v for k, v in d.items() if k != "external_id"} for role, d in roles.items()}
+
+
+@pytest.mark.stack
+@pytest.mark.terraform
+def test_a_stack_from_the_cache_is_indistinguishable_from_a_fresh_apply(tmp_path: Path) -> None:
+    env = {**os.environ, startup_cache.DIR_ENV: str(tmp_path / "cache")}
+    env.pop(startup_cache.NO_CACHE_ENV, None)
+    fresh_path, cached_path = tmp_path / "fresh" / "local.json", tmp_path / "cached" / "local.json"
+    try:
+        fresh = _values(_up(fresh_path, env))
+        assert len(list((tmp_path / "cache").iterdir())) == 1, "the fresh start-up recorded"
+        cached_raw = _up(cached_path, env)
+        cached = _values(cached_raw)
+        log = (workdir_for(cached_path) / "runner.log").read_text(encoding="utf-8")
+        assert "replaying the cached apply" in log and "terraform apply" not in log
+
+        # (a) the same ids and ARNs; per-run values differ, external ids included
+        same = sorted(set(fresh) - PER_RUN_OUTPUTS - {"roles"})
+        assert {n: fresh[n] for n in same} == {n: cached[n] for n in same}
+        assert set(fresh) == set(cached)
+        assert _without_external_ids(fresh["roles"]) == _without_external_ids(cached["roles"])
+        for role in fresh["roles"]:
+            assert fresh["roles"][role]["external_id"] != cached["roles"][role]["external_id"]
+        assert fresh["local_credentials"] != cached["local_credentials"]
+
+        # (b) Terraform, as the deploy role, sees nothing to change
+        clean, summary = plan_is_clean(workdir_for(cached_path) / "infra")
+        assert clean, summary
+
+        # (c) every check of slsops verify passes on it
+        verify = _slsops("verify", "--stack", str(cached_path), env=env, timeout=300)
+        assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-1000:]
+    finally:
+        for path in (fresh_path, cached_path):
+            if path.exists():
+                _slsops("local", "down", "--stack", str(path), env=env, timeout=120)
