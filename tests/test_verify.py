@@ -305,8 +305,9 @@ def test_no_credentials_is_a_preflight_failure(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["verify", "--stack", "/nonexistent/stack.json"], "no stack file at"),
-        (["verify", "--format", "xml", "--stack", "STACK"], "unknown --format"),
-        (["roles", "--format", "yaml", "--stack", "STACK"], "unknown --format"),
+        (["verify", "--format", "xml", "--stack", "STACK"], "'xml' is not one of"),
+        (["roles", "--format", "yaml", "--stack", "STACK"], "'yaml' is not one of"),
+        (["verify", "--no-such-option"], "No such option: --no-such-option"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

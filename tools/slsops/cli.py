@@ -8,7 +8,7 @@ import sys
 import typer
 
 from slsops import __version__
-from slsops.errors import EXIT_FAILED, EXIT_SIGINT, SlsopsError, Terminated
+from slsops.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, SlsopsError, Terminated
 from slsops.redact import redact_text
 from slsops.signals import raise_on_sigterm
 
@@ -52,6 +52,18 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _command_line_error(exc: typer.TyperException) -> int:
+    """Print a command-line error as one line (help for a bare group); return its exit code."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return EXIT_USAGE
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    print(f"slsops: error: {where}{message} (see --help)", file=sys.stderr)
+    return int(getattr(exc, "exit_code", EXIT_USAGE))
+
+
 def main() -> None:
     """Entry point: errors become one line on stderr and a documented exit code.
 
@@ -59,7 +71,12 @@ def main() -> None:
     """
     raise_on_sigterm()
     try:
-        app(standalone_mode=True)
+        sys.exit(app(prog_name="slsops", standalone_mode=False) or 0)
+    except typer.Abort:  # the command line's own Ctrl-C (at a prompt)
+        print("slsops: interrupted", file=sys.stderr)
+        sys.exit(EXIT_SIGINT)
+    except typer.TyperException as exc:  # a bad option or value: one line, not a boxed page
+        sys.exit(_command_line_error(exc))
     except SlsopsError as exc:
         print(f"slsops: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
