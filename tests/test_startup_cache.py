@@ -173,6 +173,7 @@ def _without_external_ids(roles: dict) -> dict:
 
 @pytest.mark.stack
 @pytest.mark.terraform
+@pytest.mark.timeout(900)  # two start-ups (the first a full apply), a plan and verify
 def test_a_stack_from_the_cache_is_indistinguishable_from_a_fresh_apply(tmp_path: Path) -> None:
     env = {**os.environ, startup_cache.DIR_ENV: str(tmp_path / "cache")}
     env.pop(startup_cache.NO_CACHE_ENV, None)

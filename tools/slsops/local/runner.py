@@ -301,15 +301,18 @@ class LocalStack:
                 entries = self.recorder.stop()
                 startup_cache.unseed_moto()
             tf_outputs = tf_apply.outputs(tf_dir)
-            startup_cache.save(
-                key,
-                entries,
-                self.workdir / "terraform.tfstate",
-                tf_outputs,
-                inputs.external_ids,
-                admin.access_key_id,
-                extra_files=[self.workdir / deployer.USAGE_FILE],
-            )
+            try:
+                startup_cache.save(
+                    key,
+                    entries,
+                    self.workdir / "terraform.tfstate",
+                    tf_outputs,
+                    inputs.external_ids,
+                    admin.access_key_id,
+                    extra_files=[self.workdir / deployer.USAGE_FILE],
+                )
+            except OSError as exc:  # e.g. another start-up stored the same key meanwhile
+                log.warning("start-up cache not stored: %s", exc)
         return tf_outputs
 
     def _warm(self, tf_outputs: dict[str, Any]) -> None:

@@ -226,7 +226,8 @@ def replay(app: Any, entries: list[dict[str, Any]], substitutions: dict[str, str
             raise ReplayDiverged(
                 f"start-up cache: request {index + 1}/{len(entries)} "
                 f"({entry['method']} {entry['path']}) answered {code}, recorded "
-                f"{entry['status']}: {answer[:200]!r}"
+                f"{entry['status']}: {answer[:200]!r}; the entry is discarded: start again "
+                f"(it applies with Terraform and records anew) or pass --no-cache"
             )
     return len(entries)
 
@@ -305,7 +306,10 @@ def save(
     }
     _write_private(staging / META_FILE, json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(final, ignore_errors=True)
-    staging.rename(final)
+    try:
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # left only when another start-up won
     _prune(root, keep=final)
     return final
 
