@@ -218,7 +218,7 @@ def test_html_is_self_contained_and_escapes_every_value() -> None:
 
 def test_one_junit_writer_for_reports_and_the_suite() -> None:
     report = ran_report(view=ReportView(statuses=frozenset({Status.FAIL, Status.WARN})))
-    root = ET.fromstring(formats.render(report, "junit").split("\n", 1)[1])  # noqa: S314 ours
+    root = ET.fromstring(formats.render(report, "junit").split("\n", 1)[1])  # noqa: S314 we wrote it
     suite_element = root.find("testsuite")
     assert suite_element.get("tests") == "3" and suite_element.get("failures") == "2"
     assert [c.get("name").split()[0] for c in suite_element.iter("testcase")] == [
