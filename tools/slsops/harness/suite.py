@@ -1,6 +1,9 @@
 """The main job (``nox -s suite``): local stack, data, every toolkit command, one verdict.
 
-1. ``slsops local up --detach`` on free ports (stack file ``results/suite/stack.json``);
+1. ``slsops local up --detach`` on free ports (stack file ``results/suite/stack.json``), with
+   the documented short PITR lag (``objectives.TEST_PITR_LAG_S``) unless
+   ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` is set: the PITR drill then waits seconds, not the
+   five minutes AWS's restorable window trails by;
 2. ``slsops local seed`` (a few thousand entries: moto's queries slow down with table size);
 3. every step in ``STEPS``, each writing its report JSON and JUnit XML into
    ``results/suite/``; a step whose module cannot be found fails (a suite that silently runs
@@ -20,6 +23,7 @@ import argparse
 import fnmatch
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +35,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from slsops import objectives
 from slsops.checks.formats import junit_xml
 from slsops.signals import run_main
 
@@ -191,10 +196,13 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
     return StepResult(step.name, status, code, seconds, report.get("summary", {}), skips, note)
 
 
-def _cli(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
+def _cli(
+    args: list[str], timeout_s: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603  our own CLI, argv list, no shell
         [sys.executable, "-m", "slsops.cli", *args],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -242,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     ports = ["--aws-port", "0", "--api-port", "0"]
     try:
-        up = _cli(["local", "up", "--detach", *ports, "--stack", str(stack)], timeout_s=900)
+        up = _cli(
+            ["local", "up", "--detach", *ports, "--stack", str(stack)],
+            timeout_s=900,
+            env={objectives.PITR_LAG_ENV: str(objectives.TEST_PITR_LAG_S)} | dict(os.environ),
+        )
     except BaseException:  # interrupted while starting: stop what may have started
         _cli(["local", "down", "--stack", str(stack)], timeout_s=120)
         raise
