@@ -534,3 +534,16 @@ def test_page_pipeline_judges_every_page_and_hands_back_errors():
     pipeline.submit([{}])
     with pytest.raises(RuntimeError, match="judge broke"):
         pipeline.close()
+
+
+def test_settle_window_defaults_to_zero_only_on_the_local_stack():
+    """moto updates the index with the write; on AWS the index may lag, so recent items wait."""
+    from types import SimpleNamespace
+
+    from slsops.audit.run import INDEX_SETTLE_SECONDS
+    from slsops.commands.audit import _settle_seconds
+
+    assert INDEX_SETTLE_SECONDS > 0
+    assert _settle_seconds(None, SimpleNamespace(is_local=True)) == 0
+    assert _settle_seconds(None, SimpleNamespace(is_local=False)) == INDEX_SETTLE_SECONDS
+    assert _settle_seconds(5, SimpleNamespace(is_local=True)) == 5

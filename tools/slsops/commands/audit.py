@@ -119,15 +119,18 @@ def audit(
         typer.Option("--index-sample", min=0, max=10_000, help="Items looked up in the index."),
     ] = INDEX_SAMPLE_SIZE,
     settle_seconds: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--settle-seconds",
             min=0,
             max=86_400,
             help="Items ingested this recently are left out of the index comparison and the "
-            "interrupted-write check (index lag, writes in flight).",
+            f"interrupted-write check (index lag, writes in flight). Default: "
+            f"{INDEX_SETTLE_SECONDS} on AWS, 0 on the local stack (its index is updated with "
+            "the write).",
+            show_default=False,
         ),
-    ] = INDEX_SETTLE_SECONDS,
+    ] = None,
     from_export: Annotated[
         bool,
         typer.Option(
@@ -214,7 +217,7 @@ def audit(
             index_sample_size=index_sample,
             advance=advance,
             kinds=kinds,
-            settle_seconds=settle_seconds,
+            settle_seconds=_settle_seconds(settle_seconds, target),
         )
         runner = None
         if from_export:
@@ -351,3 +354,11 @@ EXAMPLES = (
 
 def register(app: typer.Typer) -> None:
     app.command("audit", epilog=report_epilog(EXAMPLES))(audit)
+
+
+def _settle_seconds(given: int | None, stack: Stack) -> int:
+    """``--settle-seconds`` as given, else 0 on the local stack (moto updates the index with
+    the write, so nothing is in flight) and the index-lag allowance on AWS."""
+    if given is not None:
+        return given
+    return 0 if stack.is_local else INDEX_SETTLE_SECONDS
