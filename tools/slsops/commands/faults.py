@@ -18,7 +18,7 @@ import typer
 from slsops.commands.common import help_epilog
 from slsops.errors import UsageError
 from slsops.local import fault_admin
-from slsops.local.gaps.faults import KINDS, WHENS, dynamodb_operations
+from slsops.local.gaps.fault_plan import KINDS, WHENS, dynamodb_operations
 from slsops.options import StackOption
 from slsops.stack import load_stack
 
