@@ -103,6 +103,21 @@ def test_the_key_ignores_per_run_values_and_follows_the_configuration(tmp_path: 
     assert startup_cache.cache_key(zipped, {"ingest": "id-aaaa"}, {"zip": "0" * 64}) != one
 
 
+def test_the_key_follows_the_files_infra_reads_and_nothing_else_beside_it(tmp_path: Path) -> None:
+    tf_dir = _prepared_dir(tmp_path, "id-aaaa")
+    (tf_dir / "api.tf").write_text('locals { doc = file("../service/openapi.json") }\n')
+    (tmp_path / "work" / "service").mkdir()
+    document = tmp_path / "work" / "service" / "openapi.json"
+    document.write_text("{}")
+    (tmp_path / "work" / "build").mkdir()
+    before = startup_cache.cache_key(tf_dir, {"ingest": "id-aaaa"}, {})
+    (tmp_path / "work" / "build" / "results.json").write_text("a result of another run")
+    (tmp_path / "work" / "service" / "notes.md").write_text("not read by infra")
+    assert startup_cache.cache_key(tf_dir, {"ingest": "id-aaaa"}, {}) == before
+    document.write_text('{"paths": {}}')
+    assert startup_cache.cache_key(tf_dir, {"ingest": "id-aaaa"}, {}) != before
+
+
 def test_the_cache_is_private_and_restores_this_runs_external_ids(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -76,6 +76,16 @@ def _hash_tree(digest: Any, path: Path, label: str) -> None:
                 digest.update(hashlib.sha256(child.read_bytes()).digest())
 
 
+def _sibling_references(tf_dir: Path) -> set[str]:
+    """The ``../folder/file`` paths the configuration names (what it reads outside infra/)."""
+    import re
+
+    found: set[str] = set()
+    for tf_file in tf_dir.glob("*.tf"):
+        found.update(re.findall(r"\.\./[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", tf_file.read_text()))
+    return found
+
+
 def cache_key(tf_dir: Path, external_ids: dict[str, str], extra: dict[str, str]) -> str:
     """Everything that shapes the apply's requests, minus the per-run values.
 
@@ -97,9 +107,8 @@ def cache_key(tf_dir: Path, external_ids: dict[str, str], extra: dict[str, str])
             text = text.replace(value, f"<external-id:{role}>")
         digest.update(f"{path.name}\0{text}\0".encode())
     digest.update(tf_apply.provider_override("URL", "REGION", "KEY", "SECRET").encode())
-    for link in sorted(tf_dir.parent.iterdir()):
-        if link.is_symlink():
-            _hash_tree(digest, link.resolve(), link.name)
+    for reference in sorted(_sibling_references(tf_dir)):
+        _hash_tree(digest, (tf_dir / reference).resolve(), reference)
     # The embedded AWS's own code answers the replay: its gaps and speed patches count too.
     local_pkg = Path(__file__).resolve().parent
     for folder in ("gaps", "speed"):
