@@ -19,15 +19,14 @@ from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
 
 from slsops.local.identity import ASSUMED_ROLE, USER, Principal
-from slsops.local.sigv4 import (
+from slsops.local.sigv4 import authenticate
+from slsops.local.sigv4.canonical import canonical_query, canonical_uri
+from slsops.local.sigv4.refusals import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     MISSING_TOKEN,
     SIGNATURE_MISMATCH,
     AuthResult,
-    authenticate,
-    canonical_query,
-    canonical_uri,
     not_authorized,
 )
 
