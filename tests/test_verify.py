@@ -109,7 +109,7 @@ from typer.testing import CliRunner
 
 from slsops import contract
 from slsops.checks.compare import compared, differences
-from slsops.checks.functions import permission_problems
+from slsops.checks.function_permissions import permission_problems
 from slsops.checks.iam_roles import review_trust, trust_problems
 from slsops.checks.model import Status
 from slsops.cli import app

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from slsops.checks import api, cloudwatch, config_rules, dynamodb, e2e, functions, iam_roles, kms
+from slsops.checks import (
+    api,
+    cloudwatch,
+    config_rules,
+    dynamodb,
+    e2e,
+    function_permissions,
+    functions,
+    iam_roles,
+    kms,
+)
 from slsops.checks.model import Check
 from slsops.commands.common import ReportFilters, check_report_options, report_epilog, run_report
 from slsops.options import (
@@ -26,7 +36,17 @@ from slsops.preflight import caller_identity
 from slsops.stack import load_stack
 from slsops.verify_context import StackContext
 
-FAMILIES = (api, functions, dynamodb, kms, iam_roles, cloudwatch, config_rules, e2e)
+FAMILIES = (
+    api,
+    functions,
+    function_permissions,
+    dynamodb,
+    kms,
+    iam_roles,
+    cloudwatch,
+    config_rules,
+    e2e,
+)
 
 
 def verify_checks() -> list[Check]:
