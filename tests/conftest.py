@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from slsops.objectives import PITR_LAG_ENV, TEST_PITR_LAG_S
+from slsops.contract.numbers import PITR_LAG_ENV, TEST_PITR_LAG_S
 from slsops.stack import Stack, load_stack
 
 REUSE_ENV = "SLSOPS_TEST_STACK"

@@ -25,11 +25,11 @@ from log_table_support import client, create_log_table, log_item, put_items, see
 from typer.testing import CliRunner
 
 from log_service import keys
-from slsops import objectives
 from slsops.checks.drill import CHECKS, DrillContext
 from slsops.checks.runner import run_checks
 from slsops.cli import app
 from slsops.commands import drill as drill_command
+from slsops.contract import numbers
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill import restore
 from slsops.drill.checksum import item_hash
@@ -38,7 +38,7 @@ from slsops.errors import SlsopsError
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
 
-LAG = objectives.TEST_PITR_LAG_S
+LAG = numbers.TEST_PITR_LAG_S
 GUARD = "0.5"
 SOURCE_NUMBERS = itertools.count(1)
 
@@ -403,7 +403,7 @@ def test_a_restore_slower_than_the_rto_fails(endpoint, source, monkeypatch, tole
     ddb = client(endpoint, "dynamodb")
     _still_creating(ddb, name, polls=3)
     monkeypatch.setattr(restore, "POLL_SECONDS", 0.4)
-    goals = objectives.Objectives(rto_s=1.0, rto_tolerance_s=tolerance)
+    goals = numbers.Objectives(rto_s=1.0, rto_tolerance_s=tolerance)
     result = restore.run_drill(
         ddb,
         name,

@@ -13,11 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from log_table_support import client, create_log_table
 
-from slsops import objectives
+from slsops.contract import numbers
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
 
-LAG = objectives.TEST_PITR_LAG_S
+LAG = numbers.TEST_PITR_LAG_S
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_recreated_table_does_not_inherit_history(endpoint, table):
 
 def test_default_lag_is_aws_like(monkeypatch):
     monkeypatch.delenv(pitr.LAG_ENV, raising=False)
-    assert pitr.lag_seconds() == objectives.PITR_LAG_S == 300.0
+    assert pitr.lag_seconds() == numbers.PITR_LAG_S == 300.0
     monkeypatch.setenv(pitr.LAG_ENV, "2.5")
     assert pitr.lag_seconds() == 2.5
 

@@ -38,7 +38,6 @@ from stack_breaks import (
 )
 
 from slsops.api_client import (
-    STALE_SIGNATURE_AGE,
     RoleCredentials,
     Signing,
     _SigV4,
@@ -46,6 +45,7 @@ from slsops.api_client import (
 )
 from slsops.checks.model import CheckResult, Severity, Status
 from slsops.checks.roles import CHECKS, dynamodb_matrix_rows
+from slsops.contract.numbers import STALE_SIGNATURE_AGE
 from slsops.stack import Stack
 
 CREDS = RoleCredentials("ASIAEXAMPLEEXAMPLE01", "secret" * 6, "token-value")

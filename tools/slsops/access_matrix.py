@@ -24,7 +24,6 @@ from slsops import contract
 from slsops.api_client import LogApiClient, Signing, assume_role, foreign_credentials
 from slsops.stack import Stack
 
-ROUTES = (("POST", "/logs"), ("GET", "/logs/recent"))
 SIGNED_KINDS = {"valid": Signing.VALID, "tampered": Signing.TAMPERED, "stale": Signing.STALE}
 PROBE_SERVICE = "slsops-access-probe"
 
@@ -102,14 +101,14 @@ def probe(stack: Stack) -> MatrixResult:
         credentials = assume_role(stack, role, session_name=f"slsops-matrix-{role}")
         for kind, signing in SIGNED_KINDS.items():
             with LogApiClient(stack, credentials, signing=signing) as api:
-                for method, path in ROUTES:
+                for method, path in contract.ROUTES:
                     allowed = kind == "valid" and spec.allows_api(method, path)
                     status, log_id = _send(api, method)
                     expected = "allow" if allowed else "deny"
                     result.attempts.append(Attempt(role, method, kind, expected, status, log_id))
     for kind, credentials in (("unsigned", None), ("foreign", foreign_credentials())):
         with LogApiClient(stack, credentials) as api:
-            for method, _path in ROUTES:
+            for method, _path in contract.ROUTES:
                 status, log_id = _send(api, method)
                 result.attempts.append(Attempt("-", method, kind, "deny", status, log_id))
     table = stack.resource("dynamodb").Table(str(stack["table_name"]))

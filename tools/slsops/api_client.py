@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,14 +24,13 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from requests_aws4auth import AWS4Auth
 
+from slsops.contract import ROLE_NAMES
+from slsops.contract.numbers import STALE_SIGNATURE_AGE
 from slsops.errors import SlsopsError, UsageError
 from slsops.stack import Stack
 
-ROLE_NAMES = ("ingest", "read", "full")
 # (connect, read) seconds: a hung endpoint must not hang a check.
 DEFAULT_TIMEOUT = (3.05, 15.0)
-# API Gateway refuses a signature whose x-amz-date is more than 5 minutes from its clock.
-STALE_SIGNATURE_AGE = timedelta(minutes=15)
 
 _USE_STACK_EXTERNAL_ID = object()
 

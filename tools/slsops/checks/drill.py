@@ -23,9 +23,9 @@ from slsops.checks.model import (
     skipped,
     warned,
 )
+from slsops.contract.numbers import OBJECTIVES
 from slsops.drill.cleanup import DONE
 from slsops.drill.result import DrillResult
-from slsops.objectives import OBJECTIVES
 
 CHECKS: list[Check] = []
 RUNBOOK = "runbooks/restore-the-log-table.md"

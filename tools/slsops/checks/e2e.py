@@ -17,14 +17,13 @@ from typing import Any
 from log_service import keys
 from slsops.api_client import LogApiClient, assume_role
 from slsops.checks.model import Check, Outcome, Severity, check, failed, passed
+from slsops.contract.numbers import READ_BACK_INTERVAL_S, READ_BACK_TIMEOUT_S
 from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"
 
 SMOKE_SERVICE_NAME = "slsops-smoke"
-READ_BACK_TIMEOUT_S = 30.0
-READ_BACK_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import urllib.parse
 from typing import Any
 
 from slsops import contract
-from slsops.api_client import ROLE_NAMES
 from slsops.checks.compare import compared, problems_outcome
 from slsops.checks.model import Check, Outcome, Severity, check
 from slsops.redact import fingerprint
@@ -148,7 +147,7 @@ def review_trust(ctx: StackContext) -> Outcome:
     trusted = [str(p) for p in as_list(ctx.stack.get("trusted_principal_arns"))]
     problems: list[str] = []
     evidence: dict[str, Any] = {"trusted_principal_arns": trusted}
-    for key in ROLE_NAMES:
+    for key in contract.ROLE_NAMES:
         role = role_description(ctx, key)
         document = policy_document(role.get("AssumeRolePolicyDocument"))
         external_id = ctx.stack["roles"][key].get("external_id")
@@ -187,7 +186,7 @@ def client_roles_exist(ctx: StackContext) -> Outcome:
     iam = ctx.client("iam")
     account = str(ctx.stack.get("account_id") or "")
     expected, actual = {}, {}
-    for key in ROLE_NAMES:
+    for key in contract.ROLE_NAMES:
         name = ctx.names.client_role(key)
         try:
             role = ctx.call("iam", "get_role", RoleName=name)["Role"]
@@ -232,7 +231,7 @@ def trust_policies(ctx: StackContext) -> Outcome:
 def session_limits(ctx: StackContext) -> Outcome:
     problems: list[str] = []
     evidence: dict[str, Any] = {}
-    for key in ROLE_NAMES:
+    for key in contract.ROLE_NAMES:
         role = role_description(ctx, key)
         duration = role.get("MaxSessionDuration")
         external_id = ctx.stack["roles"][key].get("external_id") or ""

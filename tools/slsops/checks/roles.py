@@ -39,7 +39,6 @@ from slsops.verify_context import StackContext
 CHECKS: list[Check] = []
 DOC = "runbooks/role-assumption-fails.md"
 
-ROUTES = {("POST", "/logs"): "POST /logs", ("GET", "/logs/recent"): "GET /logs/recent"}
 ROLE_TITLES = {"ingest": "ingest", "read": "read", "full": "full-access"}
 
 # Check ids per client role, written out so that grep finds each one.
@@ -142,6 +141,11 @@ for _role, _id in REFUSED_IDS.items():
 # ------------------------------------------------------------------------------ API matrix
 
 
+def _routes() -> list[tuple[str, str, str]]:
+    """``(method, path, label)`` of every route in the contract."""
+    return [(m.http_method, m.path, m.label) for m in contract.METHODS]
+
+
 def _call(api: LogApiClient, method: str, path: str) -> int:
     if method == "POST":
         return api.post_logs(smoke_entry(f"roles-{uuid.uuid4().hex}")).status_code
@@ -160,7 +164,7 @@ def _matrix_check(role: str) -> Callable[[StackContext], Outcome]:
         evidence: dict[str, Any] = {}
         problems: list[str] = []
         with LogApiClient(ctx.stack, credentials_for(ctx, role)) as api:
-            for (method, path), label in ROUTES.items():
+            for method, path, label in _routes():
                 status = _call(api, method, path)
                 want = spec.allows_api(method, path)
                 evidence[label] = {"expected": "allow" if want else "403", "status": status}
@@ -190,7 +194,7 @@ def _all_routes_forbidden(ctx: StackContext, api: LogApiClient) -> Outcome:
     evidence: dict[str, Any] = {}
     problems: list[str] = []
     with api:
-        for (method, path), label in ROUTES.items():
+        for method, path, label in _routes():
             status = _call(api, method, path)
             evidence[label] = status
             if status != 403:

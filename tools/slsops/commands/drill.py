@@ -30,7 +30,6 @@ from typing import Annotated, Any
 import typer
 
 from log_service import keys
-from slsops import objectives
 from slsops.audit import progress
 from slsops.audit.scan import default_segments, default_threads
 from slsops.checks.drill import CHECKS, DrillContext, evidence
@@ -39,6 +38,7 @@ from slsops.checks.report import Report
 from slsops.checks.runner import run_planned
 from slsops.commands.audit import describe_source
 from slsops.commands.common import ReportFilters, check_report_options, report_epilog
+from slsops.contract import numbers
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
 from slsops.drill.restore import Drill
@@ -131,7 +131,7 @@ def drill(
     timeout: Annotated[
         float,
         typer.Option("--timeout", min=1, help="Seconds the drill may wait before it fails."),
-    ] = objectives.DRILL_TIMEOUT_S,
+    ] = numbers.DRILL_TIMEOUT_S,
     keep: Annotated[
         bool,
         typer.Option("--keep", help="Keep the drill table and fresh backup (`drill cleanup`)."),
@@ -147,7 +147,7 @@ def drill(
             min=0,
             help="Entries ingested this close to the point are counted, not judged.",
         ),
-    ] = objectives.DRILL_GUARD_S,
+    ] = numbers.DRILL_GUARD_S,
     segments: Annotated[
         int | None,
         typer.Option("--segments", min=1, max=1_000_000, help="Parallel scan segments."),

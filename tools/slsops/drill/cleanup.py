@@ -22,12 +22,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from slsops.checks.formats import write_atomically
+from slsops.contract.numbers import INTENT_EXPIRY_S
 
 TAG_DRILL = "slsops:drill"
 TAG_STARTED = "slsops:drill-started"
 RECORD_NAME = "drills.json"
 POLL_SECONDS = 2.0
-INTENT_EXPIRY_S = 900.0
 DONE = frozenset({"deleted", "gone", "deleting", "never created"})
 
 _record_lock = threading.Lock()

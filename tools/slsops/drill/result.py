@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from slsops.contract.numbers import CANARY_GAP_S, OBJECTIVES, Objectives
 from slsops.errors import UsageError
-from slsops.objectives import CANARY_GAP_S, OBJECTIVES, Objectives
 
 
 def iso(moment: datetime) -> str:

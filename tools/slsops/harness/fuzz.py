@@ -44,6 +44,7 @@ import requests
 
 from log_service import keys
 from log_service.settings import Settings
+from slsops import contract
 from slsops.api_client import assume_role
 from slsops.errors import SlsopsError, UsageError
 from slsops.harness.fuzz_figures import FuzzFigures, print_figures
@@ -116,8 +117,8 @@ class Fuzzer:
         )
         self.table = stack.resource("dynamodb").Table(self.settings.table_name)
         self.auth = {
-            "POST": BotocoreSigV4(assume_role(stack, "ingest"), stack.region),
-            "GET": BotocoreSigV4(assume_role(stack, "read"), stack.region),
+            method: BotocoreSigV4(assume_role(stack, role), stack.region)
+            for method, role in contract.ROUTE_CLIENT_ROLES.items()
         }
         self.read_auth = self.auth["GET"]
         self.http = requests.Session()

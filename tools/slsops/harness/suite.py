@@ -1,7 +1,7 @@
 """The main job (``nox -s suite``): local stack, data, every toolkit command, one verdict.
 
 1. ``slsops local up --detach`` on free ports (stack file ``results/suite/stack.json``), with
-   the documented short PITR lag (``objectives.TEST_PITR_LAG_S``) unless
+   the documented short PITR lag (``numbers.TEST_PITR_LAG_S``) unless
    ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` is set: the PITR drill then waits seconds, not the
    five minutes AWS's restorable window trails by;
 2. ``slsops local seed`` (a few thousand entries: moto's queries slow down with table size);
@@ -35,8 +35,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from slsops import objectives
 from slsops.checks.formats import junit_xml
+from slsops.contract import numbers
 from slsops.signals import run_main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         up = _cli(
             ["local", "up", "--detach", *ports, "--stack", str(stack)],
             timeout_s=900,
-            env={objectives.PITR_LAG_ENV: str(objectives.TEST_PITR_LAG_S)} | dict(os.environ),
+            env={numbers.PITR_LAG_ENV: str(numbers.TEST_PITR_LAG_S)} | dict(os.environ),
         )
     except BaseException:  # interrupted while starting: stop what may have started
         _cli(["local", "down", "--stack", str(stack)], timeout_s=120)

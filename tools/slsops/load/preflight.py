@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import requests
 
-from slsops import preflight
+from slsops import contract, preflight
 from slsops.api_client import RoleAssumptionError, assume_role
 from slsops.errors import PreflightError
 from slsops.stack import Stack
 
-ROLES = ("ingest", "read")
+# The roles a load generator signs with: each route's own client role.
+ROLES = tuple(m.client_role for m in contract.METHODS)
 API_TIMEOUT = (3.05, 10.0)
 
 

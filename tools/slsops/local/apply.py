@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slsops import contract
+from slsops.contract.local_gaps import LOCAL_FEATURE_FLAGS
 from slsops.errors import SlsopsError, UsageError
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,6 @@ ENDPOINT_SERVICES = (
     "ssm",
     "sts",
 )
-
-# Features moto cannot hold or that only make sense on AWS: off for the local apply only.
-# (Variables absent from infra/ are left out of the tfvars file.)
-LOCAL_FEATURE_FLAGS: dict[str, Any] = {
-    "enable_contributor_insights": False,  # moto has no contributor-insights API
-    "enable_config_recorder": False,  # moto's Config rules work without one
-}
 
 ADMIN_OUTPUT = "local_admin_credentials"
 PRIVATE_MODE = 0o600
@@ -86,9 +81,7 @@ class LocalInputs:
 
 def new_external_ids() -> dict[str, str]:
     """Unguessable external ids for the three client roles (fresh for each local stack)."""
-    return {
-        role: f"slsops-local-{role}-{secrets.token_hex(12)}" for role in ("ingest", "read", "full")
-    }
+    return {role: f"slsops-local-{role}-{secrets.token_hex(12)}" for role in contract.ROLE_NAMES}
 
 
 def declared_variables(workdir: Path) -> set[str]:

@@ -18,8 +18,8 @@ directly (``moto.dynamodb.models.dynamodb_backends``) to give AWS's behaviour:
   ``InvalidRestoreTimeException``; a source without PITR with
   ``PointInTimeRecoveryUnavailableException``.
 * **Latest restorable time** is ``now - lag``. The lag defaults to AWS's (about 5 minutes,
-  ``slsops.objectives.PITR_LAG_S``); ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` sets a shorter one for
-  tests and quick drills (the tests use ``objectives.TEST_PITR_LAG_S``).
+  ``slsops.contract.numbers.PITR_LAG_S``); ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` sets a shorter one for
+  tests and quick drills (the tests use ``numbers.TEST_PITR_LAG_S``).
   DescribeContinuousBackups reports the earliest (PITR enable time) and latest times.
 * **Encryption and billing mode** of the source (or of the backup) are copied to the restored
   table, as AWS does, unless the request carries ``SSESpecificationOverride`` /
@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from slsops import objectives
+from slsops.contract import numbers
 from slsops.local import wsgi_capture
 from slsops.local.gaps.pitr_journal import (
     PitrJournals,
@@ -52,8 +52,8 @@ from slsops.local.gaps.pitr_journal import (
 )
 
 TARGET_PREFIX = "DynamoDB_20120810."
-LAG_ENV = objectives.PITR_LAG_ENV
-DEFAULT_LAG_SECONDS = objectives.PITR_LAG_S
+LAG_ENV = numbers.PITR_LAG_ENV
+DEFAULT_LAG_SECONDS = numbers.PITR_LAG_S
 WRITE_OPERATIONS = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 )
