@@ -3,10 +3,10 @@
 Phases (each timed, progress on stderr): bind both loopback ports (so a taken port fails in
 the first second, not after the apply), find Terraform and its provider, build the Lambda zip,
 start the embedded AWS (moto, in this process, behind the gap fixes), create the local operator,
-apply ``infra/`` (as the delivery pipeline's deploy role, ``slsops.local.deployer``), start the
-API Gateway emulator, warm one worker per function, write the stack file. Then serve until
-SIGINT/SIGTERM; on the way out every worker, server and port is released and the stack file
-removed.
+apply ``infra/`` (as the delivery pipeline's deploy role, ``slsops.local.deployer``; or replay a
+recorded apply, ``slsops.local.startup_cache``), start the API Gateway emulator, warm one
+worker per function, write the stack file. Then serve until SIGINT/SIGTERM; on the way out
+every worker, server and port is released and the stack file removed.
 
 ``python -m slsops.local.runner`` is what ``slsops local up --detach`` starts in the background.
 """
