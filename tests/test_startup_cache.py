@@ -64,6 +64,24 @@ def test_a_seeded_replay_recreates_the_same_ids_with_this_runs_values(recorder) 
     assert metadata["Description"] == "this-runs-external-id-02"
 
 
+def test_sessions_issued_while_seeded_do_not_outlive_the_seed(recorder) -> None:
+    from moto.sts.models import sts_backends
+
+    _app, _kms, url = recorder
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, **DUMMY)
+    sts = boto3.client("sts", endpoint_url=url, region_name=REGION, **DUMMY)
+    trust = '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*"}]}'
+    name = f"startup-cache-session-{os.getpid()}"
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    before = sts.assume_role(RoleArn=arn, RoleSessionName="before")["Credentials"]
+    with startup_cache.seeded():
+        during = sts.assume_role(RoleArn=arn, RoleSessionName="during")["Credentials"]
+    backend = sts_backends["123456789012"]["aws"]
+    assert backend.get_assumed_role_from_access_key(during["AccessKeyId"]) is None
+    assert backend.get_assumed_role_from_access_key(before["AccessKeyId"]) is not None
+    iam.delete_role(RoleName=name)
+
+
 def test_a_replay_that_gets_another_answer_stops_with_the_request_named(recorder) -> None:
     app, _kms, url = recorder
     iam = boto3.client("iam", endpoint_url=url, region_name=REGION, **DUMMY)

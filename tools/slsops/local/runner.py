@@ -277,15 +277,14 @@ class LocalStack:
         if cached is not None:
             with self.phases.phase(f"replaying the cached apply ({len(cached.entries)} requests)"):
                 subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
-                startup_cache.seed_moto()
                 try:
-                    startup_cache.replay(self.recorder.app, cached.entries, subs)
+                    with startup_cache.seeded():
+                        startup_cache.replay(self.recorder.app, cached.entries, subs)
                 except startup_cache.ReplayDiverged:
                     startup_cache.discard(key)  # the next start-up applies and records again
                     raise
                 finally:
-                    startup_cache.unseed_moto()
-                    principals.SHARED.invalidate()  # IAM changed around the layer
+                    principals.SHARED.invalidate()  # IAM and STS changed around the layer
                 startup_cache.restore_state(cached, self.workdir / "terraform.tfstate", subs)
                 deployer.sign_in_as_deployer(tf_dir, self.moto_url, options.region)
                 usage = cached.folder / deployer.USAGE_FILE
@@ -293,13 +292,13 @@ class LocalStack:
                     tf_apply.write_private(self.workdir / deployer.USAGE_FILE, usage.read_text())
                 return startup_cache.restored_outputs(cached, subs)
         with self.phases.phase("terraform apply (as the deploy role, recorded)"):
-            startup_cache.seed_moto()
-            self.recorder.start()
-            try:
-                deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
-            finally:
-                entries = self.recorder.stop()
-                startup_cache.unseed_moto()
+            with startup_cache.seeded():
+                self.recorder.start()
+                try:
+                    deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
+                finally:
+                    entries = self.recorder.stop()
+            principals.SHARED.invalidate()  # the apply's sessions are gone
             tf_outputs = tf_apply.outputs(tf_dir)
             try:
                 startup_cache.save(

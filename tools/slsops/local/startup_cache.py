@@ -22,13 +22,14 @@ system, so nothing a client later gets (session keys) is predictable. The cache 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,36 @@ def unseed_moto() -> None:
     from moto.moto_api._internal import mock_random
 
     mock_random.seed(None)
+
+
+def _sessions() -> list[tuple[Any, Any]]:
+    """(STS backend, assumed-role session) for every session moto's STS has issued."""
+    from moto.sts.models import sts_backends
+
+    return [
+        (backend, session)
+        for _account, by_partition in list(sts_backends.items())
+        for backend in list(by_partition.values())
+        for session in list(backend.assumed_roles)
+    ]
+
+
+@contextlib.contextmanager
+def seeded() -> Iterator[None]:
+    """Seed moto for the apply or its replay; afterwards reseed it from the system and drop the
+    STS sessions issued meanwhile: their keys came from the seeded sequence, so anyone could
+    compute them (the apply's deploy-role session; later plans sign in afresh).
+    """
+    before = {id(session) for _backend, session in _sessions()}
+    seed_moto()
+    try:
+        yield
+    finally:
+        unseed_moto()
+        for backend, session in _sessions():
+            if id(session) not in before:
+                with contextlib.suppress(ValueError):
+                    backend.assumed_roles.remove(session)
 
 
 # ----------------------------------------------------------------------------- recording
