@@ -14,7 +14,8 @@ from tabulate import tabulate
 
 from slsops.checks import roles as role_checks
 from slsops.checks.model import CheckResult
-from slsops.commands.common import ReportFilters, check_report_options, report_epilog, run_report
+from slsops.commands.common import ReportFilters, report_epilog
+from slsops.commands.stack_report import run_stack_report
 from slsops.options import (
     FailOnOption,
     FormatOption,
@@ -25,9 +26,6 @@ from slsops.options import (
     StackOption,
     StatusFilterOption,
 )
-from slsops.preflight import caller_identity
-from slsops.stack import load_stack
-from slsops.verify_context import StackContext
 
 
 def _print_matrix(results: list[CheckResult]) -> list[CheckResult]:
@@ -51,18 +49,8 @@ def roles(
 ) -> None:
     """Check role assumption, the API access matrix, DynamoDB permissions and trust policies."""
     filters = ReportFilters.of(only, skip, severity, status, fail_on)
-    fmt = check_report_options(fmt, output, filters, role_checks.CHECKS)
-    target = load_stack(stack)
-    caller_identity(target)
-    run_report(
-        "roles",
-        target.target(),
-        role_checks.CHECKS,
-        StackContext(target),
-        fmt,
-        output,
-        after=_print_matrix if fmt == "table" else None,
-        filters=filters,
+    run_stack_report(
+        "roles", role_checks.CHECKS, stack, fmt, output, filters, after_table=_print_matrix
     )
 
 

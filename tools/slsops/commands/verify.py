@@ -21,7 +21,8 @@ from slsops.checks import (
     kms,
 )
 from slsops.checks.model import Check
-from slsops.commands.common import ReportFilters, check_report_options, report_epilog, run_report
+from slsops.commands.common import ReportFilters, report_epilog
+from slsops.commands.stack_report import run_stack_report
 from slsops.options import (
     FailOnOption,
     FormatOption,
@@ -32,9 +33,6 @@ from slsops.options import (
     StackOption,
     StatusFilterOption,
 )
-from slsops.preflight import caller_identity
-from slsops.stack import load_stack
-from slsops.verify_context import StackContext
 
 FAMILIES = (
     api,
@@ -66,13 +64,7 @@ def verify(
 ) -> None:
     """Compare the live deployment with the deployment contract, then smoke-test the API."""
     filters = ReportFilters.of(only, skip, severity, status, fail_on)
-    checks = verify_checks()
-    fmt = check_report_options(fmt, output, filters, checks)
-    target = load_stack(stack)
-    caller_identity(target)
-    run_report(
-        "verify", target.target(), checks, StackContext(target), fmt, output, filters=filters
-    )
+    run_stack_report("verify", verify_checks(), stack, fmt, output, filters)
 
 
 EXAMPLES = (
