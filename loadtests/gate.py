@@ -34,6 +34,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from signing import RoleCredentialCache
 
 from slsops.checks.formats import render, write_atomically
+from slsops.contract import ROUTE_CLIENT_ROLES
 from slsops.errors import SlsopsError
 from slsops.load import verdict
 from slsops.load.measurements import measure
@@ -185,7 +186,7 @@ def _preflight_credentials() -> None:
     """Assume both roles once now, so a wrong external id stops the run with one line."""
     if STATE.credentials is None:
         return
-    for role in ("ingest", "read"):
+    for role in ROUTE_CLIENT_ROLES.values():
         try:
             STATE.credentials.for_role(role)
         except Exception as exc:  # botocore raises many types; all mean "cannot sign"

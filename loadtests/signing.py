@@ -33,8 +33,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import RefreshableCredentials
 from botocore.utils import normalize_url_path
 
+from slsops.contract import ROUTE_CLIENT_ROLES
+
 SERVICE = "execute-api"
-ROLE_FOR_METHOD = {"POST": "ingest", "GET": "read"}
+# Each route is signed with its own client role (the contract says which).
+ROLE_FOR_METHOD = ROUTE_CLIENT_ROLES
 SESSION_SECONDS = 3600
 
 

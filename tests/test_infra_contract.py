@@ -1,4 +1,4 @@
-"""infra/*.tf declares exactly what tools/slsops/contract.py says (with the variables' defaults).
+"""infra/*.tf declares exactly what tools/slsops/contract/ says (with the variables' defaults).
 
 Change a value in one place without the other and one of these tests fails. The HCL is read
 with python-hcl2 (tests/infra_hcl.py); no terraform binary is needed.
