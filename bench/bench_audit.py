@@ -50,8 +50,9 @@ from log_table_support import (  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from slsops.audit import relation  # noqa: E402
+from slsops.audit.options import AuditOptions  # noqa: E402
 from slsops.audit.rules import RuleSettings  # noqa: E402
-from slsops.audit.run import AuditOptions, run_audit  # noqa: E402
+from slsops.audit.run import run_audit  # noqa: E402
 from slsops.audit.scan import default_segments, default_threads, parallel_scan  # noqa: E402
 
 SERVER = textwrap.dedent(

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from log_service import keys
 from slsops.audit import aggregate
-from slsops.audit.rules import KINDS_BY_NAME
+from slsops.audit.kinds import KINDS_BY_NAME
 from slsops.cli import app
 from slsops.errors import SlsopsError
 from slsops.local.aws_app import build_moto_app, serve_in_thread
@@ -293,8 +293,8 @@ def test_index_differing_from_the_table_is_reported(clean, tmp_path, monkeypatch
             return False
         return real_has(client, table, index, shard, sort_key, partition)
 
-    monkeypatch.setattr("slsops.audit.run.aggregate.tally_index_per_shard", tampered)
-    monkeypatch.setattr("slsops.audit.run.aggregate.index_has_item", has_item)
+    monkeypatch.setattr("slsops.audit.aggregate.tally_index_per_shard", tampered)
+    monkeypatch.setattr("slsops.audit.aggregate.index_has_item", has_item)
     violations = tmp_path / "v.jsonl"
     code, _, error = invoke(
         "audit",
@@ -518,10 +518,10 @@ def test_segments_follow_the_table_size_as_aws_suggests():
 
 
 def test_page_pipeline_judges_every_page_and_hands_back_errors():
-    from slsops.audit import run
+    from slsops.audit.page_pipeline import PagePipeline
 
     seen = []
-    pipeline = run.PagePipeline(seen.append)
+    pipeline = PagePipeline(seen.append)
     for n in range(20):
         pipeline.submit([{"n": n}])
     pipeline.close()
@@ -530,7 +530,7 @@ def test_page_pipeline_judges_every_page_and_hands_back_errors():
     def fail(_page):
         raise RuntimeError("judge broke")
 
-    pipeline = run.PagePipeline(fail)
+    pipeline = PagePipeline(fail)
     pipeline.submit([{}])
     with pytest.raises(RuntimeError, match="judge broke"):
         pipeline.close()
@@ -540,7 +540,7 @@ def test_settle_window_defaults_to_zero_only_on_the_local_stack():
     """moto updates the index with the write; on AWS the index may lag, so recent items wait."""
     from types import SimpleNamespace
 
-    from slsops.audit.run import INDEX_SETTLE_SECONDS
+    from slsops.audit.options import INDEX_SETTLE_SECONDS
     from slsops.commands.audit import _settle_seconds
 
     assert INDEX_SETTLE_SECONDS > 0

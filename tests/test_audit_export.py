@@ -35,8 +35,9 @@ from test_audit import invoke, read_violations
 
 from slsops.audit import export, relation
 from slsops.audit.athena import AthenaRules
-from slsops.audit.rules import KINDS_BY_NAME, RuleSettings
-from slsops.audit.run import AuditOptions
+from slsops.audit.kinds import KINDS_BY_NAME
+from slsops.audit.options import AuditOptions
+from slsops.audit.rules import RuleSettings
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 
 BUCKET = "audit-exports-test"

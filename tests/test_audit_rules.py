@@ -21,6 +21,7 @@ from log_service import model, rules
 from log_service.errors import ValidationError
 from log_service.settings import Settings
 from slsops.audit import rules as audit_rules
+from slsops.audit.kinds import KINDS_BY_NAME
 from slsops.checks.audit import CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,23 +65,21 @@ def rules_the_api_uses() -> set[str]:
 
 
 def test_every_api_rule_has_an_audit_counterpart():
-    assert (
-        rules_without_audit(rules.RULES, audit_rules.STORED_RULES, audit_rules.KINDS_BY_NAME) == []
-    )
+    assert rules_without_audit(rules.RULES, audit_rules.STORED_RULES, KINDS_BY_NAME) == []
     check_ids = {c.id for c in CHECKS}
     for rule in rules.RULES.values():
         if rule.audit_kind:
-            assert audit_rules.KINDS_BY_NAME[rule.audit_kind].check_id in check_ids
+            assert KINDS_BY_NAME[rule.audit_kind].check_id in check_ids
 
 
 def test_a_rule_added_without_audit_counterpart_is_caught():
     """The check above is not vacuous: a new rule or an unknown kind makes it fail."""
     added = {**rules.RULES, "message_uppercase": rules.Rule("message_uppercase", "bad_text")}
-    assert rules_without_audit(added, audit_rules.STORED_RULES, audit_rules.KINDS_BY_NAME) == [
+    assert rules_without_audit(added, audit_rules.STORED_RULES, KINDS_BY_NAME) == [
         "message_uppercase"
     ]
     wrong_kind = {**rules.RULES, rules.TEXT_NUL: rules.Rule(rules.TEXT_NUL, "no_such_kind")}
-    assert rules_without_audit(wrong_kind, audit_rules.STORED_RULES, audit_rules.KINDS_BY_NAME) == [
+    assert rules_without_audit(wrong_kind, audit_rules.STORED_RULES, KINDS_BY_NAME) == [
         rules.TEXT_NUL
     ]
     with pytest.raises(ValueError):

@@ -35,8 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from slsops.audit import relation
-from slsops.audit.run import AuditOptions, AuditResult, ItemJudge, ViolationLog, result_of
+from slsops.audit.item_judge import ItemJudge, result_of
+from slsops.audit.options import AuditOptions
+from slsops.audit.result import AuditResult
 from slsops.audit.scan import ScanStats
+from slsops.audit.violation_log import ViolationLog
 from slsops.errors import SlsopsError
 
 EXPORT_POLL_SECONDS = 5.0

@@ -1,11 +1,10 @@
 """Per-item rules: what one stored item must look like (log items and idempotency markers).
 
-Items are judged in DynamoDB's wire form (``{"S": "..."}``, ``{"N": "..."}``) as the
-low-level client returns them (and as an export's DynamoDB JSON holds them), so a wrong
-attribute *type* is visible. The field rules are the API's own (``log_service.rules``), the
-numbers come from ``log_service.limits`` and the layout from ``log_service.keys``.
-``STORED_RULES`` says where the audit evaluates each API rule on a stored item; a test fails
-when the API gains a rule that is not there.
+Items are judged in DynamoDB's wire form (``stored_item``), so a wrong attribute *type* is
+visible; each broken rule is a ``Violation`` of one of the ``kinds``. The field rules are the
+API's own (``log_service.rules``), the numbers come from ``log_service.limits`` and the layout
+from ``log_service.keys``. ``STORED_RULES`` says where the audit evaluates each API rule on a
+stored item; a test fails when the API gains a rule that is not there.
 
 Rules that span items (duplicates, a marker and its entry, the index) are SQL over the item
 relation: ``slsops.audit.relation``.
@@ -15,173 +14,24 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from log_service import canonical, keys, limits
 from log_service import rules as api_rules
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of violation: its check id in the report, title and remediation.
-
-    ``warn`` kinds report WARN, not FAIL (a state the service can leave behind and repair);
-    ``index`` kinds need the live index, which an export does not hold.
-    """
-
-    name: str
-    check_id: str
-    title: str
-    remediation: str
-    warn: bool = False
-    index: bool = False
-
-
-_FIX_ITEM = (
-    "Find the writer from the item's ingested_at and the ingest function's logs; fix it, then "
-    "rewrite or delete the listed items (runbooks/integrity-audit-found-violations.md)."
+from slsops.audit.kinds import Violation
+from slsops.audit.stored_item import (
+    LOG_ITEM_ALL_TYPES,
+    LOG_ITEM_ATTRIBUTES,
+    LOG_ITEM_TYPES,
+    MARKER_ALL_TYPES,
+    MARKER_ATTRIBUTES,
+    MARKER_TYPES,
+    item_key,
+    number,
+    string,
 )
-
-KINDS: tuple[Kind, ...] = (
-    Kind("missing_attribute", "AUD-001", "Log items carry every required attribute", _FIX_ITEM),
-    Kind("wrong_type", "AUD-002", "Attributes have their DynamoDB types", _FIX_ITEM),
-    Kind("bad_level", "AUD-003", "Level is one of DEBUG, INFO, WARN, ERROR", _FIX_ITEM),
-    Kind(
-        "bad_timestamp",
-        "AUD-004",
-        "timestamp and ingested_at are parseable and normalised",
-        _FIX_ITEM,
-    ),
-    Kind(
-        "timestamp_key_mismatch",
-        "AUD-005",
-        "timestamp is the one in the sort key",
-        _FIX_ITEM,
-    ),
-    Kind("bad_log_id", "AUD-006", "log_id is well-formed", _FIX_ITEM),
-    Kind("log_id_key_mismatch", "AUD-007", "log_id is the one in the sort key", _FIX_ITEM),
-    Kind("bad_service_name", "AUD-008", "service_name is well-formed", _FIX_ITEM),
-    Kind(
-        "index_attr_mismatch",
-        "AUD-009",
-        "gsi_shard is the shard the service derives from log_id",
-        "Items with a wrong gsi_shard are missing from their index partition: rewrite "
-        "gsi_shard = keys.shard_for(log_id, SHARD_COUNT) (runbook).",
-    ),
-    Kind(
-        "over_limit",
-        "AUD-010",
-        "message, log_type and metadata within the limits",
-        _FIX_ITEM,
-    ),
-    Kind("bad_metadata", "AUD-011", "metadata is a canonical JSON string", _FIX_ITEM),
-    Kind(
-        "bad_ttl",
-        "AUD-012",
-        "TTL attribute present and within the retention window",
-        "Items without a sane expires_at are never deleted or deleted early: rewrite "
-        "expires_at = keys.expires_at(ingested_at, retention_days) (runbook).",
-    ),
-    Kind(
-        "clock_skew",
-        "AUD-013",
-        "No timestamp beyond the allowed clock skew",
-        "Check MAX_CLOCK_SKEW_SECONDS of the ingest function and the clients' clocks (runbook).",
-    ),
-    Kind("bad_marker", "AUD-014", "Idempotency markers are well-formed", _FIX_ITEM),
-    Kind(
-        "duplicate_log_id",
-        "AUD-015",
-        "No log_id is stored twice",
-        "Two items share a log_id: keep the one the marker points at, delete the other (runbook).",
-    ),
-    Kind(
-        "index_count_mismatch",
-        "AUD-016",
-        "Index holds exactly the table's items (count and key set per shard)",
-        "An index that disagrees with its table is an AWS-side issue or a write that bypassed "
-        "the key scheme: compare per shard, open a support case if gsi_shard values are right.",
-        index=True,
-    ),
-    Kind(
-        "index_sample_missing",
-        "AUD-017",
-        "A sample of table items is readable through the index",
-        "See AUD-016; the sampled keys are in the evidence.",
-        index=True,
-    ),
-    Kind(
-        "entry_without_marker",
-        "AUD-018",
-        "Every log item has its idempotency marker",
-        "Without its marker a retry of the entry stores a second copy: write the marker from "
-        "the item (runbook, step 4).",
-    ),
-    Kind(
-        "marker_points_elsewhere",
-        "AUD-019",
-        "Every marker points at the key of its entry",
-        "The marker names a key that does not exist while its log_id is stored under another "
-        "key: rewrite entry_service/entry_sk to that key (runbook, step 4).",
-    ),
-    Kind(
-        "marker_without_entry",
-        "AUD-021",
-        "No marker without its entry (interrupted writes)",
-        "A write stopped between its two puts; the client's retry finishes it. Older than a "
-        "day, delete the marker (runbook, step 4).",
-        warn=True,
-    ),
-    Kind(
-        "bad_text",
-        "AUD-022",
-        "message and log_type are non-blank text without NUL",
-        _FIX_ITEM,
-    ),
-    Kind(
-        "unknown_attribute",
-        "AUD-023",
-        "Items carry only the attributes of the data model",
-        "A writer added attributes the service does not know (a typo such as 'mesage' loses "
-        "data): find it from ingested_at, fix it, then rewrite the items (runbook).",
-    ),
-)
-KINDS_BY_NAME = {k.name: k for k in KINDS}
-
-LOG_ITEM_TYPES: dict[str, str] = {
-    keys.PARTITION_KEY: "S",
-    keys.SORT_KEY: "S",
-    "log_id": "S",
-    "timestamp": "S",
-    "ingested_at": "S",
-    "level": "S",
-    "log_type": "S",
-    "message": "S",
-    keys.INDEX_PARTITION_KEY: "N",
-    keys.TTL_ATTRIBUTE: "N",
-}
-OPTIONAL_TYPES: dict[str, str] = {"metadata": "S"}
-MARKER_TYPES: dict[str, str] = {
-    keys.PARTITION_KEY: "S",
-    keys.SORT_KEY: "S",
-    "log_id": "S",
-    "entry_service": "S",
-    "entry_sk": "S",
-    "content_hash": "S",
-    keys.TTL_ATTRIBUTE: "N",
-}
-# Written by log_service.writer beside the marker's own fields (older markers may lack them).
-MARKER_OPTIONAL_TYPES: dict[str, str] = {
-    "write_id": "S",
-    "ingested_at": "S",
-    "timestamp_supplied": "BOOL",
-}
-LOG_ITEM_ALL_TYPES = {**LOG_ITEM_TYPES, **OPTIONAL_TYPES}
-MARKER_ALL_TYPES = {**MARKER_TYPES, **MARKER_OPTIONAL_TYPES}
-LOG_ITEM_ATTRIBUTES = frozenset(LOG_ITEM_ALL_TYPES)
-MARKER_ATTRIBUTES = frozenset(MARKER_ALL_TYPES)
 
 # Where the audit evaluates each rule of the API (log_service.rules) on a stored item.
 STORED_RULES: dict[str, str] = {
@@ -215,57 +65,6 @@ class RuleSettings:
     now: float
     max_retention_days: int = limits.DEFAULT_RETENTION_DAYS
     max_clock_skew_seconds: int = limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS
-
-
-@dataclass(frozen=True)
-class Violation:
-    kind: str
-    key: dict[str, str]
-    detail: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        check = KINDS_BY_NAME[self.kind].check_id
-        return {
-            "kind": self.kind,
-            "check": check,
-            "key": self.key,
-            "detail": self.detail,
-            **self.extra,
-        }
-
-
-def item_key(item: dict[str, Any]) -> dict[str, str]:
-    """The primary key of an item as plain strings (for reports)."""
-    return {
-        name: str(next(iter(item[name].values()), "")) if isinstance(item.get(name), dict) else ""
-        for name in (keys.PARTITION_KEY, keys.SORT_KEY)
-    }
-
-
-def string(item: dict[str, Any], name: str) -> str | None:
-    """The attribute's value if it is a string (S), else None (absent or another type)."""
-    try:
-        return item[name]["S"]
-    except (KeyError, TypeError):
-        return None
-
-
-def number(item: dict[str, Any], name: str) -> str | None:
-    """The attribute's value if it is a number (N), else None."""
-    try:
-        return item[name]["N"]
-    except (KeyError, TypeError):
-        return None
-
-
-def reserved_service(item: dict[str, Any]) -> str | None:
-    """The toolkit's own service an item belongs to (never a violation), or None."""
-    partition = string(item, keys.PARTITION_KEY) or ""
-    service = (
-        string(item, "entry_service") if partition.startswith(keys.MARKER_PREFIX) else partition
-    )
-    return service if service and keys.is_reserved_service(service) else None
 
 
 def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:

@@ -12,8 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from slsops.audit.rules import KINDS, Kind
-from slsops.audit.run import AuditOptions, AuditResult, run_audit
+from slsops.audit.kinds import KINDS, Kind
+from slsops.audit.options import AuditOptions
+from slsops.audit.result import AuditResult
+from slsops.audit.run import run_audit
 from slsops.checks import dynamodb
 from slsops.checks.model import (
     Check,

@@ -23,13 +23,10 @@ from tabulate import tabulate
 from log_service import keys, limits
 from slsops.audit import export, progress
 from slsops.audit.athena import AthenaRules
-from slsops.audit.rules import KINDS, RuleSettings
-from slsops.audit.run import (
-    INDEX_SAMPLE_SIZE,
-    INDEX_SETTLE_SECONDS,
-    AuditOptions,
-    AuditResult,
-)
+from slsops.audit.kinds import KINDS
+from slsops.audit.options import INDEX_SAMPLE_SIZE, INDEX_SETTLE_SECONDS, AuditOptions
+from slsops.audit.result import AuditResult
+from slsops.audit.rules import RuleSettings
 from slsops.audit.scan import MAX_THREADS, default_segments, default_threads
 from slsops.checks.audit import CHECKS, AuditContext
 from slsops.checks.formats import emit
