@@ -13,8 +13,8 @@ from pathlib import Path
 
 from log_service import keys
 from slsops.audit.rules import RuleSettings
+from slsops.contract.numbers import INDEX_SETTLE_SECONDS
 
-INDEX_SETTLE_SECONDS = 60
 INDEX_SAMPLE_SIZE = 8
 
 
