@@ -264,6 +264,16 @@ def test_client_roles_match_contract(infra: Infra) -> None:
     assert role["max_session_duration"] == contract.TRUST.max_session_duration_s
 
 
+def test_each_route_is_signed_with_a_role_that_may_call_only_it() -> None:
+    """The load generator and the fuzzer sign a route with its ``client_role``: that role must
+    be allowed the route, and nothing else (least privilege), and every role must be known."""
+    for method in contract.METHODS:
+        assert set(method.roles) <= set(contract.CLIENT_ROLES), method.label
+        assert method.client_role in method.roles, method.label
+        route = (method.http_method, method.path)
+        assert contract.CLIENT_ROLES[method.client_role].api_methods == (route,), method.label
+
+
 def test_client_trust_matches_contract(infra: Infra) -> None:
     statement = _one(statements(infra.policy_document("client_trust")))
     assert statement["effect"] == "Allow"
