@@ -1,7 +1,8 @@
 """What one audit is asked to do: which table and index, how hard to read, what to record.
 
-The settle window is here because both sources need it: items ingested within it are left out
-of the index comparison, since on AWS the index may not hold them yet.
+The settle window (default ``contract.numbers.INDEX_SETTLE_SECONDS``) is an option because both
+sources need it: items ingested within it are left out of the index comparison, since on AWS
+the index may not hold them yet.
 """
 
 from __future__ import annotations
