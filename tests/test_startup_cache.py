@@ -4,6 +4,7 @@ replaced, and a stack started from the cache is indistinguishable from one fresh
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -94,6 +95,34 @@ def test_a_replay_that_gets_another_answer_stops_with_the_request_named(recorder
     with pytest.raises(startup_cache.ReplayDiverged) as raised:  # the user exists already
         startup_cache.replay(app.app, entries, {})
     assert "request 1/1" in str(raised.value) and "recorded 200" in str(raised.value)
+
+
+def test_a_request_that_raised_is_recorded_and_a_replay_that_raises_diverges() -> None:
+    calls = []
+
+    def failing_app(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        raise KeyError("0ndngwxigt")
+
+    recorder = startup_cache.RequestRecorder(failing_app)
+    recorder.start()
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/x", "wsgi.input": io.BytesIO(b"")}
+    with pytest.raises(KeyError):
+        recorder(environ, lambda *args: None)
+    entries = recorder.stop()
+    assert [e["status"] for e in entries] == [startup_cache.RAISED]
+    assert startup_cache.replay(failing_app, entries, {}) == 1  # raised then, raises now
+
+    def answering_app(environ, start_response):
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    with pytest.raises(startup_cache.ReplayDiverged):
+        startup_cache.replay(answering_app, entries, {})
+    entries[0]["status"] = 200
+    with pytest.raises(startup_cache.ReplayDiverged) as raised:
+        startup_cache.replay(failing_app, entries, {})
+    assert "KeyError" in str(raised.value)
 
 
 def _prepared_dir(tmp_path: Path, external_id: str, table_name: str = "logs") -> Path:

@@ -390,9 +390,26 @@ def run_foreground(options: StackOptions) -> None:
     previous = signal.signal(signal.SIGTERM, early_stop)  # SIGTERM during start-up
     try:
         stack.start()
+    except startup_cache.ReplayDiverged as exc:  # stopped; the entry is discarded
+        print(f"slsops local: {exc}; starting again with Terraform", file=sys.stderr, flush=True)
+        restart_without_cache(options)
     finally:
         signal.signal(signal.SIGTERM, previous)
     serve_until_signalled(stack)
+
+
+def restart_without_cache(options: StackOptions) -> None:
+    """Replace this process with a runner that applies (same pid: ``local up`` waits on it).
+
+    moto's state lives in this process and a diverged replay left it half-built: a new
+    process starts from an empty one. Our sockets close on exec; no worker has started yet.
+    """
+    os.environ[startup_cache.NO_CACHE_ENV] = "1"  # at most one restart
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "slsops.local.runner", "--stack", str(options.stack_path)]
+    argv += ["--aws-port", str(options.aws_port), "--api-port", str(options.api_port)]
+    os.execv(sys.executable, argv)  # noqa: S606  our runner module, argv list, no shell
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,6 +45,7 @@ REQUESTS_FILE = "requests.jsonl"
 STATE_FILE = "terraform.tfstate"
 OUTPUTS_FILE = "outputs.json"
 META_FILE = "meta.json"
+RAISED = -1  # the recorded status of a request whose handling raised (the server sent a 500)
 KEEP_ENTRIES = 4  # keys kept per user (each entry holds the Lambda zip once)
 
 
@@ -203,17 +204,20 @@ class RequestRecorder:
                     return start_response(status, headers, exc_info)
                 return start_response(status, headers)
 
-            chunks = list(self.app(environ, capture))  # answered inside the lock
-            self.entries.append(
-                {
-                    "method": environ.get("REQUEST_METHOD", "GET"),
-                    "path": environ.get("PATH_INFO", "/"),
-                    "query": environ.get("QUERY_STRING", ""),
-                    "headers": _request_headers(environ),
-                    "body": base64.b64encode(body).decode("ascii"),
-                    "status": int(captured.get("status", "0").split(" ", 1)[0] or 0),
-                }
-            )
+            entry = {
+                "method": environ.get("REQUEST_METHOD", "GET"),
+                "path": environ.get("PATH_INFO", "/"),
+                "query": environ.get("QUERY_STRING", ""),
+                "headers": _request_headers(environ),
+                "body": base64.b64encode(body).decode("ascii"),
+            }
+            try:
+                chunks = list(self.app(environ, capture))  # answered inside the lock
+            except Exception:
+                self.entries.append({**entry, "status": RAISED})  # its effects happened too
+                raise
+            entry["status"] = int(captured.get("status", "0").split(" ", 1)[0] or 0)
+            self.entries.append(entry)
             return chunks
 
 
@@ -257,17 +261,19 @@ def replay(app: Any, entries: list[dict[str, Any]], substitutions: dict[str, str
             environ = builder.get_environ()
         finally:
             builder.close()
-        response, status, _headers = run_wsgi_app(app, environ, buffered=True)
-        answer = b"".join(response)
-        if hasattr(response, "close"):
-            response.close()
-        code = int(str(status).split(" ", 1)[0])
+        try:
+            response, status, _headers = run_wsgi_app(app, environ, buffered=True)
+            answer = b"".join(response)
+            if hasattr(response, "close"):
+                response.close()
+            code = int(str(status).split(" ", 1)[0])
+        except Exception as exc:
+            code, answer = RAISED, f"{type(exc).__name__}: {exc}".encode()
         if code != entry["status"]:
             raise ReplayDiverged(
                 f"start-up cache: request {index + 1}/{len(entries)} "
                 f"({entry['method']} {entry['path']}) answered {code}, recorded "
-                f"{entry['status']}: {answer[:200]!r}; the entry is discarded: start again "
-                f"(it applies with Terraform and records anew) or pass --no-cache"
+                f"{entry['status']}: {answer[:200]!r}"
             )
     return len(entries)
 
