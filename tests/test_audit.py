@@ -391,7 +391,9 @@ def test_index_checks_skip_when_every_item_is_still_settling(endpoint, tmp_path)
     stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
     out = tmp_path / "r.json"
     code, _, error = invoke(
-        "audit", "--stack", str(stack), "--only", "AUD-01*", "--format", "json", "-o", str(out)
+        "audit",
+        *("--stack", str(stack), "--only", "AUD-01*", "--settle-seconds", "60"),
+        *("--format", "json", "-o", str(out)),
     )
     assert code == 0, error
     checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}

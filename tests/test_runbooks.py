@@ -453,7 +453,7 @@ def test_runbook_page_runs_as_written(page, local_stack, tmp_path):
     }
     try:
         subprocess.run(  # noqa: S603  bash running the page's own steps, on the local stack
-            ["bash", str(tmp_path / "page.sh")],  # noqa: S607
+            ["bash", str(tmp_path / "page.sh")],  # noqa: S607 bash from PATH, as a reader's shell
             cwd=work,
             env=page_environment(local_stack, work),
             capture_output=True,
@@ -501,6 +501,6 @@ def test_page_script_keeps_variables_between_steps_and_records_every_exit(tmp_pa
         ShellBlock("p.md", 1, "sh", [(2, "X=<value>"), (3, 'test "$X" = filled'), (4, "false")])
     ]
     script, steps = page_script(blocks, {"<value>": "filled"}, tmp_path)
-    subprocess.run(["bash", "-c", script], check=False, timeout=30)  # noqa: S603, S607
+    subprocess.run(["bash", "-c", script], check=False, timeout=30)  # noqa: S603, S607 our script
     assert len(steps) == 3
     assert (tmp_path / "results").read_text().split("\n")[:3] == ["0 0", "1 0", "2 1"]

@@ -192,7 +192,7 @@ def load_spool(con: Any, spool: RelationSpool) -> None:
     spool.close()
     columns = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in COLUMNS)
     con.execute(
-        "CREATE OR REPLACE TABLE items AS SELECT * FROM read_json("  # noqa: S608
+        "CREATE OR REPLACE TABLE items AS SELECT * FROM read_json("  # noqa: S608 our columns, our spool
         f"'{spool.path}', format='newline_delimited', columns={{{columns}}})"
     )
 
