@@ -235,11 +235,12 @@ def _without_external_ids(roles: dict) -> dict:
 
 @pytest.mark.stack
 @pytest.mark.terraform
-@pytest.mark.timeout(900)  # two start-ups (the first a full apply), a plan and verify
+@pytest.mark.timeout(1200)  # three start-ups (two full applies), a plan and verify
 def test_a_stack_from_the_cache_is_indistinguishable_from_a_fresh_apply(tmp_path: Path) -> None:
     env = {**os.environ, startup_cache.DIR_ENV: str(tmp_path / "cache")}
     env.pop(startup_cache.NO_CACHE_ENV, None)
     fresh_path, cached_path = tmp_path / "fresh" / "local.json", tmp_path / "cached" / "local.json"
+    fallback_path = tmp_path / "fallback" / "local.json"
     try:
         fresh = _values(_up(fresh_path, env))
         assert len(list((tmp_path / "cache").iterdir())) == 1, "the fresh start-up recorded"
@@ -264,7 +265,22 @@ def test_a_stack_from_the_cache_is_indistinguishable_from_a_fresh_apply(tmp_path
         # (c) every check of slsops verify passes on it
         verify = _slsops("verify", "--stack", str(cached_path), env=env, timeout=300)
         assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-1000:]
+
+        # a recording that no longer replays costs an apply, not a failed start-up
+        _slsops("local", "down", "--stack", str(cached_path), env=env, timeout=120)
+        (entry,) = (tmp_path / "cache").iterdir()
+        requests = (entry / startup_cache.REQUESTS_FILE).read_text().splitlines()
+        tampered = json.loads(requests[50])
+        tampered["status"] = 418
+        requests[50] = json.dumps(tampered)
+        (entry / startup_cache.REQUESTS_FILE).write_text("\n".join(requests) + "\n")
+        fallback = _values(_up(fallback_path, env))
+        log = (workdir_for(fallback_path) / "runner.log").read_text(encoding="utf-8")
+        assert "request 51/" in log and "starting again with Terraform" in log
+        assert "terraform apply (as the deploy role) done" in log
+        assert not entry.exists(), "the entry that diverged was discarded"
+        assert fallback["table_name"] == fresh["table_name"]  # ids differ: unseeded apply
     finally:
-        for path in (fresh_path, cached_path):
+        for path in (fresh_path, cached_path, fallback_path):
             if path.exists():
                 _slsops("local", "down", "--stack", str(path), env=env, timeout=120)
