@@ -83,8 +83,14 @@ def test_the_local_operator_holds_exactly_the_published_policies(local_stack: St
 @pytest.mark.stack
 @pytest.mark.parametrize(
     "command",
-    [("verify",), ("roles",), ("audit",), ("drill", "--mode", "backup")],
-    ids=["verify", "roles", "audit", "drill-backup"],
+    [
+        ("verify",),
+        ("roles",),
+        ("audit",),
+        ("audit", "--from-export"),
+        ("drill", "--mode", "backup"),
+    ],
+    ids=["verify", "roles", "audit", "audit-from-export", "drill-backup"],
 )
 def test_the_toolkit_runs_on_the_published_policies(
     local_stack: Stack, tmp_path: Path, command: tuple[str, ...]

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
+import boto3
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from tabulate import tabulate
@@ -47,6 +48,7 @@ from slsops.options import (
 from slsops.preflight import caller_identity
 from slsops.stack import Stack, load_stack
 
+# The export bucket's name must end in -audit-exports: operator-audit.json grants S3 on those.
 LOCAL_EXPORT_BUCKET = "slsops-audit-exports"
 
 
@@ -261,7 +263,7 @@ def _export_runner(
     def run(ctx: AuditContext) -> AuditResult:
         s3 = ctx.client("s3")
         if target.is_local:
-            _ensure_local_bucket(s3, bucket)
+            _ensure_local_bucket(target, bucket)
         rules_on_athena = None
         if engine == "athena":
             database, output, workgroup = athena
@@ -282,8 +284,16 @@ def _export_runner(
     return run
 
 
-def _ensure_local_bucket(s3: Any, bucket: str) -> None:
-    """The local stack's S3 gets the export bucket on first use (never on AWS)."""
+def _ensure_local_bucket(stack: Stack, bucket: str) -> None:
+    """The local stack's S3 gets the export bucket on first use, made by the stack's
+    administrator as a person would make it on AWS (the operator may not create buckets)."""
+    admin = stack.get("local_admin_credentials") or stack["local_credentials"]
+    session = boto3.Session(
+        aws_access_key_id=admin["access_key_id"],
+        aws_secret_access_key=admin["secret_access_key"],
+        region_name=stack.region,
+    )
+    s3 = stack.client("s3", session=session)
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError:

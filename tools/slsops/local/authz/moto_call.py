@@ -30,6 +30,17 @@ _IAM_ACTION_NAMES = {
     "lambda:Invoke": "lambda:InvokeFunction",
     "lambda:InvokeAsync": "lambda:InvokeAsync",
     "lambda:GetFunctionUrlConfig": "lambda:GetFunctionUrlConfig",
+    # S3 authorises several operations under another action's name.
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+    "s3:CreateMultipartUpload": "s3:PutObject",
+    "s3:UploadPart": "s3:PutObject",
+    "s3:CompleteMultipartUpload": "s3:PutObject",
+    "s3:AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "s3:ListParts": "s3:ListMultipartUploadParts",
 }
 
 

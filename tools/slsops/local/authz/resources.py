@@ -2,7 +2,7 @@
 
 AWS's Service Authorization Reference lists, per action, the resource types it checks. This
 module derives them from the parameters moto parsed, for the services the project deploys
-(STS, IAM, DynamoDB, KMS, Lambda, API Gateway, CloudWatch, Logs, SNS, Config). An action that
+(STS, IAM, DynamoDB, KMS, Lambda, API Gateway, CloudWatch, Logs, SNS, Config, S3). An action that
 names no resource (List*, Describe* without a name, CreateKey) is authorised against ``*``, as
 on AWS. Several ARNs (a batch write over two tables) must each be allowed.
 """
@@ -79,7 +79,7 @@ def _table_arn(region: str, account: str, name: str) -> str:
 
 def _dynamodb(call: MotoCall, region: str, account: str) -> Derived:
     arns: list[str] = []
-    for param in ("ResourceArn", "BackupArn", "TableArn", "SourceTableArn"):
+    for param in ("ResourceArn", "BackupArn", "TableArn", "SourceTableArn", "ExportArn"):
         value = call.param(param)
         if value:
             arns.append(str(value))
@@ -178,6 +178,14 @@ def _logs(call: MotoCall, region: str, account: str) -> Derived:
     return [f"arn:aws:logs:{region}:{account}:log-group:*"], {}
 
 
+def _s3(call: MotoCall, region: str, account: str) -> Derived:
+    """Path-style requests (the local endpoint is an IP): ``/bucket`` or ``/bucket/key``."""
+    bucket, _, key = call.path.lstrip("/").partition("/")
+    if not bucket:
+        return ["*"], {}  # ListBuckets
+    return ([f"arn:aws:s3:::{bucket}/{key}"] if key else [f"arn:aws:s3:::{bucket}"]), {}
+
+
 def _sns(call: MotoCall, region: str, account: str) -> Derived:
     arn = call.param("TopicArn") or call.param("ResourceArn")
     if arn:
@@ -198,6 +206,7 @@ _BY_SERVICE: dict[str, Callable[[MotoCall, str, str], Derived]] = {
     "cloudwatch": _cloudwatch,
     "logs": _logs,
     "sns": _sns,
+    "s3": _s3,
 }
 
 

@@ -16,10 +16,11 @@ from typing import Any
 from slsops.local.gaps import (
     apigw_deployment_snapshot,
     apigw_stage_settings,
-    dynamodb_threadsafe,  # issue 4
-    faults,  # issue 8
+    dynamodb_export_arn,
+    dynamodb_threadsafe,
+    faults,
     kms_key_state,
-    pitr,  # issue 6
+    pitr,
 )
 
 # The WSGI calling convention (PEP 3333): app(environ, start_response) -> iterable of bytes.
@@ -27,12 +28,13 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Middleware = Callable[[WSGIApp], WSGIApp]
 
 MIDDLEWARES: list[Middleware] = [
-    apigw_deployment_snapshot.wrap,  # issue 4: the emulator serves stages from these
+    apigw_deployment_snapshot.wrap,  # the emulator serves stages from these
     apigw_stage_settings.wrap,  # a redeploy to a stage keeps its settings, as on AWS
-    pitr.wrap,  # issue 6: point-in-time restore replays a write journal; SSE carried over
-    dynamodb_threadsafe.wrap,  # issue 4: index query/scan vs concurrent writes gave 500s
+    dynamodb_export_arn.wrap,  # table exports named <table ARN>/export/<id>, as on AWS
+    pitr.wrap,  # point-in-time restore replays a write journal; SSE carried over
+    dynamodb_threadsafe.wrap,  # index query/scan vs concurrent writes gave 500s
     kms_key_state.wrap,  # a disabled or pending-deletion key makes table data calls fail
-    faults.wrap,  # issue 8: DynamoDB fault injection, off until a plan is posted (outermost)
+    faults.wrap,  # DynamoDB fault injection, off until a plan is posted (outermost)
 ]
 
 
