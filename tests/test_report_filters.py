@@ -472,7 +472,9 @@ def test_suite_stops_the_local_stack_when_terminated(
 ) -> None:
     calls: list[str] = []
 
-    def fake_cli(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
+    def fake_cli(
+        args: list[str], timeout_s: float, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         calls.append(" ".join(args[:2]))
         if calls[-1] == interrupted:
             raise Terminated(signal.SIGTERM)
