@@ -33,14 +33,14 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 from signing import RoleCredentialCache
 
-from slsops.checks.formats import render, write_atomically
 from slsops.contract import ROUTE_CLIENT_ROLES
+from slsops.deployment.stack import Stack, load_stack
 from slsops.errors import SlsopsError
+from slsops.framework.formats import render, write_atomically
 from slsops.load import verdict
 from slsops.load.measurements import measure
 from slsops.load.profile import load_profile
 from slsops.load.verdict_table import render_table
-from slsops.stack import Stack, load_stack
 
 log = logging.getLogger("slsops.load")
 HERE = Path(__file__).resolve().parent

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from slsops.stack import REQUIRED_OUTPUTS, Stack
-from slsops.verify_context import deployment_names
+from slsops.deployment.stack import REQUIRED_OUTPUTS, Stack
+from slsops.deployment.verify_context import deployment_names
 
 
 def stack_with(**values: Any) -> Stack:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from slsops.contract.numbers import PITR_LAG_ENV, TEST_PITR_LAG_S
-from slsops.stack import Stack, load_stack
+from slsops.deployment.stack import Stack, load_stack
 
 REUSE_ENV = "SLSOPS_TEST_STACK"
 START_TIMEOUT_S = 600.0

@@ -21,7 +21,7 @@ import boto3
 from log_service import keys
 from log_service.items import make_log_item, make_marker
 from log_service.model import LogEntry
-from slsops.stack import REQUIRED_OUTPUTS
+from slsops.deployment.stack import REQUIRED_OUTPUTS
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

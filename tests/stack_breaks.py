@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from slsops import contract
 from slsops.cli import app
-from slsops.stack import Stack
+from slsops.deployment.stack import Stack
 
 
 def aws(stack: Stack, service: str) -> Any:
@@ -485,7 +485,7 @@ def stack_pointing_at(stack: Stack, folder: Path, **outputs: Any) -> Stack:
     resource the published operator policies do not name (a table called otherwise) would
     otherwise be AccessDenied before its check could compare anything.
     """
-    from slsops.stack import load_stack
+    from slsops.deployment.stack import load_stack
 
     document = json.loads(stack.path.read_text(encoding="utf-8"))
     admin = stack.get("local_admin_credentials")

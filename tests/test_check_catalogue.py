@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from slsops.checks import catalogue as catalogue_module
-from slsops.checks.model import RUNS_ON, Severity
 from slsops.cli import app
 from slsops.contract import LOCAL_GAPS
 from slsops.errors import UsageError
+from slsops.framework import catalogue as catalogue_module
+from slsops.framework.model import RUNS_ON, Severity
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -133,11 +133,11 @@ def test_catalogue_covers_every_command_family() -> None:
 
 def test_an_unloadable_source_is_an_error_naming_it() -> None:
     ghost = catalogue_module.Source("ghost", "slsops.checks.no_such_family")
-    wrong = catalogue_module.Source("ghost", "slsops.checks.model", "RUNS_ON")
+    wrong = catalogue_module.Source("ghost", "slsops.framework.model", "RUNS_ON")
     with pytest.raises(catalogue_module.CatalogueIncomplete) as raised:
         catalogue_module.catalogue((ghost, wrong))
     assert "slsops.checks.no_such_family.CHECKS" in str(raised.value)
-    assert "slsops.checks.model.RUNS_ON" in str(raised.value)
+    assert "slsops.framework.model.RUNS_ON" in str(raised.value)
 
 
 def test_check_ids_are_unique(entries) -> None:

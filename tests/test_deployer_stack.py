@@ -14,10 +14,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from slsops.deployment.stack import Stack
 from slsops.infra_plan import plan_is_clean
 from slsops.local import deployer
 from slsops.local.stack_file import workdir_for
-from slsops.stack import Stack
 
 pytestmark = [pytest.mark.stack]
 

@@ -67,7 +67,7 @@ from stack_breaks import (
     widen_full_trust,
 )
 
-from slsops.stack import Stack
+from slsops.deployment.stack import Stack
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from typer.testing import CliRunner
 
 from log_service import keys
 from slsops.checks.drill import CHECKS, DrillContext
-from slsops.checks.runner import run_checks
 from slsops.cli import app
 from slsops.commands import drill as drill_command
 from slsops.contract import numbers
@@ -35,6 +34,7 @@ from slsops.drill import restore
 from slsops.drill.checksum import item_hash
 from slsops.drill.result import DrillOptions
 from slsops.errors import SlsopsError
+from slsops.framework.runner import run_checks
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
 

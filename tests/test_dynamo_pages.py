@@ -1,4 +1,4 @@
-"""``slsops.dynamo_pages``: every page of a Table resource's Query or Scan, bounded."""
+"""``slsops.deployment.dynamo_pages``: every page of a Table resource's Query or Scan, bounded."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from boto3.dynamodb.conditions import Key
 from moto import mock_aws
 
 from log_service import keys
-from slsops import dynamo_pages
+from slsops.deployment import dynamo_pages
 
 
 @pytest.fixture

@@ -249,7 +249,7 @@ def test_delete_answers_final_counters_and_switches_off(endpoint, ddb):
 
 
 def _stack_file(tmp_path, endpoint):
-    from slsops.stack import REQUIRED_OUTPUTS
+    from slsops.deployment.stack import REQUIRED_OUTPUTS
 
     outputs = {
         name: {"value": "x", "type": "string", "sensitive": False} for name in REQUIRED_OUTPUTS

@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from slsops.checks.formats import render
-from slsops.checks.model import CheckResult, Severity, Status
 from slsops.commands.common import ReportFilters
+from slsops.deployment.stack import REQUIRED_OUTPUTS
 from slsops.errors import UsageError
+from slsops.framework.formats import render
+from slsops.framework.model import CheckResult, Severity, Status
 from slsops.harness import reliability
 from slsops.load import run as load_run
 from slsops.load import verdict
 from slsops.load.measurements import KindStats, Measurements
 from slsops.load.profile import parse_profile
 from slsops.load.verdict_report import apply_filters
-from slsops.stack import REQUIRED_OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

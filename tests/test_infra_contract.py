@@ -14,7 +14,7 @@ import pytest
 from infra_hcl import Infra, load_infra, statements
 
 from slsops import contract
-from slsops.stack import REQUIRED_OUTPUTS
+from slsops.deployment.stack import REQUIRED_OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = contract.names()

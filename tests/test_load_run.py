@@ -20,6 +20,7 @@ from unittest import mock
 import pytest
 from botocore.credentials import Credentials
 
+from slsops.deployment.stack import REQUIRED_OUTPUTS, Stack
 from slsops.errors import UsageError
 from slsops.load import run as load_run
 from slsops.load import scenarios
@@ -27,7 +28,6 @@ from slsops.load.locust_command import locust_command, scenario_classes
 from slsops.load.profile import load_profile
 from slsops.load.run_shape import locust_seconds, run_seconds, shape_from
 from slsops.load.target_stack import check_loopback
-from slsops.stack import REQUIRED_OUTPUTS, Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "loadtests"))

@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from slsops.checks.formats import render_json
-from slsops.checks.model import Status
 from slsops.errors import UsageError
+from slsops.framework.formats import render_json
+from slsops.framework.model import Status
 from slsops.load import verdict
 from slsops.load.check_ids import LATENCY_CHECK_IDS
 from slsops.load.measurements import KindStats, Measurements, measure

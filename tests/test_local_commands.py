@@ -41,7 +41,7 @@ def malformed_stack(tmp_path: Path) -> Path:
 @pytest.fixture
 def aws_stack(tmp_path: Path) -> Path:
     """A well-formed stack file of an AWS deployment (no local outputs)."""
-    from slsops.stack import REQUIRED_OUTPUTS
+    from slsops.deployment.stack import REQUIRED_OUTPUTS
 
     path = tmp_path / "aws.json"
     outputs = {n: {"value": "x", "type": "string", "sensitive": False} for n in REQUIRED_OUTPUTS}

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 from stack_breaks import aws
 
-from slsops.api_client import LogApiClient, assume_role
+from slsops.deployment.api_client import LogApiClient, assume_role
 from slsops.local.gateway_http import GatewayAnswer
 from slsops.local.reserved_concurrency import refuse_if_throttled, reserved_concurrency
 

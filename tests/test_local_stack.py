@@ -19,8 +19,8 @@ import pytest
 import requests
 from requests_aws4auth import AWS4Auth
 
-from slsops.api_client import LogApiClient, Signing, assume_role, foreign_credentials
-from slsops.stack import Stack
+from slsops.deployment.api_client import LogApiClient, Signing, assume_role, foreign_credentials
+from slsops.deployment.stack import Stack
 
 SLSOPS = [sys.executable, "-m", "slsops.cli"]
 

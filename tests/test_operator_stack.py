@@ -18,8 +18,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from slsops.deployment.stack import Stack
 from slsops.local.operator import OPERATOR_USER, published_policies
-from slsops.stack import Stack
 
 SLSOPS = [sys.executable, "-m", "slsops.cli"]
 

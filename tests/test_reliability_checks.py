@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from slsops.access_matrix import Attempt, MatrixResult
-from slsops.checks.model import Status
+from slsops.framework.model import Status
 from slsops.harness import reliability_checks
+from slsops.harness.access_matrix import Attempt, MatrixResult
 from slsops.harness.campaign import Tally
 from slsops.harness.fuzz_figures import FuzzFigures
 

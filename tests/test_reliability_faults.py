@@ -23,7 +23,7 @@ from service_support import FakeContext, create_table, proxy_event, reset_runtim
 from log_service import keys, runtime
 from log_service.errors import ApiError
 from log_service.ingest import handle_post
-from slsops import dynamo_pages
+from slsops.deployment import dynamo_pages
 from slsops.harness import campaign
 from slsops.local import fault_admin
 from slsops.local.aws_app import build_moto_app, serve_in_thread

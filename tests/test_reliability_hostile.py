@@ -15,7 +15,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from log_service import keys, limits
-from slsops.api_client import LogApiClient, assume_role
+from slsops.deployment.api_client import LogApiClient, assume_role
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 

@@ -23,14 +23,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from slsops.checks import formats
-from slsops.checks.model import Check, CheckResult, Severity, Status, failed, passed, warned
-from slsops.checks.report import Report, ReportView
-from slsops.checks.runner import plan, run_planned
 from slsops.cli import app
 from slsops.commands.common import ReportFilters, run_report
 from slsops.contract import LOCAL_GAPS
+from slsops.deployment.stack import REQUIRED_OUTPUTS
 from slsops.errors import SlsopsError, Terminated, UsageError
+from slsops.framework import formats
+from slsops.framework.model import Check, CheckResult, Severity, Status, failed, passed, warned
+from slsops.framework.report import Report, ReportView
+from slsops.framework.runner import plan, run_planned
 from slsops.harness import suite
 from slsops.options import (
     SEVERITIES,
@@ -42,7 +43,6 @@ from slsops.options import (
     SkipOption,
     StatusFilterOption,
 )
-from slsops.stack import REQUIRED_OUTPUTS
 
 
 def make(check_id: str, outcome, severity=Severity.MEDIUM, runs_on="both") -> Check:

@@ -37,16 +37,16 @@ from stack_breaks import (
     widen_full_trust,
 )
 
-from slsops.api_client import (
+from slsops.checks.roles import CHECKS, dynamodb_matrix_rows
+from slsops.contract.numbers import STALE_SIGNATURE_AGE
+from slsops.deployment.api_client import (
     RoleCredentials,
     Signing,
     _SigV4,
     foreign_credentials,
 )
-from slsops.checks.model import CheckResult, Severity, Status
-from slsops.checks.roles import CHECKS, dynamodb_matrix_rows
-from slsops.contract.numbers import STALE_SIGNATURE_AGE
-from slsops.stack import Stack
+from slsops.deployment.stack import Stack
+from slsops.framework.model import CheckResult, Severity, Status
 
 CREDS = RoleCredentials("ASIAEXAMPLEEXAMPLE01", "secret" * 6, "token-value")
 

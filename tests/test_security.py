@@ -1,6 +1,6 @@
 """Nobody let in, no secret printed, no expression built from input, every S ignore justified.
 
-* The access matrix (``slsops.access_matrix``): every role x method x kind of credentials
+* The access matrix (``slsops.harness.access_matrix``): every role x method x kind of credentials
   (right role, wrong role, unsigned, tampered signature, stale signature = expired, unknown
   access key = another account) through the API Gateway emulator; the refused ones wrote
   nothing.
@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from moto.sts.utils import SESSION_TOKEN_PREFIX
 
-from slsops import access_matrix
-from slsops.api_client import LogApiClient, Signing, assume_role
+from slsops.deployment.api_client import LogApiClient, Signing, assume_role
+from slsops.harness import access_matrix
 from slsops.local import stack_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -108,15 +108,15 @@ from stack_breaks import (
 from typer.testing import CliRunner
 
 from slsops import contract
-from slsops.checks.compare import compared, differences
 from slsops.checks.function_permissions import permission_problems
 from slsops.checks.iam_roles import review_trust, trust_problems
-from slsops.checks.model import Status
 from slsops.cli import app
 from slsops.commands.verify import verify_checks
+from slsops.deployment.stack import REQUIRED_OUTPUTS, Stack
+from slsops.deployment.verify_context import Lookups, deployment_names
+from slsops.framework.compare import compared, differences
+from slsops.framework.model import Status
 from slsops.redact import fingerprint
-from slsops.stack import REQUIRED_OUTPUTS, Stack
-from slsops.verify_context import Lookups, deployment_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

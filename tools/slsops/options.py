@@ -11,8 +11,8 @@ from typing import Annotated, Literal, get_args
 
 import typer
 
-from slsops.checks.formats import FormatName
-from slsops.checks.model import Status
+from slsops.framework.formats import FormatName
+from slsops.framework.model import Status
 
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[str, ...] = get_args(SeverityName)

@@ -1,9 +1,6 @@
-"""Check framework: a check is a small unit with an id, a title, a severity and a result.
+"""The check families: one module per resource family (``checks/dynamodb.py`` ...).
 
-Checks live grouped by resource family, one module each (``checks/dynamodb.py`` ...);
-running them (``runner``) and writing results (``report``, ``formats``) are separate.
+Each module registers its checks, each with an id, a title, a severity, a remediation and what it
+reads, with ``slsops.framework.model.check``; running them and writing the results belong to
+``slsops.framework``, which knows no family.
 """
-
-from slsops.checks.model import Check, CheckResult, Severity, Status
-
-__all__ = ["Check", "CheckResult", "Severity", "Status"]

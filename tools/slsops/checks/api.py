@@ -10,9 +10,9 @@ import re
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

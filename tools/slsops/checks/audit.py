@@ -17,7 +17,9 @@ from slsops.audit.options import AuditOptions
 from slsops.audit.result import AuditResult
 from slsops.audit.run import run_audit
 from slsops.checks import dynamodb
-from slsops.checks.model import (
+from slsops.deployment.stack import Stack
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.model import (
     Check,
     Outcome,
     Severity,
@@ -27,8 +29,6 @@ from slsops.checks.model import (
     skipped,
     warned,
 )
-from slsops.stack import Stack
-from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 

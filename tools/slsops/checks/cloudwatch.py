@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check, skipped
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check, skipped
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

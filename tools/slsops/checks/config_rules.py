@@ -8,9 +8,9 @@ stack holds the rules but no recorder (``contract.LOCAL_GAPS``), so CFG-002 runs
 from __future__ import annotations
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

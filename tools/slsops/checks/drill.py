@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slsops.checks.model import (
+from slsops.contract.numbers import OBJECTIVES
+from slsops.drill.cleanup import DONE
+from slsops.drill.result import DrillResult
+from slsops.framework.model import (
     Check,
     Outcome,
     Severity,
@@ -23,9 +26,6 @@ from slsops.checks.model import (
     skipped,
     warned,
 )
-from slsops.contract.numbers import OBJECTIVES
-from slsops.drill.cleanup import DONE
-from slsops.drill.result import DrillResult
 
 CHECKS: list[Check] = []
 RUNBOOK = "runbooks/restore-the-log-table.md"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared
-from slsops.checks.model import Check, Outcome, Severity, check
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared
+from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
 T = contract.TABLE

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from log_service import keys
-from slsops.api_client import LogApiClient, assume_role
-from slsops.checks.model import Check, Outcome, Severity, check, failed, passed
 from slsops.contract.numbers import READ_BACK_INTERVAL_S, READ_BACK_TIMEOUT_S
-from slsops.verify_context import StackContext
+from slsops.deployment.api_client import LogApiClient, assume_role
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.model import Check, Outcome, Severity, check, failed, passed
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

@@ -13,12 +13,12 @@ from typing import Any
 
 from slsops import contract
 from slsops.checks.api import method_integration
-from slsops.checks.compare import compared, problems_outcome
 from slsops.checks.function_versions import function_config, function_name
 from slsops.checks.iam_roles import as_list, policies_of_role, role_name_from_arn
-from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 from slsops.iam.evaluator import evaluate
-from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

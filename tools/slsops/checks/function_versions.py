@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from slsops import contract
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
 
 
 def function_name(ctx: StackContext, key: str) -> str:

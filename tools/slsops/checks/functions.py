@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
 from slsops.checks.function_versions import function_name, function_versions
-from slsops.checks.model import Check, Outcome, Severity, check
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"

@@ -16,10 +16,10 @@ import urllib.parse
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 from slsops.redact import fingerprint
-from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 DOC = "runbooks/role-assumption-fails.md"

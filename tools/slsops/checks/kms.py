@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from slsops import contract
-from slsops.checks.compare import compared, problems_outcome
-from slsops.checks.model import Check, Outcome, Severity, check
-from slsops.verify_context import StackContext
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
 MAX_ALIAS_PAGES = 50  # ListAliases pages of up to 50 aliases: bounded, and far above any account

@@ -21,7 +21,9 @@ from typing import Any
 import boto3
 
 from slsops import contract
-from slsops.api_client import (
+from slsops.checks.e2e import smoke_entry
+from slsops.checks.iam_roles import policies_of_role, review_trust, role_name_from_arn
+from slsops.deployment.api_client import (
     LogApiClient,
     RoleAssumptionError,
     RoleCredentials,
@@ -29,12 +31,10 @@ from slsops.api_client import (
     assume_role,
     foreign_credentials,
 )
-from slsops.checks.compare import problems_outcome
-from slsops.checks.e2e import smoke_entry
-from slsops.checks.iam_roles import policies_of_role, review_trust, role_name_from_arn
-from slsops.checks.model import Check, Outcome, Severity, check, failed
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.compare import problems_outcome
+from slsops.framework.model import Check, Outcome, Severity, check, failed
 from slsops.iam.evaluator import evaluate
-from slsops.verify_context import StackContext
 
 CHECKS: list[Check] = []
 DOC = "runbooks/role-assumption-fails.md"

@@ -30,11 +30,13 @@ from slsops.audit.result import AuditResult
 from slsops.audit.rules import RuleSettings
 from slsops.audit.scan import MAX_THREADS, default_segments, default_threads
 from slsops.checks.audit import CHECKS, AuditContext
-from slsops.checks.formats import emit
-from slsops.checks.report import Report
-from slsops.checks.runner import run_planned
 from slsops.commands.common import ReportFilters, check_report_options, report_epilog
+from slsops.deployment.preflight import caller_identity
+from slsops.deployment.stack import Stack, load_stack
 from slsops.errors import PreflightError, UsageError
+from slsops.framework.formats import emit
+from slsops.framework.report import Report
+from slsops.framework.runner import run_planned
 from slsops.options import (
     FailOnOption,
     FormatOption,
@@ -45,8 +47,6 @@ from slsops.options import (
     StackOption,
     StatusFilterOption,
 )
-from slsops.preflight import caller_identity
-from slsops.stack import Stack, load_stack
 
 # The export bucket's name must end in -audit-exports: operator-audit.json grants S3 on those.
 LOCAL_EXPORT_BUCKET = "slsops-audit-exports"

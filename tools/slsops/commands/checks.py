@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 import typer
 from tabulate import tabulate
 
-from slsops.checks.catalogue import catalogue, families, of_family
 from slsops.errors import UsageError
+from slsops.framework.catalogue import catalogue, families, of_family
 
 EPILOG = """\b
 Examples:

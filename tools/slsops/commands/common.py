@@ -11,11 +11,11 @@ from typing import Any
 
 import typer
 
-from slsops.checks.formats import FORMATS, emit, refuse_directory
-from slsops.checks.model import Check, CheckResult, Severity, Status
-from slsops.checks.report import Report, ReportView
-from slsops.checks.runner import plan, run_planned
 from slsops.errors import UsageError
+from slsops.framework.formats import FORMATS, emit, refuse_directory
+from slsops.framework.model import Check, CheckResult, Severity, Status
+from slsops.framework.report import Report, ReportView
+from slsops.framework.runner import plan, run_planned
 
 
 def check_format(fmt: str) -> str:

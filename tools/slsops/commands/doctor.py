@@ -19,9 +19,9 @@ from typing import Annotated
 import typer
 
 from slsops.commands.common import help_epilog
+from slsops.deployment.stack import default_stack_path
 from slsops.errors import EXIT_USAGE
 from slsops.options import StackOption
-from slsops.stack import default_stack_path
 
 OK, WARN, MISSING = "OK", "WARN", "MISSING"
 PACKAGES = (
@@ -108,8 +108,8 @@ def _packages() -> list[Row]:
 def _stack(stack_path: object) -> list[Row]:
     import requests
 
+    from slsops.deployment.stack import load_stack
     from slsops.errors import UsageError
-    from slsops.stack import load_stack
 
     path = Path(stack_path or default_stack_path())  # type: ignore[arg-type]
     try:

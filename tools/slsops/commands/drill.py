@@ -33,17 +33,19 @@ from log_service import keys
 from slsops.audit import progress
 from slsops.audit.scan import default_segments, default_threads
 from slsops.checks.drill import CHECKS, DrillContext, evidence
-from slsops.checks.formats import emit, write_atomically
-from slsops.checks.report import Report
-from slsops.checks.runner import run_planned
 from slsops.commands.audit import describe_source
 from slsops.commands.common import ReportFilters, check_report_options, report_epilog
 from slsops.contract import numbers
+from slsops.deployment.preflight import caller_identity
+from slsops.deployment.stack import Stack, load_stack
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
 from slsops.drill.restore import Drill
 from slsops.drill.result import DrillOptions, DrillResult, parse_restore_time
 from slsops.errors import Terminated, UsageError
+from slsops.framework.formats import emit, write_atomically
+from slsops.framework.report import Report
+from slsops.framework.runner import run_planned
 from slsops.options import (
     FailOnOption,
     FormatOption,
@@ -54,8 +56,6 @@ from slsops.options import (
     StackOption,
     StatusFilterOption,
 )
-from slsops.preflight import caller_identity
-from slsops.stack import Stack, load_stack
 
 
 class Mode(StrEnum):

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from slsops.commands.common import help_epilog
+from slsops.deployment.stack import load_stack
 from slsops.errors import UsageError
 from slsops.local import fault_admin
 from slsops.local.gaps.fault_plan import KINDS, WHENS, dynamodb_operations
 from slsops.options import StackOption
-from slsops.stack import load_stack
 
 faults_app = typer.Typer(
     name="faults",

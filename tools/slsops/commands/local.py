@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-from slsops.api_client import RoleAssumptionError, RoleCredentials, assume_role
 from slsops.commands.common import help_epilog
+from slsops.deployment.api_client import RoleAssumptionError, RoleCredentials, assume_role
+from slsops.deployment.preflight import caller_identity
+from slsops.deployment.stack import Stack, default_stack_path, load_stack
 from slsops.errors import PreflightError, SlsopsError, UsageError
 from slsops.local import process, stack_file
 from slsops.options import StackOption
-from slsops.preflight import caller_identity
-from slsops.stack import Stack, default_stack_path, load_stack
 
 local_app = typer.Typer(
     help="The local stack: embedded AWS (moto) + API Gateway emulator running the real handlers.",

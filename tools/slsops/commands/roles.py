@@ -13,9 +13,9 @@ import typer
 from tabulate import tabulate
 
 from slsops.checks import roles as role_checks
-from slsops.checks.model import CheckResult
 from slsops.commands.common import ReportFilters, report_epilog
 from slsops.commands.stack_report import run_stack_report
+from slsops.framework.model import CheckResult
 from slsops.options import (
     FailOnOption,
     FormatOption,

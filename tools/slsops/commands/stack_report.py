@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from slsops.checks.model import Check, CheckResult
 from slsops.commands.common import ReportFilters, check_report_options, run_report
-from slsops.preflight import caller_identity
-from slsops.stack import load_stack
-from slsops.verify_context import StackContext
+from slsops.deployment.preflight import caller_identity
+from slsops.deployment.stack import load_stack
+from slsops.deployment.verify_context import StackContext
+from slsops.framework.model import Check, CheckResult
 
 
 def run_stack_report(

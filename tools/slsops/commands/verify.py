@@ -20,9 +20,9 @@ from slsops.checks import (
     iam_roles,
     kms,
 )
-from slsops.checks.model import Check
 from slsops.commands.common import ReportFilters, report_epilog
 from slsops.commands.stack_report import run_stack_report
+from slsops.framework.model import Check
 from slsops.options import (
     FailOnOption,
     FormatOption,

@@ -40,7 +40,7 @@ class ApiCanaryWriter:
     """``POST /logs`` signed as the ingest role (the path every client's write takes)."""
 
     def __init__(self, stack: Any) -> None:
-        from slsops.api_client import LogApiClient, assume_role
+        from slsops.deployment.api_client import LogApiClient, assume_role
 
         credentials = assume_role(stack, "ingest", session_name="slsops-drill")
         self.identity = str(credentials.assumed_role_arn or "ingest role")

@@ -21,8 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from slsops.checks.formats import write_atomically
 from slsops.contract.numbers import INTENT_EXPIRY_S
+from slsops.framework.formats import write_atomically
 
 TAG_DRILL = "slsops:drill"
 TAG_STARTED = "slsops:drill-started"

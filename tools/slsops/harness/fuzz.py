@@ -45,7 +45,8 @@ import requests
 from log_service import keys
 from log_service.settings import Settings
 from slsops import contract
-from slsops.api_client import assume_role
+from slsops.deployment.api_client import assume_role
+from slsops.deployment.stack import Stack
 from slsops.errors import SlsopsError, UsageError
 from slsops.harness.fuzz_figures import FuzzFigures, print_figures
 from slsops.harness.fuzz_repair import entries_of, repair_body
@@ -57,7 +58,6 @@ from slsops.harness.stored_entries import (
     stored_once_problem,
 )
 from slsops.local.ephemeral import stack_for_run
-from slsops.stack import Stack
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "service" / "openapi.json"
 DEFAULT_CASES = 2000

@@ -8,7 +8,8 @@ Against one stack (the given ``--stack``, else a local stack started for the run
    faults`` injects DynamoDB throttling, errors and latency; then many clients ingesting one
    service in the same millisecond, and concurrent retries of one log_id: entries acknowledged
    vs found in the table, duplicates, 5xx other than a 503 with Retry-After;
-3. the access matrix (``slsops.access_matrix``): unauthorised requests attempted vs let through.
+3. the access matrix (``slsops.harness.access_matrix``): unauthorised requests attempted vs
+   let through.
 
 It prints the figures, writes a report in the shared shape (checks ``REL-001``..``REL-006``,
 in :mod:`slsops.harness.reliability_checks`) and exits 1 on any loss, duplicate, let-through,
@@ -34,19 +35,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slsops import access_matrix
-from slsops.checks.formats import emit
-from slsops.checks.report import Report
 from slsops.commands.common import check_report_options
+from slsops.deployment.stack import Stack
 from slsops.errors import EXIT_USAGE, SlsopsError, UsageError
-from slsops.harness import campaign, fuzz
+from slsops.framework.formats import emit
+from slsops.framework.report import Report
+from slsops.harness import access_matrix, campaign, fuzz
 from slsops.harness.reliability_checks import Measured, judge
 from slsops.harness.stack_api import StackApi
 from slsops.local import fault_admin
 from slsops.local.ephemeral import stack_for_run
 from slsops.report_arguments import add_report_filters, filters_from
 from slsops.signals import run_main
-from slsops.stack import Stack
 
 
 @dataclass(frozen=True)

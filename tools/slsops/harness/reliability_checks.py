@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from slsops import access_matrix
-from slsops.checks.model import (
+from slsops.framework.model import (
     Check,
     CheckResult,
     Outcome,
@@ -23,6 +22,7 @@ from slsops.checks.model import (
     passed,
     skipped,
 )
+from slsops.harness import access_matrix
 from slsops.harness.campaign import Tally
 from slsops.harness.fuzz_figures import FuzzFigures
 
@@ -188,7 +188,7 @@ def clean_503_under_faults(m: Measured) -> Outcome:
     "No unauthorised request is let through",
     Severity.CRITICAL,
     "Restore AWS_IAM on every method and the roles' execute-api policies (infra/).",
-    reads="the access matrix (slsops.access_matrix): each role, unsigned, foreign and "
+    reads="the access matrix (slsops.harness.access_matrix): each role, unsigned, foreign and "
     "expired credentials against both methods, and the markers of refused writes",
     runs_on="both",
     doc=DOC,

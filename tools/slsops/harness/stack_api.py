@@ -7,10 +7,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from log_service import keys
-from slsops import dynamo_pages
-from slsops.api_client import LogApiClient, assume_role
+from slsops.deployment import dynamo_pages
+from slsops.deployment.api_client import LogApiClient, assume_role
+from slsops.deployment.stack import Stack
 from slsops.harness import campaign
-from slsops.stack import Stack
 
 
 class StackApi:

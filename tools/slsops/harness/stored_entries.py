@@ -17,7 +17,7 @@ from log_service import canonical, keys
 from log_service.errors import ApiError
 from log_service.model import parse_entry
 from log_service.settings import Settings
-from slsops import dynamo_pages
+from slsops.deployment import dynamo_pages
 
 TIMEOUT = (3.05, 30.0)
 

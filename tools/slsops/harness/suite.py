@@ -35,8 +35,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from slsops.checks.formats import junit_xml
 from slsops.contract import numbers
+from slsops.framework.formats import junit_xml
 from slsops.signals import run_main
 
 ROOT = Path(__file__).resolve().parents[3]

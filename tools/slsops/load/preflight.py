@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import requests
 
-from slsops import contract, preflight
-from slsops.api_client import RoleAssumptionError, assume_role
+from slsops import contract
+from slsops.deployment import preflight
+from slsops.deployment.api_client import RoleAssumptionError, assume_role
+from slsops.deployment.stack import Stack
 from slsops.errors import PreflightError
-from slsops.stack import Stack
 
 # The roles a load generator signs with: each route's own client role.
 ROLES = tuple(m.client_role for m in contract.METHODS)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from slsops.commands.common import ReportFilters
+from slsops.deployment.stack import load_stack
 from slsops.errors import EXIT_FAILED, EXIT_USAGE, SlsopsError, UsageError
 from slsops.load import preflight, scenarios
 from slsops.load.locust_command import STOP_TIMEOUT_S, locust_command, scenario_classes
@@ -45,7 +46,6 @@ from slsops.load.verdict import unmeasurable
 from slsops.load.verdict_report import apply_filters
 from slsops.report_arguments import add_report_filters, filters_from
 from slsops.signals import run_main
-from slsops.stack import load_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOADTESTS = REPO_ROOT / "loadtests"

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from slsops.deployment.stack import load_stack
 from slsops.errors import PreflightError, UsageError
-from slsops.stack import load_stack
 
 LOCAL_UP_TIMEOUT_S = 240
 LOCAL_DOWN_TIMEOUT_S = 120

@@ -23,8 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slsops.checks.model import Check, CheckResult, Outcome, Severity, skipped
-from slsops.checks.report import Report
+from slsops.framework.model import Check, CheckResult, Outcome, Severity, skipped
+from slsops.framework.report import Report
 from slsops.load.check_ids import (
     BURST_ID,
     ERROR_RATIO_ID,

@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from slsops.checks.formats import render, write_atomically
-from slsops.checks.model import CheckResult, Severity, Status
-from slsops.checks.report import Report
 from slsops.commands.common import ReportFilters
+from slsops.framework.formats import render, write_atomically
+from slsops.framework.model import CheckResult, Severity, Status
+from slsops.framework.report import Report
 
 _SHAPE_KEYS = {"command", "target", "started_at", "duration_s", "summary", "checks", "shown"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slsops.checks.model import Outcome, Status, skipped
+from slsops.framework.model import Outcome, Status, skipped
 from slsops.load.check_ids import BURST_ID, ERROR_RATIO_ID, INGEST_RATE_ID, READ_RATE_ID
 from slsops.load.measurements import KINDS_BY_ID, Measurements, RequestKind
 from slsops.load.profile import Profile

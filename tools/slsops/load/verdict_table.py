@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from slsops.checks.model import Status
+from slsops.framework.model import Status
 from slsops.load.measurements import PERCENTILE_RESOLUTION, Measurements
 from slsops.load.profile import Profile
 from slsops.load.verdict import left_out

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from slsops.stack import Stack, load_stack
+from slsops.deployment.stack import Stack, load_stack
 
 
 @contextlib.contextmanager

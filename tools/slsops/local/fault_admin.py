@@ -11,9 +11,9 @@ from typing import Any
 
 import requests
 
+from slsops.deployment.stack import Stack
 from slsops.errors import PreflightError, UsageError
 from slsops.local.gaps.faults import ADMIN_PATH
-from slsops.stack import Stack
 
 TIMEOUT = (3.05, 10.0)
 

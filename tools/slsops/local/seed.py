@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slsops.deployment.stack import Stack
 from slsops.errors import SlsopsError
-from slsops.stack import Stack
 
 MAX_BATCH = 100
 MAX_ATTEMPTS = 5
@@ -164,7 +164,7 @@ def seed(
     credentials: Any = None,
 ) -> SeedResult:
     """Send ``count`` entries through the API as the ingest role (assumed unless given)."""
-    from slsops.api_client import LogApiClient, assume_role
+    from slsops.deployment.api_client import LogApiClient, assume_role
 
     if not 1 <= batch_size <= MAX_BATCH:
         raise SlsopsError(f"batch size must be 1..{MAX_BATCH}")

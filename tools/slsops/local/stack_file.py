@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from slsops.checks.formats import write_atomically
+from slsops.framework.formats import write_atomically
 
 
 def _output(value: Any, type_: Any, sensitive: bool = False) -> dict[str, Any]:
