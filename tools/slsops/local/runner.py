@@ -278,7 +278,7 @@ class LocalStack:
             with self.phases.phase(f"replaying the cached apply ({len(cached.entries)} requests)"):
                 subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
                 try:
-                    with startup_cache.seeded():
+                    with startup_cache.seeded(region=options.region):
                         startup_cache.replay(self.recorder.app, cached.entries, subs)
                 except startup_cache.ReplayDiverged:
                     startup_cache.discard(key)  # the next start-up applies and records again
@@ -292,7 +292,7 @@ class LocalStack:
                     tf_apply.write_private(self.workdir / deployer.USAGE_FILE, usage.read_text())
                 return startup_cache.restored_outputs(cached, subs)
         with self.phases.phase("terraform apply (as the deploy role, recorded)"):
-            with startup_cache.seeded():
+            with startup_cache.seeded(region=options.region):
                 self.recorder.start()
                 try:
                     deployer.apply_as_deployer(tf_dir, self.moto_url, options.region)
@@ -300,6 +300,13 @@ class LocalStack:
                     entries = self.recorder.stop()
             principals.SHARED.invalidate()  # the apply's sessions are gone
             tf_outputs = tf_apply.outputs(tf_dir)
+            if self.recorder.foreign_draws:
+                log.warning(
+                    "start-up cache not stored: moto drew ids outside the recorded requests "
+                    "(a replay would create other ids), at:\n%s",
+                    "\n---\n".join(self.recorder.foreign_draws),
+                )
+                return tf_outputs
             try:
                 startup_cache.save(
                     key,

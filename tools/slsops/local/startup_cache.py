@@ -145,14 +145,31 @@ def _sessions() -> list[tuple[Any, Any]]:
     ]
 
 
+def create_lazy_defaults(account_id: str, region: str) -> None:
+    """Create now what moto creates on first sight: the AWS-managed KMS keys (``alias/aws/*``).
+
+    The authorisation layer looks keys up in moto to name a request's resources, and that
+    lookup creates a default key, drawing an id outside any recorded request; the replay,
+    which bypasses the layer, would draw it elsewhere. Created at the same point of both runs,
+    they get the same ids and no one draws for them later.
+    """
+    from moto.kms.models import kms_backends
+    from moto.kms.utils import RESERVED_ALIASES
+
+    backend = kms_backends[account_id][region]
+    for alias in sorted(RESERVED_ALIASES):
+        backend.get_key_id_from_alias(alias)
+
+
 @contextlib.contextmanager
-def seeded() -> Iterator[None]:
+def seeded(account_id: str = "123456789012", region: str = "us-east-1") -> Iterator[None]:
     """Seed moto for the apply or its replay; afterwards reseed it from the system and drop the
     STS sessions issued meanwhile: their keys came from the seeded sequence, so anyone could
     compute them (the apply's deploy-role session; later plans sign in afresh).
     """
     before = {id(session) for _backend, session in _sessions()}
     seed_moto()
+    create_lazy_defaults(account_id, region)
     try:
         yield
     finally:
@@ -180,12 +197,37 @@ class RequestRecorder:
     def start(self) -> None:
         with self._lock:
             self.entries = []
+            self.foreign_draws: list[str] = []
+            self._owner: int | None = None
             self.recording = True
+            self._watch_draws(True)
 
     def stop(self) -> list[dict[str, Any]]:
         with self._lock:
             self.recording = False
+            self._watch_draws(False)
             return list(self.entries)
+
+    def _watch_draws(self, on: bool) -> None:
+        """Note every draw from moto's random source outside a recorded request: such a draw
+        shifts the ids a replay would create, so that recording must not be stored."""
+        from moto.moto_api._internal import mock_random
+
+        for name in ("getrandbits", "random"):
+            if not on:
+                mock_random.__dict__.pop(name, None)
+                continue
+            original = getattr(type(mock_random), name)
+
+            def watched(*args: Any, _original: Any = original) -> Any:
+                if threading.get_ident() != self._owner and len(self.foreign_draws) < 5:
+                    import traceback
+
+                    where = traceback.format_stack(limit=12)[:-1]
+                    self.foreign_draws.append("".join(where)[-1500:])
+                return _original(mock_random, *args)
+
+            setattr(mock_random, name, watched)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not self.recording:
@@ -211,11 +253,14 @@ class RequestRecorder:
                 "headers": _request_headers(environ),
                 "body": base64.b64encode(body).decode("ascii"),
             }
+            self._owner = threading.get_ident()
             try:
                 chunks = list(self.app(environ, capture))  # answered inside the lock
             except Exception:
                 self.entries.append({**entry, "status": RAISED})  # its effects happened too
                 raise
+            finally:
+                self._owner = None
             entry["status"] = int(captured.get("status", "0").split(" ", 1)[0] or 0)
             self.entries.append(entry)
             return chunks
