@@ -65,6 +65,32 @@ def test_a_seeded_replay_recreates_the_same_ids_with_this_runs_values(recorder) 
     assert metadata["Description"] == "this-runs-external-id-02"
 
 
+def test_draws_outside_a_recorded_request_are_noticed(recorder) -> None:
+    from moto.moto_api._internal import mock_random
+
+    app, kms, _url = recorder
+    app.start()
+    try:
+        kms.create_key(Description="drawn inside a recorded request")
+        assert app.foreign_draws == []
+        mock_random.uuid4()  # as a lookup that creates something would, beside the requests
+        assert len(app.foreign_draws) == 1
+        assert "test_draws_outside_a_recorded_request_are_noticed" in app.foreign_draws[0]
+    finally:
+        app.stop()
+    assert "getrandbits" not in vars(mock_random)  # unwatched again
+
+
+def test_aws_managed_keys_exist_before_anything_can_draw_for_them() -> None:
+    from moto.kms.models import kms_backends
+
+    with startup_cache.seeded(region="eu-west-3"):
+        backend = kms_backends["123456789012"]["eu-west-3"]
+        count = len(backend.keys)
+        assert backend.get_key_id_from_alias("alias/aws/dynamodb")
+        assert len(backend.keys) == count  # not created on first sight any more
+
+
 def test_sessions_issued_while_seeded_do_not_outlive_the_seed(recorder) -> None:
     from moto.sts.models import sts_backends
 
