@@ -20,7 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slsops.commands.drill",
     "slsops.commands.checks",
     "slsops.commands.local",
-    "slsops.commands.faults",  # issue 8: `slsops local faults` (must follow local)
+    "slsops.commands.faults",  # `slsops local faults`: must follow local, which it joins
     "slsops.commands.doctor",
 )
 

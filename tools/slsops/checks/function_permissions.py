@@ -14,10 +14,11 @@ from typing import Any
 from slsops import contract
 from slsops.checks.api import method_integration
 from slsops.checks.function_versions import function_config, function_name
-from slsops.checks.iam_roles import as_list, policies_of_role, role_name_from_arn
+from slsops.checks.iam_roles import policies_of_role, role_name_from_arn
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
+from slsops.iam.documents import as_list
 from slsops.iam.evaluator import evaluate
 
 CHECKS: list[Check] = []

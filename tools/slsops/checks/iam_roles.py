@@ -10,15 +10,14 @@ External ids never reach a report: evidence shows each as its fingerprint
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.parse
 from typing import Any
 
 from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
+from slsops.iam.documents import as_list, load_policy
 from slsops.redact import fingerprint
 
 CHECKS: list[Check] = []
@@ -38,10 +37,7 @@ def role_description(ctx: StackContext, key: str) -> dict[str, Any]:
 
 def policy_document(document: Any) -> dict[str, Any]:
     """IAM answers policy documents URL-encoded JSON; botocore usually decodes them already."""
-    if isinstance(document, dict):
-        return document
-    text = urllib.parse.unquote(str(document))
-    return json.loads(text)
+    return load_policy(document if isinstance(document, dict | str) else str(document))
 
 
 def policies_of_role(ctx: StackContext, role_name: str) -> dict[str, Any]:
@@ -64,12 +60,6 @@ def policies_of_role(ctx: StackContext, role_name: str) -> dict[str, Any]:
         return policies
 
     return ctx.cached(("role-policies", role_name), fetch)
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str | dict) else list(value)
 
 
 def _normalize_principal(value: str) -> str:

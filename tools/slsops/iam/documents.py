@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 PolicyDocument = Mapping[str, Any] | str
 Policies = Iterable[PolicyDocument] | Mapping[str, PolicyDocument]
@@ -40,12 +41,16 @@ def as_list(value: Any) -> list[Any]:
 
 
 def load_policy(document: PolicyDocument) -> dict[str, Any]:
-    """Parse a policy given as a dict or a JSON string (moto stores strings)."""
+    """Parse a policy given as a dict or as JSON text, URL-encoded or not (IAM's API answers
+    documents URL-encoded; moto keeps the text it was given)."""
     if isinstance(document, str):
         try:
             document = json.loads(document)
         except json.JSONDecodeError as error:
-            raise PolicyError(f"policy is not valid JSON: {error}") from error
+            try:
+                document = json.loads(unquote(document))
+            except json.JSONDecodeError:
+                raise PolicyError(f"policy is not valid JSON: {error}") from error
     if not isinstance(document, Mapping):
         raise PolicyError("policy must be a JSON object")
     return dict(document)

@@ -27,7 +27,6 @@ class MethodSnapshot:
     request_validator_id: str | None
     integration_type: str | None
     integration_uri: str | None
-    integration_timeout_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,6 @@ def _parse_schema(raw: Any) -> Any:
 
 def _method_snapshot(http_method: str, method: Any) -> MethodSnapshot:
     integration = method.method_integration
-    timeout = getattr(integration, "timeout_in_millis", None) if integration else None
     return MethodSnapshot(
         http_method=http_method,
         authorization_type=str(method.authorization_type or "NONE").upper(),
@@ -87,7 +85,6 @@ def _method_snapshot(http_method: str, method: Any) -> MethodSnapshot:
         request_validator_id=method.request_validator_id or None,
         integration_type=integration.integration_type if integration else None,
         integration_uri=integration.uri if integration else None,
-        integration_timeout_ms=int(timeout) if timeout else None,
     )
 
 

@@ -9,16 +9,15 @@ policy). This is read-only: nothing here changes moto's state.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
+from slsops.iam.documents import PolicyError, load_policy
 from slsops.iam.evaluator import Decision, evaluate
 
 USER = "user"
@@ -117,19 +116,14 @@ def resolve(access_key_id: str) -> Principal | None:
 
 
 def parse_document(text: Any) -> dict[str, Any] | None:
-    """Moto keeps policy documents as the JSON text it received (sometimes URL-encoded)."""
-    if isinstance(text, Mapping):
-        return dict(text)
+    """Moto keeps policy documents as the JSON text it received (sometimes URL-encoded);
+    None for no document or one that is not a policy object."""
     if not text:
         return None
-    for candidate in (text, unquote(text)):
-        try:
-            document = json.loads(candidate)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(document, dict):
-            return document
-    return None
+    try:
+        return load_policy(dict(text) if isinstance(text, Mapping) else str(text))
+    except PolicyError:
+        return None
 
 
 def _default_version(policy: Any) -> dict[str, Any] | None:
