@@ -76,7 +76,10 @@ def deployment_gap(check: Check, target_kind: str) -> str | None:
     return None
 
 
-def result_of(check: Check, status: Status, detail: str, **evidence: Any) -> CheckResult:
+def result_of(
+    check: Check, status: Status, detail: str, duration_s: float = 0.0, **evidence: Any
+) -> CheckResult:
+    """The check's metadata with one outcome: what every report format shows."""
     return CheckResult(
         id=check.id,
         title=check.title,
@@ -85,6 +88,7 @@ def result_of(check: Check, status: Status, detail: str, **evidence: Any) -> Che
         detail=detail,
         remediation=check.remediation,
         evidence=evidence,
+        duration_s=duration_s,
     )
 
 
@@ -97,16 +101,8 @@ def run_one(check: Check, context: Any) -> CheckResult:
         status = Status.ERROR
         detail = redact_text(f"{type(exc).__name__}: {exc}")
         evidence = {}
-    return CheckResult(
-        id=check.id,
-        title=check.title,
-        status=status,
-        severity=check.severity,
-        detail=detail,
-        remediation=check.remediation,
-        evidence=evidence,
-        duration_s=round(time.perf_counter() - started, 3),
-    )
+    took = round(time.perf_counter() - started, 3)
+    return result_of(check, status, detail, took, **evidence)
 
 
 def run_checks(checks: Sequence[Check], context: Any, workers: int = 8) -> list[CheckResult]:

@@ -69,8 +69,8 @@ class FunctionSpec:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def function_spec_from_moto(function_arn: str) -> FunctionSpec | None:
-    """Read a function (name or ARN, alias allowed) from moto's lambda backend in process."""
+def moto_function(function_arn: str) -> Any | None:
+    """The function (ARN, alias allowed) in moto's lambda backend in process; None if unknown."""
     from moto.awslambda.models import lambda_backends
 
     parts = function_arn.split(":")
@@ -79,10 +79,16 @@ def function_spec_from_moto(function_arn: str) -> FunctionSpec | None:
     region, account_id = parts[3], parts[4]
     if account_id not in dict.keys(lambda_backends):
         return None
-    backend = lambda_backends[account_id][region]
     try:
-        fn = backend.get_function(function_arn)
+        return lambda_backends[account_id][region].get_function(function_arn)
     except Exception:
+        return None
+
+
+def function_spec_from_moto(function_arn: str) -> FunctionSpec | None:
+    """Read a function (name or ARN, alias allowed) from moto's lambda backend in process."""
+    fn = moto_function(function_arn)
+    if fn is None:
         return None
     return FunctionSpec(
         name=fn.function_name,

@@ -14,26 +14,15 @@ Only the value 0 is emulated; a positive limit is not counted against in-flight 
 from __future__ import annotations
 
 from slsops.local.gateway_http import GatewayAnswer
+from slsops.local.lambda_workers import moto_function
 
 __all__ = ["refuse_if_throttled", "reserved_concurrency"]
 
 
 def reserved_concurrency(function_arn: str) -> int | None:
     """The function's reserved concurrency as moto stores it (None when unset or unknown)."""
-    from moto.awslambda.models import lambda_backends
-
-    parts = function_arn.split(":")
-    if len(parts) < 7:
-        return None
-    region, account_id = parts[3], parts[4]
-    if account_id not in dict.keys(lambda_backends):
-        return None
-    unqualified = ":".join(parts[:7])  # the setting belongs to the function, not a version
-    try:
-        fn = lambda_backends[account_id][region].get_function(unqualified)
-    except Exception:
-        return None
-    value = getattr(fn, "reserved_concurrency", None)
+    unqualified = ":".join(function_arn.split(":")[:7])  # the function's, not a version's
+    value = getattr(moto_function(unqualified), "reserved_concurrency", None)
     if value is None or value == "":
         return None
     return int(value)
