@@ -77,7 +77,11 @@ def deployment_gap(check: Check, target_kind: str) -> str | None:
 
 
 def result_of(
-    check: Check, status: Status, detail: str, duration_s: float = 0.0, **evidence: Any
+    check: Check,
+    status: Status,
+    detail: str,
+    duration_s: float = 0.0,
+    evidence: dict[str, Any] | None = None,
 ) -> CheckResult:
     """The check's metadata with one outcome: what every report format shows."""
     return CheckResult(
@@ -87,7 +91,7 @@ def result_of(
         severity=check.severity,
         detail=detail,
         remediation=check.remediation,
-        evidence=evidence,
+        evidence=evidence or {},
         duration_s=duration_s,
     )
 
@@ -102,7 +106,7 @@ def run_one(check: Check, context: Any) -> CheckResult:
         detail = redact_text(f"{type(exc).__name__}: {exc}")
         evidence = {}
     took = round(time.perf_counter() - started, 3)
-    return result_of(check, status, detail, took, **evidence)
+    return result_of(check, status, detail, took, evidence)
 
 
 def run_checks(checks: Sequence[Check], context: Any, workers: int = 8) -> list[CheckResult]:
@@ -128,7 +132,8 @@ def run_planned(
     to_run: list[tuple[int, Check]] = []
     for position, (c, skip_reason) in enumerate(planned):
         if skip_reason is not None:
-            decided[position] = result_of(c, Status.SKIP, skip_reason, skipped_by="option")
+            by_option = {"skipped_by": "option"}
+            decided[position] = result_of(c, Status.SKIP, skip_reason, evidence=by_option)
             continue
         try:
             gap = deployment_gap(c, target_kind)
@@ -136,7 +141,8 @@ def run_planned(
             decided[position] = result_of(c, Status.ERROR, str(exc))
             continue
         if gap is not None:
-            decided[position] = result_of(c, Status.SKIP, gap, skipped_by="deployment")
+            by_kind = {"skipped_by": "deployment"}
+            decided[position] = result_of(c, Status.SKIP, gap, evidence=by_kind)
         else:
             to_run.append((position, c))
     ran = run_checks([c for _, c in to_run], context, workers)
