@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from slsops.contract import numbers
 from slsops.contract.numbers import PITR_LAG_ENV, TEST_PITR_LAG_S
 from slsops.deployment.stack import Stack, load_stack
 
@@ -84,8 +85,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         text=True,
         timeout=START_TIMEOUT_S + 60,
         check=False,
-        # The documented short PITR lag for tests: drills wait seconds for their point, not 5 min.
-        env={**os.environ, PITR_LAG_ENV: str(TEST_PITR_LAG_S)},
+        # The documented short PITR lag for tests: drills wait seconds for their point, not 5 min;
+        # and a short read timeout, so the tests of a stalled client wait seconds, not 20 s.
+        env={
+            **os.environ,
+            PITR_LAG_ENV: str(TEST_PITR_LAG_S),
+            numbers.LOCAL_READ_TIMEOUT_ENV: str(numbers.TEST_LOCAL_READ_TIMEOUT_S),
+        },
     )
     assert up.returncode == 0, f"slsops local up failed: {up.stderr[-2000:]}"
     stack = load_stack(stack_path)

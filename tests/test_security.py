@@ -279,7 +279,7 @@ def test_a_presigned_url_of_a_role_session_is_accepted(local_stack):
     # The gateway verified it and the handler ignores the signature's X-Amz-* parameters.
     assert "x-amzn-ErrorType" not in response.headers, response.text
     assert response.status_code == 200, response.text
-    assert isinstance(response.json()["entries"], list)
+    assert isinstance(response.json()["logs"], list)
 
 
 @pytest.mark.stack

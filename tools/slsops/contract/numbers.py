@@ -33,6 +33,13 @@ RETENTION_DAYS = limits.DEFAULT_RETENTION_DAYS
 # How far a client's timestamp may lead the server's clock before ingest refuses the entry.
 MAX_CLOCK_SKEW_SECONDS = limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS
 
+# --- the local stack ---------------------------------------------------------------------------
+# A connection that does not send its whole request within this time is dropped (a slow or
+# lying Content-Length must never hold a server thread); tests set a shorter one.
+LOCAL_READ_TIMEOUT_S = 20.0
+LOCAL_READ_TIMEOUT_ENV = "SLSOPS_LOCAL_READ_TIMEOUT_SECONDS"
+TEST_LOCAL_READ_TIMEOUT_S = 3.0
+
 # --- point-in-time recovery and drills --------------------------------------------------------
 # LatestRestorableDateTime trails now by this much on AWS, and by default on the local stack.
 PITR_LAG_S = 300.0

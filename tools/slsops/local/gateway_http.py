@@ -15,13 +15,18 @@ import email.parser
 import http.client
 import io
 import json
+import os
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from slsops.contract import numbers
+
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway REST payload quota
 MAX_REQUEST_LINE_AND_HEADERS = 10240  # "Total combined size of request line and header values"
-READ_TIMEOUT_S = 20.0
+READ_TIMEOUT_S = float(
+    os.environ.get(numbers.LOCAL_READ_TIMEOUT_ENV) or numbers.LOCAL_READ_TIMEOUT_S
+)
 _RAW_HEADER_CAP = 64 * 1024  # bytes of raw header lines read at most before refusing
 
 REASONS = {
