@@ -100,12 +100,24 @@ def _method(stack: Stack, path: str, http_method: str) -> tuple[str, str]:
 
 def _redeploy(stack: Stack) -> None:
     client = aws(stack, "apigateway")
-    api_id = str(stack["api_id"])
-    deployment = client.create_deployment(restApiId=api_id, description="slsops test")
-    client.update_stage(
-        restApiId=api_id,
+    deployment = client.create_deployment(restApiId=str(stack["api_id"]), description="slsops test")
+    point_stage_at(stack, deployment["id"])
+
+
+def stage_deployment(stack: Stack) -> str:
+    """The deployment the stage serves now (a revert points the stage back at it)."""
+    stage = aws(stack, "apigateway").get_stage(
+        restApiId=str(stack["api_id"]), stageName=str(stack["stage_name"])
+    )
+    return str(stage["deploymentId"])
+
+
+def point_stage_at(stack: Stack, deployment_id: str) -> None:
+    """Serve ``deployment_id`` on the stage: how a stage is rolled back on AWS too."""
+    aws(stack, "apigateway").update_stage(
+        restApiId=str(stack["api_id"]),
         stageName=str(stack["stage_name"]),
-        patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment["id"]}],
+        patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment_id}],
     )
 
 
@@ -139,8 +151,11 @@ def set_post_authorization(stack: Stack, value: str, redeploy: bool = True) -> N
         _redeploy(stack)
 
 
-def auth_none(stack: Stack) -> None:
+def auth_none(stack: Stack) -> str:
+    """POST /logs without authorization, deployed; returns the deployment served before."""
+    served = stage_deployment(stack)
     set_post_authorization(stack, "NONE")
+    return served
 
 
 def auth_none_not_deployed(stack: Stack) -> None:
@@ -152,8 +167,11 @@ def auth_iam_not_deployed(stack: Stack, _saved: Any) -> None:
     set_post_authorization(stack, "AWS_IAM", redeploy=False)
 
 
-def auth_iam(stack: Stack, _saved: Any) -> None:
-    set_post_authorization(stack, "AWS_IAM")
+def auth_iam(stack: Stack, served: str) -> None:
+    """The method back as Terraform made it, and the stage back on the deployment it served
+    (a fresh deployment would be drift of its own: Terraform's state names the old one)."""
+    set_post_authorization(stack, "AWS_IAM", redeploy=False)
+    point_stage_at(stack, served)
 
 
 def memory(stack: Stack) -> int:
