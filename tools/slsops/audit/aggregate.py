@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from log_service import keys
+from slsops.deployment import dynamo_pages
 
 MAX_COUNT_KEYS = 10_000
 KEY_SUM_MODULUS = 2**64
@@ -111,33 +112,24 @@ def tally_index_per_shard(
     from concurrent.futures import ThreadPoolExecutor
 
     def tally(shard: int) -> tuple[int, ShardTally]:
-        found, start = ShardTally(), None
-        for _ in range(10_000_000):
-            params: dict[str, Any] = {
-                "TableName": table_name,
-                "IndexName": index_name,
-                "KeyConditionExpression": "#g = :g",
-                "FilterExpression": "#i <= :i",
-                "ProjectionExpression": "#p, #s",
-                "ExpressionAttributeNames": {
-                    "#g": keys.INDEX_PARTITION_KEY,
-                    "#i": "ingested_at",
-                    "#p": keys.PARTITION_KEY,
-                    "#s": keys.SORT_KEY,
-                },
-                "ExpressionAttributeValues": {
-                    ":g": {"N": str(shard)},
-                    ":i": {"S": ingested_until},
-                },
-            }
-            if start:
-                params["ExclusiveStartKey"] = start
-            page = client.query(**params)
+        found = ShardTally()
+        params: dict[str, Any] = {
+            "TableName": table_name,
+            "IndexName": index_name,
+            "KeyConditionExpression": "#g = :g",
+            "FilterExpression": "#i <= :i",
+            "ProjectionExpression": "#p, #s",
+            "ExpressionAttributeNames": {
+                "#g": keys.INDEX_PARTITION_KEY,
+                "#i": "ingested_at",
+                "#p": keys.PARTITION_KEY,
+                "#s": keys.SORT_KEY,
+            },
+            "ExpressionAttributeValues": {":g": {"N": str(shard)}, ":i": {"S": ingested_until}},
+        }
+        for page in dynamo_pages.pages(client.query, **params):
             for item in page.get("Items", []):
                 found.add(item[keys.PARTITION_KEY]["S"], item[keys.SORT_KEY]["S"])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
         return shard, found
 
     shard_list = sorted(set(shards))

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from slsops.deployment import dynamo_pages
+
 MAX_SEGMENTS = 1_000_000  # DynamoDB's own limit on TotalSegments
 BYTES_PER_SEGMENT = 2 * 1024**3  # AWS guidance: about one segment per 2 GB of table
 ASSUMED_ITEM_BYTES = 1024  # when DescribeTable reports no size (moto reports 0)
@@ -83,26 +85,20 @@ def parallel_scan(
         base["ConsistentRead"] = True
 
     def scan_segment(segment: int) -> None:
-        start_key: dict[str, Any] | None = None
-        for _ in range(MAX_PAGES_PER_SEGMENT):
-            if stop.is_set():
-                return
-            params = {**base, "Segment": segment}
-            if start_key:
-                params["ExclusiveStartKey"] = start_key
-            try:
-                page = client.scan(**params)
+        try:
+            for page in dynamo_pages.pages(
+                client.scan, MAX_PAGES_PER_SEGMENT, **base, Segment=segment
+            ):
                 items = page.get("Items", [])
                 on_page(items)
-            except BaseException:
-                stop.set()
-                raise
-            with lock:
-                stats.items += len(items)
-                stats.pages += 1
-            start_key = page.get("LastEvaluatedKey")
-            if not start_key:
-                return
+                with lock:
+                    stats.items += len(items)
+                    stats.pages += 1
+                if stop.is_set():  # another segment failed: stop at this page
+                    return
+        except BaseException:
+            stop.set()
+            raise
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, min(threads, segments))) as pool:

@@ -1,8 +1,8 @@
-"""Every page of a DynamoDB Query or Scan made through a ``boto3`` Table resource.
+"""Every page of a DynamoDB Query or Scan: the ``LastEvaluatedKey`` loop, written once.
 
-boto3's paginators exist on the low-level client only (typed attribute values); code that
-reads a ``Table`` resource gets plain Python values back and follows ``LastEvaluatedKey``
-itself. This is that loop, once, bounded in pages so a bug cannot spin forever.
+It takes the read call itself (a ``boto3`` Table resource's ``query``/``scan``, whose paginators
+do not exist, or a client's), so the harnesses and the audit share one loop, bounded in pages so
+a bug cannot spin forever.
 """
 
 from __future__ import annotations
