@@ -134,3 +134,35 @@ def test_a_spent_time_budget_is_reported_as_cases_not_run():
     assert (figures.cases, figures.asked) == (0, 40)
     assert "time budget spent" in figures.stop_reason and "0 of 40" in figures.stop_reason
     assert not figures.complete and not figures.ok
+
+
+def test_an_answer_the_document_does_not_allow_is_counted_not_a_crash():
+    """schemathesis reports nonconformance as a FailureGroup (a BaseExceptionGroup): the harness
+    counts it as a nonconforming answer and carries on, so the run still ends in a report."""
+    pytest.importorskip("schemathesis", reason="install the fuzz extra")
+    from schemathesis.core.failures import FailureGroup
+
+    class Undocumented(Exception):
+        pass
+
+    class Case:
+        def as_transport_kwargs(self, base_url):
+            return {"method": "GET", "url": f"{base_url}/logs/recent", "headers": {}}
+
+        def validate_response(self, response, checks):
+            raise FailureGroup([Undocumented("Undocumented status code 418")], "1 failure")
+
+    class Answer:
+        status_code = 418
+        text = "teapot"
+        request = type("Request", (), {"url": "http://127.0.0.1:1/prod/logs/recent"})()
+
+    fuzzer = object.__new__(fuzz.Fuzzer)
+    fuzzer.figures = FuzzFigures()
+    fuzzer.stack = type("Stack", (), {"api_url": "http://127.0.0.1:1/prod"})()
+    fuzzer.auth = {"GET": None}
+    fuzzer.checks = []
+    fuzzer.http = type("Http", (), {"request": lambda *a, **k: Answer()})()
+    fuzzer.one(Case())
+    assert fuzzer.figures.nonconforming == 1
+    assert fuzzer.figures.statuses[418] == 1

@@ -196,6 +196,8 @@ class Fuzzer:
 
     def one(self, case: Any) -> None:
         """Send one case, run the document checks and this project's own."""
+        from schemathesis.core.failures import FailureGroup  # the fuzz extra, imported late
+
         figures = self.figures
         figures.cases += 1
         kwargs = case.as_transport_kwargs(base_url=self.stack.api_url)
@@ -225,7 +227,7 @@ class Fuzzer:
             figures.note(f"403 for a signed {method}: {response.text[:200]}")
         try:
             case.validate_response(response, checks=self.checks)
-        except Exception as exc:  # schemathesis' FailureGroup (or an error inside a check)
+        except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
             if status < 500:
                 figures.nonconforming += 1
             figures.note(f"{method} {response.request.url} -> {status}: {_first_line(exc)}")
