@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 from typer.testing import CliRunner
 
 from slsops import contract
@@ -25,15 +24,7 @@ def aws(stack: Stack, service: str) -> Any:
     """A client as the account's owner, to break and repair the deployment: the local stack's
     administrator when the stack file names one (its operator holds only the published,
     read-mostly policies), otherwise the stack's own credentials."""
-    admin = stack.get("local_admin_credentials")
-    if not admin:
-        return stack.client(service)
-    session = boto3.Session(
-        aws_access_key_id=admin["access_key_id"],
-        aws_secret_access_key=admin["secret_access_key"],
-        region_name=stack.region,
-    )
-    return stack.client(service, session=session)
+    return stack.client(service, session=stack.admin_session)
 
 
 def run_cli(command: str, stack: Stack, tmp_path: Path, *extra: str) -> tuple[int, dict]:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from slsops.deployment.stack import Stack
@@ -25,13 +24,8 @@ SLSOPS = [sys.executable, "-m", "slsops.cli"]
 
 
 def admin_iam(stack: Stack):
-    admin = stack["local_admin_credentials"]
-    session = boto3.Session(
-        aws_access_key_id=admin["access_key_id"],
-        aws_secret_access_key=admin["secret_access_key"],
-        region_name=stack.region,
-    )
-    return stack.client("iam", session=session)
+    assert stack.get("local_admin_credentials"), "the local stack names no administrator"
+    return stack.client("iam", session=stack.admin_session)
 
 
 def run(stack: Stack, tmp_path: Path, *command: str) -> tuple[int, dict]:

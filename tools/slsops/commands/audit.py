@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import boto3
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from tabulate import tabulate
@@ -287,13 +286,7 @@ def _export_runner(
 def _ensure_local_bucket(stack: Stack, bucket: str) -> None:
     """The local stack's S3 gets the export bucket on first use, made by the stack's
     administrator as a person would make it on AWS (the operator may not create buckets)."""
-    admin = stack.get("local_admin_credentials") or stack["local_credentials"]
-    session = boto3.Session(
-        aws_access_key_id=admin["access_key_id"],
-        aws_secret_access_key=admin["secret_access_key"],
-        region_name=stack.region,
-    )
-    s3 = stack.client("s3", session=session)
+    s3 = stack.client("s3", session=stack.admin_session)
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError:

@@ -98,13 +98,22 @@ class Stack:
     def session(self) -> boto3.Session:
         """Session of the operator: local credentials, or the standard boto3 chain."""
         if self.is_local:
-            creds = self.get("local_credentials") or {}
-            return boto3.Session(
-                aws_access_key_id=creds.get("access_key_id"),
-                aws_secret_access_key=creds.get("secret_access_key"),
-                region_name=self.region,
-            )
+            return self._keys_session(self.get("local_credentials") or {})
         return boto3.Session(region_name=self.region)
+
+    @property
+    def admin_session(self) -> boto3.Session:
+        """The local stack's administrator, the account's owner (breaks and repairs, and what a
+        person sets up by hand); the operator's session where the stack file names none."""
+        admin = self.get("local_admin_credentials")
+        return self._keys_session(admin) if admin else self.session
+
+    def _keys_session(self, creds: dict[str, Any]) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id=creds.get("access_key_id"),
+            aws_secret_access_key=creds.get("secret_access_key"),
+            region_name=self.region,
+        )
 
     def client(self, service: str, session: boto3.Session | None = None) -> Any:
         """A boto3 client for ``service`` pointed at this deployment."""
