@@ -108,27 +108,23 @@ def test_clean_table_passes(clean, tmp_path):
 PLANTED_IDS = sorted({check_id for check_id, _, _ in planted()})
 
 
+def audit_to(stack, folder, *extra):
+    """``slsops audit`` in process, JSON report and violations file in ``folder``:
+    (exit code, error text, report, violations)."""
+    violations, out = folder / "v.jsonl", folder / "r.json"
+    code, _, error = invoke(
+        "audit",
+        *("--stack", str(stack), "--format", "json", "--output", str(out)),
+        *("--violations", str(violations), *extra),
+    )
+    return code, error, json.loads(out.read_text()), read_violations(violations)
+
+
 @pytest.fixture(scope="module")
 def corrupted_report(corrupted, tmp_path_factory):
     stack, cases = corrupted
     folder = tmp_path_factory.mktemp("corrupted")
-    violations, out = folder / "v.jsonl", folder / "report.json"
-    code, _, error = invoke(
-        "audit",
-        "--stack",
-        str(stack),
-        "--format",
-        "json",
-        "--output",
-        str(out),
-        "--violations",
-        str(violations),
-        "--segments",
-        "4",
-        "--threads",
-        "2",
-    )
-    return code, error, json.loads(out.read_text()), read_violations(violations), cases
+    return (*audit_to(stack, folder, "--segments", "4", "--threads", "2"), cases)
 
 
 def as_set(findings):

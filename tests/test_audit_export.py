@@ -31,7 +31,7 @@ from log_table_support import (
     seed,
     write_stack_file,
 )
-from test_audit import invoke, read_violations
+from test_audit import audit_to, invoke, read_violations
 
 from slsops.audit import export, relation
 from slsops.audit.athena import AthenaRules
@@ -59,23 +59,6 @@ def planted_table(endpoint, tmp_path_factory):
     client(endpoint, "s3").create_bucket(Bucket=BUCKET)
     stack = write_stack_file(tmp_path_factory.mktemp("s") / "stack.json", endpoint, table, arns)
     return stack, arns
-
-
-def audit_to(stack, folder, *extra):
-    violations, out = folder / "v.jsonl", folder / "r.json"
-    code, _, error = invoke(
-        "audit",
-        "--stack",
-        str(stack),
-        "--format",
-        "json",
-        "--output",
-        str(out),
-        "--violations",
-        str(violations),
-        *extra,
-    )
-    return code, error, json.loads(out.read_text()), read_violations(violations)
 
 
 def findings(violations):
