@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 from log_service import keys, runtime
+from slsops.deployment import dynamo_pages
 
 TABLE = "logs-test"
 REGION = "us-east-1"
@@ -22,14 +23,7 @@ def create_table(name: str = TABLE) -> Any:
 
 
 def all_items(table: Any) -> list[dict[str, Any]]:
-    items, start = [], None
-    while True:
-        kwargs = {"ExclusiveStartKey": start} if start else {}
-        page = table.scan(**kwargs)
-        items.extend(page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return list(dynamo_pages.items(table.scan))
 
 
 def log_items(table: Any) -> list[dict[str, Any]]:
