@@ -248,7 +248,9 @@ def _query_kwargs(rng: random.Random) -> dict[str, Any]:
             values.pop(":m")
     if rng.random() < 0.25:
         names["#s"] = "sk"
-        kwargs["ProjectionExpression"] = rng.choice(["#s", "#h, #s", "message"])
+        kwargs["ProjectionExpression"] = rng.choice(
+            ["#s", "#h, #s", "message", "n", "#s, n, level", "missing, message"]
+        )
     if target == "table" and rng.random() < 0.2:
         kwargs["ConsistentRead"] = True
     if target == "all-services" and rng.random() < 0.03:

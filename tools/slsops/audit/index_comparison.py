@@ -20,6 +20,12 @@ from slsops.audit.page_pipeline import PagePipeline
 from slsops.audit.scan import ScanStats, parallel_scan
 
 
+def index_threads(scan_threads: int) -> int:
+    """Threads for the index read: half the scan's, as the index holds about half the items
+    (log entries, not their markers). More only compete with the scan for the same server."""
+    return max(1, scan_threads // 2)
+
+
 def scan_with_index(
     client: Any, options: AuditOptions, judge: ItemJudge, phases: dict[str, float]
 ) -> tuple[ScanStats, dict[str, Any]]:
@@ -28,7 +34,12 @@ def scan_with_index(
 
     def tally_index(shards: set[int]) -> dict[int, aggregate.ShardTally]:
         return aggregate.tally_index_per_shard(
-            client, options.table_name, options.index_name, shards, judge.cutoff, options.threads
+            client,
+            options.table_name,
+            options.index_name,
+            shards,
+            judge.cutoff,
+            index_threads(options.threads),
         )
 
     # The index is read beside the table scan (the cutoff is fixed up front), so the

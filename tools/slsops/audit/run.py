@@ -26,6 +26,7 @@ from slsops.audit.item_judge import ItemJudge, result_of
 from slsops.audit.options import AuditOptions
 from slsops.audit.result import AuditResult
 from slsops.audit.violation_log import ViolationLog
+from slsops.deployment.wire_items import wire_items
 
 
 def run_audit(client: Any, options: AuditOptions) -> AuditResult:
@@ -35,7 +36,8 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
     with tempfile.TemporaryDirectory(prefix="slsops-audit-") as workdir:
         judge = ItemJudge(options, log, Path(workdir), tally_shards=True)
         try:
-            stats, index = scan_with_index(client, options, judge, phases)
+            with wire_items(client):  # pages reach the judge in wire form, parsed by json alone
+                stats, index = scan_with_index(client, options, judge, phases)
             clock = time.perf_counter()
             con = relation.connect(Path(workdir))
             try:

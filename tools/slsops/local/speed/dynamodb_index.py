@@ -22,10 +22,10 @@ walks a view, the write hooks, install and uninstall.
 
 from __future__ import annotations
 
-import copy
 import threading
 from typing import Any
 
+from slsops.local.speed.projection import finish
 from slsops.local.speed.query_window import (
     candidates,
     fast_path_plan,
@@ -143,14 +143,7 @@ def query(
                         break
     scanned_count = len(results)
 
-    results = copy.deepcopy(results)
-    if index_name:
-        index = self.get_index(index_name)
-        results = [index.project(r) for r in results]
-    if filter_expression is not None:
-        results = [item for item in results if filter_expression.expr(item)]
-    if projection_expressions:
-        results = [r.project(projection_expressions) for r in results]
+    results = finish(self, results, index_name, filter_expression, projection_expressions)
     return results, scanned_count, last_evaluated_key
 
 
