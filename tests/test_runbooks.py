@@ -278,6 +278,11 @@ PAGE_VALUES: dict[str, dict[str, Callable[..., str]]] = {
         "<previous deployment id>": _current_deployment_id,
         "<previous version>": _live_alias_version,
     },
+    # The operator's published audit policy grants S3 on buckets named *-audit-exports; on the
+    # local stack the audit creates the bucket when it is missing.
+    "integrity-audit-found-violations.md": {
+        "<audit-export-bucket>": lambda _stack: "runbook-audit-exports"
+    },
 }
 
 
