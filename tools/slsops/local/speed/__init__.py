@@ -7,11 +7,18 @@ embedded AWS calls it before serving.
 
 from __future__ import annotations
 
-from slsops.local.speed import dynamodb_index, dynamodb_json, moto_routing, sort_keys
+from slsops.local.speed import (
+    dynamodb_index,
+    dynamodb_json,
+    dynamodb_results,
+    moto_routing,
+    sort_keys,
+)
 
 PATCHES = (
     sort_keys,  # index query candidates sorted with native keys instead of DynamoType
     dynamodb_index,  # Query from sorted partitions kept by every write: O(log n + k)
+    dynamodb_results,  # results turned into plain dicts by exact type, not by asking each value
     dynamodb_json,  # item responses written by json.dumps, not by walking the output shape
     moto_routing,  # requests routed to moto's service apps without a global lock
 )
