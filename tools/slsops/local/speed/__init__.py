@@ -11,6 +11,8 @@ from slsops.local.speed import (
     dynamodb_index,
     dynamodb_json,
     dynamodb_results,
+    moto_actions,
+    moto_request_parse,
     moto_routing,
     sort_keys,
 )
@@ -20,6 +22,8 @@ PATCHES = (
     dynamodb_index,  # Query from sorted partitions kept by every write: O(log n + k)
     dynamodb_results,  # results turned into plain dicts by exact type, not by asking each value
     dynamodb_json,  # item responses written by json.dumps, not by walking the output shape
+    moto_actions,  # an action's handler method found by name, not by listing the class
+    moto_request_parse,  # string and number attribute values parsed without their shape
     moto_routing,  # requests routed to moto's service apps without a global lock
 )
 
