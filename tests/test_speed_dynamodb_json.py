@@ -24,7 +24,7 @@ TABLE = "speed-json"
 @pytest.fixture
 def compared(monkeypatch: pytest.MonkeyPatch):
     dynamodb_json.install()
-    original = dynamodb_json._originals["execute_result"]
+    original = dynamodb_json.PATCH.original
     stats: dict[str, Any] = {"fast": 0, "operations": set(), "mismatches": []}
 
     def both(self: DynamoResult, context: Any):

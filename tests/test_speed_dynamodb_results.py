@@ -8,36 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from dynamo_values import random_wire_value
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.utilities import dynamo_to_dict as moto_dynamo_to_dict
 
 from slsops.local.speed import dynamodb_results
 
 
-def _wire(rng: random.Random, depth: int = 0) -> dict[str, Any]:
-    kinds = ["S", "N", "BOOL", "NULL", "B", "SS", "NS", "BS"]
-    if depth < 3:
-        kinds += ["M", "L"]
-    kind = rng.choice(kinds)
-    if kind == "S":
-        return {"S": rng.choice(["", "x", "é", "a b"])}
-    if kind == "N":
-        return {"N": rng.choice(["0", "-1.5", "1e3"])}
-    if kind == "BOOL":
-        return {"BOOL": rng.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind == "B":
-        return {"B": rng.choice([b"\x00\xff", "AP8="])}
-    if kind == "SS":
-        return {"SS": ["a", "b"]}
-    if kind == "NS":
-        return {"NS": ["1", "2"]}
-    if kind == "BS":
-        return {"BS": [b"\x01", "AQ=="]}
-    if kind == "M":
-        return {"M": {f"k{n}": _wire(rng, depth + 1) for n in range(rng.randrange(0, 3))}}
-    return {"L": [_wire(rng, depth + 1) for _ in range(rng.randrange(0, 3))]}
+def _wire(rng: random.Random) -> dict[str, Any]:
+    return random_wire_value(rng, binary=(b"\x00\xff", "AP8="))
 
 
 class _HasJson:

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 from typing import Any
 
 import pytest
+from dynamo_values import random_wire_value
 from moto.core.parse import JSONParser
 from moto.core.utils import get_service_model
 
 from slsops.local.speed import moto_request_parse
 
 
-def _value(rng: random.Random, depth: int = 0) -> Any:
-    kinds = ["S", "N", "BOOL", "NULL", "B", "SS", "NS", "BS", "bad", "two"]
-    if depth < 3:
-        kinds += ["M", "L"]
-    kind = rng.choice(kinds)
-    if kind == "S":
-        return {"S": rng.choice(["", "x", "é", "1"])}
-    if kind == "N":
-        return {"N": rng.choice(["0", "-1.5", "1e3"])}
-    if kind == "BOOL":
-        return {"BOOL": rng.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind == "B":
-        return {"B": base64.b64encode(b"\x00\xff").decode()}
-    if kind == "SS":
-        return {"SS": ["a", "b"]}
-    if kind == "NS":
-        return {"NS": ["1", "2"]}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(b"\x01").decode()]}
-    if kind == "bad":  # malformed: an unknown tag, a number where a string belongs
-        return rng.choice([{"X": "1"}, {"S": 5}, {"N": None}, {}])
-    if kind == "two":
-        return {"S": "a", "N": "1"}
-    if kind == "M":
-        return {"M": {f"k{n}": _value(rng, depth + 1) for n in range(rng.randrange(0, 3))}}
-    return {"L": [_value(rng, depth + 1) for _ in range(rng.randrange(0, 3))]}
+def _value(rng: random.Random) -> dict[str, Any]:
+    return random_wire_value(rng, malformed=True)
 
 
 def _item(rng: random.Random) -> dict[str, Any]:
@@ -115,15 +89,14 @@ def test_random_requests_parse_the_same(seed: int) -> None:
             assert fast == plain, operation
 
 
-def test_the_direct_path_answers_string_values() -> None:
+def test_the_direct_path_answers_string_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not vacuous: a string value is built by the patch, without moto's structure walk."""
     moto_request_parse.install()
     calls = []
-    original = moto_request_parse._originals["parse_structure"]
-    moto_request_parse._originals["parse_structure"] = lambda *a: calls.append(a) or original(*a)
-    try:
-        parsed = _parse("GetItem", {"TableName": "t", "Key": {"p": {"S": "x"}}})
-    finally:
-        moto_request_parse._originals["parse_structure"] = original
+    original = moto_request_parse.PATCH.original
+    monkeypatch.setattr(
+        moto_request_parse.PATCH, "_original", lambda *a: calls.append(a) or original(*a)
+    )
+    parsed = _parse("GetItem", {"TableName": "t", "Key": {"p": {"S": "x"}}})
     assert parsed == ("ok", {"TableName": "t", "Key": {"p": {"S": "x"}}})
     assert [c[1].name for c in calls] == ["GetItemInput"]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from typing import Any
+
+from slsops.local.speed.attribute_patch import AttributePatch
 
 # Operations whose output is items, keys, counts and consumed capacity: all plain JSON.
 FAST_OPERATIONS = frozenset(
@@ -31,9 +32,6 @@ FAST_OPERATIONS = frozenset(
         "TransactWriteItems",
     }
 )
-
-_INSTALL_LOCK = threading.Lock()
-_originals: dict[str, Any] = {}
 
 
 class _NotPlainJSON(TypeError):
@@ -76,23 +74,8 @@ def execute_result(self: Any, context: Any) -> Any:
             version = service.metadata.get("jsonVersion", "1.0")
             status = operation.http.get("responseCode", 200)
             return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
-    return _originals["execute_result"](self, context)
+    return PATCH.original(self, context)
 
 
-def install() -> None:
-    """Patch ``DynamoResult.execute_result`` (idempotent)."""
-    from moto.dynamodb.responses import DynamoResult
-
-    with _INSTALL_LOCK:
-        if _originals:
-            return
-        _originals["execute_result"] = DynamoResult.execute_result
-        DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    from moto.dynamodb.responses import DynamoResult
-
-    with _INSTALL_LOCK:
-        if _originals:
-            DynamoResult.execute_result = _originals.pop("execute_result")  # type: ignore[method-assign]
+PATCH = AttributePatch("moto.dynamodb.responses:DynamoResult", "execute_result", execute_result)
+install, uninstall = PATCH.install, PATCH.uninstall

@@ -12,11 +12,10 @@ sets, datetimes, objects with ``to_json``, subclasses) goes to moto's own functi
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_INSTALL_LOCK = threading.Lock()
-_originals: dict[str, Any] = {}
+from slsops.local.speed.attribute_patch import AttributePatch
+
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -24,7 +23,7 @@ def dynamo_to_dict(obj: Any) -> Any:
     """What moto's ``dynamo_to_dict(obj)`` returns, faster for the common shapes."""
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
-    original = _originals.get("dynamo_to_dict") or _moto_dynamo_to_dict()
+    original = PATCH.original
 
     def convert(value: Any) -> Any:
         kind = type(value)
@@ -51,26 +50,6 @@ def dynamo_to_dict(obj: Any) -> Any:
     return convert(obj)
 
 
-def _moto_dynamo_to_dict() -> Any:
-    from moto.dynamodb.models import utilities
-
-    return utilities.dynamo_to_dict
-
-
-def install() -> None:
-    """Point moto's DynamoDB responses at the fast conversion (idempotent)."""
-    from moto.dynamodb import responses
-
-    with _INSTALL_LOCK:
-        if _originals:
-            return
-        _originals["dynamo_to_dict"] = responses.dynamo_to_dict
-        responses.dynamo_to_dict = dynamo_to_dict
-
-
-def uninstall() -> None:
-    from moto.dynamodb import responses
-
-    with _INSTALL_LOCK:
-        if _originals:
-            responses.dynamo_to_dict = _originals.pop("dynamo_to_dict")
+# Where DynamoDB's responses look the name up (``DynamoResult.__init__``).
+PATCH = AttributePatch("moto.dynamodb.responses", "dynamo_to_dict", dynamo_to_dict)
+install, uninstall = PATCH.install, PATCH.uninstall

@@ -14,12 +14,10 @@ method added to a handler class later is seen at once.
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-_INSTALL_LOCK = threading.Lock()
-_originals: dict[str, Any] = {}
+from slsops.local.speed.attribute_patch import AttributePatch
 
 
 class HandlerMethods:
@@ -39,20 +37,6 @@ def method_names_from_class(clazz: Any) -> HandlerMethods:
     return HandlerMethods(clazz)
 
 
-def install() -> None:
-    """Point ``BaseResponse.call_action`` at the one-name check (idempotent)."""
-    from moto.core import responses
-
-    with _INSTALL_LOCK:
-        if _originals:
-            return
-        _originals["method_names_from_class"] = responses.method_names_from_class
-        responses.method_names_from_class = method_names_from_class
-
-
-def uninstall() -> None:
-    from moto.core import responses
-
-    with _INSTALL_LOCK:
-        if _originals:
-            responses.method_names_from_class = _originals.pop("method_names_from_class")
+# Where ``BaseResponse.call_action`` looks the name up.
+PATCH = AttributePatch("moto.core.responses", "method_names_from_class", method_names_from_class)
+install, uninstall = PATCH.install, PATCH.uninstall

@@ -15,11 +15,10 @@ nulls; maps and lists, whose members come back here; malformed values) goes thro
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_INSTALL_LOCK = threading.Lock()
-_originals: dict[str, Any] = {}
+from slsops.local.speed.attribute_patch import AttributePatch
+
 _SCALAR_TAGS = ("S", "N")
 
 
@@ -35,23 +34,8 @@ def parse_structure(self: Any, shape: Any, value: Any) -> Any:
             parsed = self.MAP_TYPE()
             parsed[tag] = inner
             return parsed
-    return _originals["parse_structure"](self, shape, value)
+    return PATCH.original(self, shape, value)
 
 
-def install() -> None:
-    """Patch ``BaseJSONParser._parse_structure`` (idempotent)."""
-    from moto.core.parse import BaseJSONParser
-
-    with _INSTALL_LOCK:
-        if _originals:
-            return
-        _originals["parse_structure"] = BaseJSONParser._parse_structure
-        BaseJSONParser._parse_structure = parse_structure  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    from moto.core.parse import BaseJSONParser
-
-    with _INSTALL_LOCK:
-        if _originals:
-            BaseJSONParser._parse_structure = _originals.pop("parse_structure")  # type: ignore[method-assign]
+PATCH = AttributePatch("moto.core.parse:BaseJSONParser", "_parse_structure", parse_structure)
+install, uninstall = PATCH.install, PATCH.uninstall
