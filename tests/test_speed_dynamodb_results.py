@@ -45,15 +45,3 @@ def test_random_results_convert_the_same(seed: int) -> None:
         "Single": DynamoType(_wire(rng)),
     }
     assert dynamodb_results.dynamo_to_dict(result) == moto_dynamo_to_dict(result)
-
-
-def test_install_routes_moto_responses_through_the_fast_conversion() -> None:
-    from moto.dynamodb import responses
-
-    dynamodb_results.install()
-    try:
-        assert responses.dynamo_to_dict is dynamodb_results.dynamo_to_dict
-    finally:
-        dynamodb_results.uninstall()
-    assert responses.dynamo_to_dict is moto_dynamo_to_dict
-    dynamodb_results.install()  # the rest of the session runs with every patch, as the stack does

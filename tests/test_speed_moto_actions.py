@@ -43,15 +43,3 @@ def test_a_method_added_later_is_seen() -> None:
     assert "two" not in fast
     Handler.two = lambda self: None  # type: ignore[attr-defined]
     assert "two" in fast and "two" in moto_method_names(Handler)
-
-
-def test_install_routes_call_action_through_the_check() -> None:
-    from moto.core import responses
-
-    moto_actions.install()
-    try:
-        assert responses.method_names_from_class is moto_actions.method_names_from_class
-    finally:
-        moto_actions.uninstall()
-    assert responses.method_names_from_class is moto_method_names
-    moto_actions.install()  # the rest of the session runs with every patch, as the stack does

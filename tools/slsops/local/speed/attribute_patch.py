@@ -19,7 +19,7 @@ class AttributePatch:
         self._lock = threading.Lock()
         self._original: Any = None
 
-    def _target(self) -> Any:
+    def target(self) -> Any:
         module_name, _, class_name = self.owner.partition(":")
         target = importlib.import_module(module_name)
         return getattr(target, class_name) if class_name else target
@@ -33,17 +33,17 @@ class AttributePatch:
         """moto's own attribute (while installed, the one the replacement stands in for)."""
         if self._original is not None:
             return self._original
-        return getattr(self._target(), self.attribute)
+        return getattr(self.target(), self.attribute)
 
     def install(self) -> None:
         with self._lock:
             if self._original is None:
-                target = self._target()
+                target = self.target()
                 self._original = getattr(target, self.attribute)
                 setattr(target, self.attribute, self.replacement)
 
     def uninstall(self) -> None:
         with self._lock:
             if self._original is not None:
-                setattr(self._target(), self.attribute, self._original)
+                setattr(self.target(), self.attribute, self._original)
                 self._original = None
