@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
@@ -52,3 +54,22 @@ def test_a_string_projection_is_built_directly_and_shares_nothing_mutable() -> N
     assert projected.attrs["sk"] is not item.attrs["sk"]
     item.attrs["sk"] = DynamoType({"S": "changed"})
     assert projected.attrs["sk"].value == "2026-01-01T00:00#01"
+
+
+def test_detached_answers_what_deepcopy_answers() -> None:
+    item = _item()
+    assert projection.detached(item).to_json() == copy.deepcopy(item).to_json()
+
+
+def test_detached_item_does_not_follow_later_writes_to_the_stored_one() -> None:
+    """Writes change the stored item's map and nested values in place; the copy keeps its own."""
+    item = _item()
+    before = copy.deepcopy(item).to_json()
+    copied = projection.detached(item)
+    item.attrs["meta"]["k"] = DynamoType({"S": "changed"})  # SET meta.k = ... (in place)
+    item.attrs["list"].value.append(DynamoType({"S": "appended"}))  # list_append, in place
+    item.attrs["tags"].value.append("c")
+    item.attrs["sk"] = DynamoType({"S": "replaced"})  # SET sk = ...
+    item.attrs["added"] = DynamoType({"S": "new"})  # SET added = ...
+    del item.attrs["message"]  # REMOVE message
+    assert copied.to_json() == before

@@ -6,9 +6,11 @@ For a Query that names a few top-level attributes that is two full copies of eac
 a few strings (the audit's index tally spent about half of its moto time there).
 
 Here the copy is made only where nothing else makes one: a projection (the index's KEYS_ONLY or
-INCLUDE, or a ``ProjectionExpression``) already builds new items. A projection of top-level
-string, boolean and null attributes, whose round trip through regular JSON is the identity, is
-built directly; anything else (nested paths, list indexes, numbers, sets, binary, maps) goes
+INCLUDE, or a ``ProjectionExpression``) already builds new items; otherwise each item gets its
+own attribute map sharing the scalar values, which moto never changes in place (``detached``:
+it halved moto's time for a newest-100 read of one service). A projection of top-level string,
+boolean and null attributes, whose round trip through regular JSON is the identity, is built
+directly; anything else (nested paths, list indexes, numbers, sets, binary, maps) goes
 through moto's own ``Item.project``. ``tests/test_speed_dynamodb_index.py`` compares the answers
 with moto's.
 """
@@ -59,7 +61,7 @@ def finish(
     The answer never shares values with the stored items: either a projection built it, or it is
     deep-copied as moto does.
     """
-    built = False
+    built = False  # True once a projection made new items
     if index_name:
         index = table.get_index(index_name)
         results = [index.project(r) for r in results]
@@ -69,4 +71,28 @@ def finish(
     if projection_expressions:
         results = [project(r, projection_expressions) for r in results]
         built = True
-    return results if built else copy.deepcopy(results)
+    return results if built else [detached(r) for r in results]
+
+
+# Values moto never changes in place: every write of one makes a new DynamoType (only maps and
+# lists have a __setitem__, which nested update expressions use).
+_IMMUTABLE_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
+
+
+def detached(item: Any) -> Any:
+    """What ``copy.deepcopy(item)`` answers, sharing only values no write changes in place.
+
+    The attribute map is a new dict (a write adding or replacing an attribute changes the stored
+    item's map, not this one); scalar values are shared, maps, lists and sets deep-copied.
+    """
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    result = Item.__new__(Item)
+    result.hash_key, result.range_key = item.hash_key, item.range_key
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(attrs, item.attrs)
+    for name, value in attrs.items():
+        if value.type not in _IMMUTABLE_TYPES:
+            dict.__setitem__(attrs, name, copy.deepcopy(value))
+    result.attrs = attrs
+    return result
