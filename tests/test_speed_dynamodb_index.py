@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto_in_process import dynamodb_client
 
 from slsops.local.speed import dynamodb_index
 
@@ -62,12 +63,7 @@ def compared(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr(Table, "query", both)
     with mock_aws():
-        client = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        client = dynamodb_client()
         _create_table(client)
         yield client, stats
 

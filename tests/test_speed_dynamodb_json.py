@@ -11,10 +11,10 @@ import json
 import random
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoResult
+from moto_in_process import dynamodb_client
 
 from slsops.local.speed import dynamodb_json
 
@@ -45,12 +45,7 @@ def compared(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr(DynamoResult, "execute_result", both)
     with mock_aws():
-        client = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        client = dynamodb_client()
         client.create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",

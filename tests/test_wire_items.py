@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto_in_process import dynamodb_client
 
 from slsops.deployment import dynamo_pages
 from slsops.deployment.wire_items import wire_items
@@ -14,12 +14,7 @@ from slsops.deployment.wire_items import wire_items
 @pytest.fixture
 def ddb():
     with mock_aws():
-        client = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        client = dynamodb_client()
         client.create_table(
             TableName="t",
             BillingMode="PAY_PER_REQUEST",
