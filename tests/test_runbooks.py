@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 from infra_hcl import load_infra
-from stack_breaks import aws
+from stack_breaks import aws, stage_deployment
 
 from slsops.terraform import terraform_env
 
@@ -257,12 +257,6 @@ def test_the_three_alarm_pages_run_slsops_commands_locally():
 # ------------------------------------------------------------------------------ placeholders
 
 
-def _current_deployment_id(stack) -> str:
-    client = aws(stack, "apigateway")
-    stage = client.get_stage(restApiId=stack["api_id"], stageName=stack["stage_name"])
-    return stage["deploymentId"]
-
-
 def _live_alias_version(stack) -> str:
     client = aws(stack, "lambda")
     return client.get_alias(FunctionName=stack["ingest_function_name"], Name="live")[
@@ -275,7 +269,7 @@ PAGE_VALUES: dict[str, dict[str, Callable[..., str]]] = {
     # Rolling the stage back is rehearsed onto the deployment it already serves: the commands
     # and permissions are exercised, the shared stack stays as it was.
     "deploy-and-roll-back.md": {
-        "<previous deployment id>": _current_deployment_id,
+        "<previous deployment id>": stage_deployment,
         "<previous version>": _live_alias_version,
     },
     # The operator's published audit policy grants S3 on buckets named *-audit-exports; on the

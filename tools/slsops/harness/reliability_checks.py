@@ -22,6 +22,7 @@ from slsops.framework.model import (
     passed,
     skipped,
 )
+from slsops.framework.runner import run_one
 from slsops.harness import access_matrix
 from slsops.harness.campaign import Tally
 from slsops.harness.fuzz_figures import FuzzFigures
@@ -233,21 +234,4 @@ def authorised_served(m: Measured) -> Outcome:
 
 def judge(measured: Measured) -> list[CheckResult]:
     """Every REL- check on one run's figures (an exception is an ERROR, never a PASS)."""
-    results = []
-    for rel in CHECKS:
-        try:
-            outcome = rel.run(measured)
-        except Exception as exc:  # a bug in a check: reported, never a PASS
-            outcome = Outcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
-        results.append(
-            CheckResult(
-                id=rel.id,
-                title=rel.title,
-                status=outcome.status,
-                severity=rel.severity,
-                detail=outcome.detail,
-                remediation=rel.remediation,
-                evidence=outcome.evidence,
-            )
-        )
-    return results
+    return [run_one(rel, measured) for rel in CHECKS]

@@ -8,7 +8,6 @@ usage report, so what follows the deploy step cannot tell them apart.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,9 @@ from slsops.local import apply as tf_apply
 from slsops.local import deployer, startup_cache
 from slsops.local.authz import principals
 from slsops.local.startup_phases import Phases
+from slsops.packaging import sha256_of
 
 log = logging.getLogger("slsops.local")
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def tf_versions(tf_dir: Path) -> str:
