@@ -21,6 +21,9 @@ import copy
 import re
 from typing import Any
 
+# Imported once here, not per item: both functions below run for every item a Query returns.
+from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
 # Types whose value regular JSON gives back unchanged ({"S": v} -> v -> {"S": v}).
 _IDENTITY_TYPES = frozenset({"S", "BOOL", "NULL"})
 _LIST_INDEX = re.compile(r".+\[\d+\]$")
@@ -28,8 +31,6 @@ _LIST_INDEX = re.compile(r".+\[\d+\]$")
 
 def project(item: Any, projection_expressions: list[list[str]]) -> Any:
     """``item.project(projection_expressions)``, built directly when that is the same."""
-    from moto.dynamodb.models.dynamo_type import Item
-
     attrs: dict[str, Any] = {}
     for path in projection_expressions:
         if len(path) != 1 or _LIST_INDEX.match(path[0]):
@@ -85,8 +86,6 @@ def detached(item: Any) -> Any:
     The attribute map is a new dict (a write adding or replacing an attribute changes the stored
     item's map, not this one); scalar values are shared, maps, lists and sets deep-copied.
     """
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
-
     result = Item.__new__(Item)
     result.hash_key, result.range_key = item.hash_key, item.range_key
     attrs = LimitedSizeDict.__new__(LimitedSizeDict)
