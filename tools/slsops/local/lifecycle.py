@@ -67,17 +67,32 @@ def _bind(port: int, app: Any, flag: str, request_handler: Any = None) -> Any:
         listener.listen(128)
     except OSError as exc:
         listener.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise UsageError(
-                f"port {port} on 127.0.0.1 is in use; pass {flag} 0 to pick a free one "
-                "or stop what holds it"
-            ) from None
-        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+        raise _cannot_listen(port, flag, exc) from None
     kwargs = {"request_handler": request_handler} if request_handler else {}
     try:
         return make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno(), **kwargs)
     finally:
         listener.close()  # the server holds its own duplicate of the socket
+
+
+def _bind_embedded_aws(port: int, app: Any) -> Any:
+    """The embedded AWS's keep-alive server on 127.0.0.1:port (``keepalive_server``)."""
+    from slsops.local.gateway_http import READ_TIMEOUT_S
+    from slsops.local.keepalive_server import KeepAliveServer
+
+    try:
+        return KeepAliveServer(app, port, READ_TIMEOUT_S)
+    except OSError as exc:
+        raise _cannot_listen(port, "--aws-port", exc) from None
+
+
+def _cannot_listen(port: int, flag: str, exc: OSError) -> UsageError:
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(
+            f"port {port} on 127.0.0.1 is in use; pass {flag} 0 to pick a free one "
+            "or stop what holds it"
+        )
+    return UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
 
 
 def check_prerequisites() -> None:
@@ -132,7 +147,7 @@ class LocalStack:
     # ---------------------------------------------------------------- start
     def start(self) -> dict[str, Any]:
         """Bring the whole stack up and write the stack file; returns its outputs."""
-        from slsops.local.aws_app import TimedRequestHandler, build_moto_app
+        from slsops.local.aws_app import build_moto_app
         from slsops.local.operator import create_admin, create_operator
 
         options = self.options
@@ -149,9 +164,7 @@ class LocalStack:
                 # Between the authorisation layer and moto: what the start-up cache records.
                 self.recorder = startup_cache.RequestRecorder(moto_app.app)
                 moto_app.app = self.recorder
-                self.moto_server = _bind(
-                    options.aws_port, moto_app, "--aws-port", TimedRequestHandler
-                )
+                self.moto_server = _bind_embedded_aws(options.aws_port, moto_app)
                 self.moto_url = f"http://127.0.0.1:{self.moto_server.port}"
                 self.api_port = self.api_server.port
                 self.workers.moto_url = self.moto_url

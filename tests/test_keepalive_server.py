@@ -1,0 +1,114 @@
+"""The embedded AWS's HTTP server: connections stay open, stalled clients are dropped, and the
+request reaches the app as werkzeug's server handed it (underscored headers, RAW_URI)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from slsops.local.keepalive_server import KeepAliveServer, PortInUse
+
+READ_TIMEOUT_S = 1.0
+
+
+def echo_app(environ, start_response):
+    """Answers what the server handed over: headers, raw URI, body, and which connection."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    seen = {
+        "raw_uri": environ.get("RAW_URI"),
+        "headers": {k: v for k, v in environ.items() if k.startswith("HTTP_")},
+        "body": body.decode(),
+        "peer": environ.get("REMOTE_PORT"),
+    }
+    payload = json.dumps(seen).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    start_response("200 OK", headers)
+    return [payload]
+
+
+@contextmanager
+def serving(app=echo_app) -> Iterator[KeepAliveServer]:
+    server = KeepAliveServer(app, 0, READ_TIMEOUT_S, threads=4)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_two_requests_share_one_connection() -> None:
+    with serving() as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        answers = []
+        for body in ("first", "second"):
+            conn.request("POST", "/a%2Fb?x=1", body=body)
+            response = conn.getresponse()
+            assert response.status == 200
+            assert (response.getheader("Connection") or "").lower() != "close"
+            answers.append(json.loads(response.read()))
+        conn.close()
+    assert [a["body"] for a in answers] == ["first", "second"]
+    assert answers[0]["peer"] == answers[1]["peer"]  # the same TCP connection both times
+
+
+def test_raw_uri_and_underscored_headers_reach_the_app() -> None:
+    with serving() as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("GET", "/bucket/a%2Fb?list-type=2", headers={"x_amz_meta_note": "kept"})
+        seen = json.loads(conn.getresponse().read())
+        conn.close()
+    assert seen["raw_uri"] == "/bucket/a%2Fb?list-type=2"
+    assert seen["headers"].get("HTTP_X_AMZ_META_NOTE") == "kept"
+
+
+def test_a_client_that_stalls_is_dropped_after_the_read_timeout() -> None:
+    with serving() as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-this")
+        sock.settimeout(READ_TIMEOUT_S * 10)
+        began = time.monotonic()
+        received = b""
+        while chunk := sock.recv(4096):  # ends when the server closes the connection
+            received += chunk
+        waited = time.monotonic() - began
+    assert waited < READ_TIMEOUT_S * 10
+    assert b"200 OK" not in received  # the app never saw a request with a short body
+
+
+def test_a_second_server_on_a_taken_port_says_so() -> None:
+    with serving() as server, pytest.raises(PortInUse):
+        KeepAliveServer(echo_app, server.port, READ_TIMEOUT_S)
+
+
+def test_a_server_closed_without_serving_leaves_no_thread() -> None:
+    before = set(threading.enumerate())
+    server = KeepAliveServer(echo_app, 0, READ_TIMEOUT_S, threads=3)
+    server.server_close()  # a start-up that failed after binding
+    left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert left == []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", server.port))  # the port is free again
+
+
+def test_the_port_is_free_after_shutdown_while_a_client_keeps_its_connection() -> None:
+    with serving() as server:
+        port = server.port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/")
+        conn.getresponse().read()  # the connection stays open on the client's side
+    try:
+        with socket.socket() as probe:  # as `local down`'s callers check, with SO_REUSEADDR
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+    finally:
+        conn.close()

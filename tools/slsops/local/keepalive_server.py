@@ -1,0 +1,100 @@
+"""The embedded AWS's HTTP server: keep-alive connections served by a fixed pool of threads.
+
+werkzeug's development server closes every connection after one answer (it always sends
+``Connection: close``) and starts a thread per connection. Every DynamoDB call of a Lambda
+worker then paid a new TCP connection and a new thread on both sides, about a third of the
+server process's time under load (docs/local-stack.md, "Where the time goes"). cheroot,
+CherryPy's pure-Python HTTP/1.1 server, keeps connections alive (botocore's pool reuses them),
+parks idle ones in a selector instead of a thread, and hands requests to a fixed thread pool.
+
+What the embedded AWS promised with werkzeug still holds here:
+
+- a read timeout on every connection (a client that stalls is dropped, not served forever);
+- header names with underscores reach the app (as ``moto_server``'s request handler keeps them);
+- ``RAW_URI`` is set as werkzeug sets it (moto reads it to recover the undecoded path).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+from cheroot import wsgi
+
+# Enough for the Lambda workers' connection pools and the toolkit's parallel scans at once;
+# requests beyond it wait in the accept queue, they are not refused.
+DEFAULT_THREADS = 32
+
+
+def _with_raw_uri(app: Any) -> Any:
+    def call(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return app(environ, start_response)
+
+    return call
+
+
+class _Server(wsgi.Server):
+    """cheroot's server, with SO_REUSEADDR also on a port chosen by the system (port 0).
+
+    cheroot leaves it off for port 0; the connections it accepts then lack it too, and one
+    a client still holds open after we stop keeps the port unbindable for up to a minute.
+    """
+
+    @classmethod
+    def prepare_socket(cls, bind_addr: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = super().prepare_socket(bind_addr, *args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
+
+
+class PortInUse(OSError):
+    """The port is held by another process (``errno`` is EADDRINUSE)."""
+
+
+class KeepAliveServer:
+    """A bound HTTP/1.1 server for one WSGI app on 127.0.0.1, with werkzeug's server methods.
+
+    Binding happens here, so a taken port fails at construction; ``serve_forever`` blocks
+    until ``shutdown``; ``server_close`` is there for callers written for werkzeug.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        port: int,
+        read_timeout_s: float,
+        threads: int = DEFAULT_THREADS,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._server = _Server(
+            (host, port),
+            _with_raw_uri(app),
+            numthreads=threads,
+            timeout=read_timeout_s,
+            shutdown_timeout=5,
+            request_queue_size=128,
+        )
+        self._server.server_name = host
+        try:
+            self._server.prepare()
+        except OSError as exc:
+            if f"[Errno {errno.EADDRINUSE}]" in str(exc) or exc.errno == errno.EADDRINUSE:
+                raise PortInUse(errno.EADDRINUSE, f"port {port} is in use") from None
+            raise
+        self.host = host
+        self.port = int(self._server.bind_addr[1])
+
+    def serve_forever(self) -> None:
+        self._server.serve()
+
+    def shutdown(self) -> None:
+        """Stop serving, close the socket and join the threads (idempotent)."""
+        self._server.stop()
+
+    def server_close(self) -> None:
+        """The same as ``shutdown``: binding already started the thread pool, which must stop
+        even when the server never served (a start-up that failed after binding)."""
+        self._server.stop()
