@@ -492,3 +492,22 @@ def test_every_service_refuses_in_its_own_error_shape(endpoint, service, call, d
     message = assert_client_error(lambda: call(client(endpoint, service, nobody)), denied)
     assert f"user/{name} is not authorized to perform: " in message
     assert_client_error(lambda: call(client(endpoint, service, UNKNOWN)), unknown)
+
+
+def test_a_policy_removed_refuses_the_next_call_though_decisions_are_remembered(endpoint, world):
+    iam = client(endpoint, "iam")
+    name = f"revoked-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    user = client(
+        endpoint,
+        "dynamodb",
+        {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]},
+    )
+    iam.put_user_policy(
+        UserName=name, PolicyName="list", PolicyDocument=policy(allow("dynamodb:ListTables"))
+    )
+    for _ in range(3):  # the second and third answers come from the remembered decision
+        assert world["table"] in user.list_tables()["TableNames"]
+    iam.delete_user_policy(UserName=name, PolicyName="list")
+    assert_client_error(lambda: user.list_tables(), "AccessDeniedException")

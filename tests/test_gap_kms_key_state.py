@@ -7,6 +7,8 @@ serving the table (shown by the first test); the others run the embedded AWS wit
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -227,3 +229,70 @@ def test_a_key_policy_naming_the_caller_is_enough_without_iam(enforcing) -> None
         ),
     )
     assert get_error(ddb, "kms-gap-policy") is None
+
+
+def _key_policy_naming(user_arn: str, condition: dict | None = None) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": user_arn},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}}
+        | (condition or {}),
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_a_key_policy_that_stops_naming_the_caller_refuses_the_next_call(enforcing) -> None:
+    """Decisions are remembered (authz.decision_cache): a changed key policy must end them."""
+    url, admin = enforcing
+    table = Table(url, "kms-gap-revoked", admin)
+    _, ddb = reader_of(url, admin, "kms-gap-revoked", "kms-gap-revoked-user")
+    kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **admin)
+    named = _key_policy_naming("arn:aws:iam::123456789012:user/kms-gap-revoked-user")
+    kms.put_key_policy(KeyId=table.key_id, PolicyName="default", Policy=named)
+    assert get_error(ddb, "kms-gap-revoked") is None
+    assert get_error(ddb, "kms-gap-revoked") is None  # the remembered decision
+    other = _key_policy_naming("arn:aws:iam::123456789012:user/someone-else")
+    kms.put_key_policy(KeyId=table.key_id, PolicyName="default", Policy=other)
+    code, message = get_error(ddb, "kms-gap-revoked")
+    assert code == "AccessDeniedException" and "not allowed to access" in message
+
+
+def test_an_iam_grant_removed_refuses_the_next_call(enforcing) -> None:
+    url, admin = enforcing
+    Table(url, "kms-gap-iam-revoked", admin)  # the default key policy delegates to IAM
+    iam, ddb = reader_of(url, admin, "kms-gap-iam-revoked", "kms-gap-iam-revoked-user")
+    iam.put_user_policy(
+        UserName="kms-gap-iam-revoked-user",
+        PolicyName="key",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+            }
+        ),
+    )
+    assert get_error(ddb, "kms-gap-iam-revoked") is None
+    assert get_error(ddb, "kms-gap-iam-revoked") is None
+    iam.delete_user_policy(UserName="kms-gap-iam-revoked-user", PolicyName="key")
+    code, _ = get_error(ddb, "kms-gap-iam-revoked")
+    assert code == "AccessDeniedException"
+
+
+def test_a_key_policy_that_expires_refuses_once_its_time_has_passed(enforcing) -> None:
+    """A decision read from a time condition is made anew on every call, never remembered."""
+    url, admin = enforcing
+    table = Table(url, "kms-gap-expiring", admin)
+    _, ddb = reader_of(url, admin, "kms-gap-expiring", "kms-gap-expiring-user")
+    until = datetime.now(UTC) + timedelta(seconds=2)
+    expiring = _key_policy_naming(
+        "arn:aws:iam::123456789012:user/kms-gap-expiring-user",
+        {"DateLessThan": {"aws:CurrentTime": until.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+    )
+    kms = boto3.client("kms", region_name=REGION, endpoint_url=url, **admin)
+    kms.put_key_policy(KeyId=table.key_id, PolicyName="default", Policy=expiring)
+    assert get_error(ddb, "kms-gap-expiring") is None
+    time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 1.1)
+    code, _ = get_error(ddb, "kms-gap-expiring")
+    assert code == "AccessDeniedException"

@@ -22,6 +22,9 @@ from slsops.iam.evaluator import Decision, evaluate
 
 USER = "user"
 ASSUMED_ROLE = "assumed-role"
+# The WSGI environ key under which the authorisation layer hands the authenticated caller to
+# what runs behind it (the gaps), so that nothing resolves the access key a second time.
+CALLER_ENVIRON_KEY = "slsops.caller"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from slsops.local import identity, sigv4
-from slsops.local.authz import moto_call, resources, sts_checks
+from slsops.local.authz import decision_cache, moto_call, resources, sts_checks
 from slsops.local.authz.errors import Refusal, access_denied
 from slsops.local.authz.principals import SHARED
 
@@ -131,9 +131,11 @@ class AuthorizationLayer:
                 Refusal(400, "InvalidAction", f"Could not parse the request: {exc}"),
                 None,
             )
-        refusal, _principal = self._decide(call, environ, body)
+        refusal, principal = self._decide(call, environ, body)
         if refusal is not None:
             return self._refuse(start_response, refusal, call)
+        if principal is not None:
+            environ[identity.CALLER_ENVIRON_KEY] = principal
         if call.operation.startswith("AssumeRole") and call.service == "sts":
             return self._issue_session(call, environ, start_response)
         try:
@@ -197,8 +199,13 @@ class AuthorizationLayer:
         arns, extra = resources.derive(call, region, principal.account_id)
         requirements = [(call.iam_action, arn) for arn in arns]
         requirements += resources.implied_requirements(call, region, principal.account_id)
+        frozen_extra = tuple(sorted((key, repr(value)) for key, value in extra.items()))
         for action, arn in requirements:
-            decision = identity.authorize(principal, action, arn, extra)
+            decision = decision_cache.SHARED.decide(
+                principal,
+                ("authorize", action, arn, frozen_extra),
+                lambda action=action, arn=arn: identity.authorize(principal, action, arn, extra),
+            )
             if not decision.allowed:
                 refusal = access_denied(principal.arn, action, arn, decision.explicit_deny)
                 if call.protocol == "json":

@@ -101,6 +101,21 @@ def caller_may_use_key(key: Any, principal: Any, region: str) -> bool:
     )
 
 
+def _remembered_use(key: Any, principal: Any, region: str) -> bool:
+    """``caller_may_use_key``, remembered for the authorisation layer's principals (whose
+    objects are replaced on every IAM write) while the key's policy and aliases stay the same."""
+    from slsops.local.authz import decision_cache
+
+    policy = key.policy if isinstance(key.policy, str) else json.dumps(key.policy, sort_keys=True)
+    aliases = tuple(sorted(getattr(key, "aliases", None) or []))
+    return decision_cache.SHARED.decide(
+        principal,
+        ("kms-via-dynamodb", key.arn, region, aliases, policy),
+        lambda: caller_may_use_key(key, principal, region),
+        other_documents=(policy,),
+    )
+
+
 def key_refusal(
     account_id: str, region: str, table_name: str, caller: Callable[[], Any] = lambda: None
 ) -> str | None:
@@ -126,7 +141,7 @@ def key_refusal(
         if key.key_state in _KMS_ERRORS:
             kms_error, template = _KMS_ERRORS[key.key_state]
             detail = template.format(arn=key.arn)
-        elif (principal := caller()) is not None and not caller_may_use_key(key, principal, region):
+        elif (principal := caller()) is not None and not _remembered_use(key, principal, region):
             kms_error, detail = "AWSKMSException", _NOT_ALLOWED
         else:
             return None
@@ -138,9 +153,13 @@ def key_refusal(
 
 
 def _caller(environ: dict[str, Any]) -> Any:
-    """The signing principal when the embedded AWS knows its access key, else None."""
+    """The signing principal: the one the authorisation layer authenticated, else (no layer in
+    front, as in a gap's own tests) resolved from the access key; None when unknown."""
     from slsops.local import identity
 
+    authenticated = environ.get(identity.CALLER_ENVIRON_KEY)
+    if authenticated is not None:
+        return authenticated
     match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
     return identity.resolve(match.group(1)) if match else None
 
