@@ -32,6 +32,7 @@ from slsops.local import identity, sigv4
 from slsops.local.authz import decision_cache, moto_call, resources, sts_checks
 from slsops.local.authz.errors import Refusal, access_denied
 from slsops.local.authz.principals import SHARED
+from slsops.local.speed import shared_parse
 
 CONTROL_PREFIX = "/_slsops/"
 MOTO_API_PREFIX = "/moto-api"
@@ -136,6 +137,7 @@ class AuthorizationLayer:
             return self._refuse(start_response, refusal, call)
         if principal is not None:
             environ[identity.CALLER_ENVIRON_KEY] = principal
+        environ[shared_parse.PREPARED_ENVIRON_KEY] = call.response  # moto runs this parse
         if call.operation.startswith("AssumeRole") and call.service == "sts":
             return self._issue_session(call, environ, start_response)
         try:

@@ -14,6 +14,7 @@ from slsops.local.speed import (
     moto_actions,
     moto_request_parse,
     moto_routing,
+    shared_parse,
     sort_keys,
 )
 
@@ -25,6 +26,7 @@ PATCHES = (
     moto_actions,  # an action's handler method found by name, not by listing the class
     moto_request_parse,  # string and number attribute values parsed without their shape
     moto_routing,  # requests routed to moto's service apps without a global lock
+    shared_parse,  # moto runs the authorisation layer's parse of a request, not a second one
 )
 
 

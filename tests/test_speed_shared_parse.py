@@ -1,0 +1,163 @@
+"""moto executes the authorisation layer's parse of a request (speed.shared_parse): one parse per
+request, the same answers as two, and a fresh parse whenever the request moto is handed is not
+the one the layer parsed."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.core.responses import BaseResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from slsops.local import speed
+from slsops.local.authz.layer import AuthorizationLayer
+from slsops.local.aws_app import serve_in_thread
+from slsops.local.gaps import wrap_all
+from slsops.local.operator import create_admin
+from slsops.local.speed import shared_parse
+
+REGION = "us-east-1"
+
+
+class Tamper:
+    """Between the layer and moto: rewrites one PutItem value when asked to (the guard's case)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.active = app, False
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.active and environ.get("HTTP_X_AMZ_TARGET", "").endswith(".PutItem"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length).replace(b'"checked"', b'"changed"')
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[dict[str, Any]]:
+    speed.install()
+    tamper = Tamper(wrap_all(DomainDispatcherApplication(create_backend_app)))
+    admin = create_admin()
+    with serve_in_thread(AuthorizationLayer(tamper)) as url:
+        ddb = boto3.client("dynamodb", endpoint_url=url, region_name=REGION, **admin.boto3_kwargs())
+        yield {"ddb": ddb, "tamper": tamper}
+
+
+@pytest.fixture
+def setup_calls(monkeypatch) -> list[str]:
+    """Names of the response classes moto's ``setup_class`` ran for (the layer's and moto's)."""
+    seen: list[str] = []
+    original = BaseResponse.setup_class
+
+    def counting(self, *args, **kwargs):
+        seen.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseResponse, "setup_class", counting)
+    return seen
+
+
+def _table(ddb: Any, name: str) -> None:
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "p", "KeyType": "HASH"},
+            {"AttributeName": "s", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "p", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _workload(ddb: Any, table: str, seed: int) -> list[Any]:
+    """A random run of data-plane calls; their answers with ids and the table name blanked."""
+    rng = random.Random(seed)
+    answers: list[Any] = []
+    for step in range(60):
+        p, s = f"p{rng.randrange(3)}", str(rng.randrange(10))
+        key = {"p": {"S": p}, "s": {"N": s}}
+        item = key | {"v": {"S": f"v{step}"}, "n": {"N": str(step)}}
+        operation, kwargs = rng.choice(
+            [
+                ("put_item", {"Item": item}),
+                ("put_item", {"Item": item, "ConditionExpression": "attribute_not_exists(p)"}),
+                (
+                    "query",
+                    {
+                        "KeyConditionExpression": "p = :p AND s >= :s",
+                        "ExpressionAttributeValues": {":p": {"S": p}, ":s": {"N": s}},
+                        "ScanIndexForward": bool(step % 2),
+                        "Limit": 1 + step % 4,
+                    },
+                ),
+                ("get_item", {"Key": key}),
+                (
+                    "update_item",
+                    {
+                        "Key": key,
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        "ReturnValues": "ALL_NEW",
+                    },
+                ),
+            ]
+        )
+        try:
+            answer = getattr(ddb, operation)(TableName=table, **kwargs)
+            answer.pop("ResponseMetadata", None)
+        except ddb.exceptions.ClientError as exc:
+            answer = {"error": exc.response["Error"]["Code"]}
+        answers.append(json.loads(re.sub(table, "T", json.dumps(answer, default=str))))
+    return answers
+
+
+def test_moto_runs_the_layers_parse_instead_of_parsing_again(served, setup_calls) -> None:
+    _table(served["ddb"], "shared-parse-count")
+    setup_calls.clear()
+    served["ddb"].get_item(TableName="shared-parse-count", Key={"p": {"S": "a"}, "s": {"N": "1"}})
+    assert setup_calls == ["DynamoHandler"]  # once, by the layer; without the patch: twice
+    shared_parse.uninstall()
+    try:
+        setup_calls.clear()
+        served["ddb"].get_item(
+            TableName="shared-parse-count", Key={"p": {"S": "a"}, "s": {"N": "1"}}
+        )
+        assert setup_calls == ["DynamoHandler", "DynamoHandler"]
+    finally:
+        shared_parse.install()
+
+
+def test_answers_are_the_same_with_one_parse_and_with_two(served) -> None:
+    ddb = served["ddb"]
+    _table(ddb, "shared-parse-one")
+    _table(ddb, "shared-parse-two")
+    one = _workload(ddb, "shared-parse-one", seed=7)
+    shared_parse.uninstall()
+    try:
+        two = _workload(ddb, "shared-parse-two", seed=7)
+    finally:
+        shared_parse.install()
+    assert one == two
+
+
+def test_a_request_changed_after_the_layer_is_parsed_anew(served) -> None:
+    ddb, tamper = served["ddb"], served["tamper"]
+    _table(ddb, "shared-parse-guard")
+    key = {"p": {"S": "a"}, "s": {"N": "1"}}
+    tamper.active = True
+    try:
+        ddb.put_item(TableName="shared-parse-guard", Item=key | {"v": {"S": "checked"}})
+    finally:
+        tamper.active = False
+    stored = ddb.get_item(TableName="shared-parse-guard", Key=key)["Item"]
+    assert stored["v"] == {"S": "changed"}  # moto ran what it was handed, not the layer's parse

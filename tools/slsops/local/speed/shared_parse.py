@@ -1,0 +1,49 @@
+"""Speed: moto executes the request the authorisation layer already parsed, instead of parsing it
+again.
+
+The authorisation layer asks moto which call a request is (``authz.moto_call.parse``: moto's
+response class and its ``setup_class``), so that the check and the execution cannot disagree;
+then moto parsed the same request a second time to execute it. That second parse (routing the
+URL, building the request, walking every attribute value of every item against its botocore
+shape) was about a tenth of the embedded AWS's time under load.
+
+The layer leaves its parsed response object in the WSGI environ (``PREPARED_ENVIRON_KEY``);
+moto's ``BaseResponse._dispatch`` then runs that object's action. It is used once, and only when
+it is of the handler's own class and was parsed from the very request moto is handed (method,
+URL, headers and body compare equal); otherwise moto parses as before. So the check and the
+execution now read one object, not two parses of one request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slsops.local.speed.attribute_patch import AttributePatch
+
+PREPARED_ENVIRON_KEY = "slsops.moto_response"
+
+
+def prepared_for(handler: Any, request: Any) -> Any | None:
+    """The layer's parse of ``request`` if it fits ``handler``'s class, else None (used once)."""
+    prepared = request.environ.pop(PREPARED_ENVIRON_KEY, None)
+    if prepared is None or type(prepared) is not type(handler):
+        return None
+    same = (
+        prepared.method == request.method
+        and prepared.uri == request.raw_url
+        and prepared.raw_body == request.get_data()
+        and dict(prepared.headers) == dict(request.headers)
+    )
+    return prepared if same else None
+
+
+def dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
+    """``BaseResponse._dispatch``: the layer's parse when it is this request's, else moto's."""
+    prepared = prepared_for(self, request)
+    if prepared is not None:
+        return prepared.call_action()
+    return PATCH.original(self, request, full_url, headers)
+
+
+PATCH = AttributePatch("moto.core.responses:BaseResponse", "_dispatch", dispatch)
+install, uninstall = PATCH.install, PATCH.uninstall
