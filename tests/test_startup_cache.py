@@ -222,6 +222,64 @@ def test_the_cache_is_private_and_restores_this_runs_external_ids(
     assert startup_cache.load("missing") is None
 
 
+def _save(key: str, state: Path, admin_key_id: str) -> Path:
+    entry = {"method": "GET", "path": "/", "query": "", "headers": [], "body": "", "status": 200}
+    return startup_cache.save(key, [entry], state, {}, {}, admin_key_id)
+
+
+def test_a_second_recording_of_a_key_keeps_the_first_entry_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two start-ups (parallel test workers) recording one key: the first entry stays, the
+    second neither fails nor swaps its files in under a reader of the first."""
+    monkeypatch.setenv(startup_cache.DIR_ENV, str(tmp_path / "cache"))
+    state = tmp_path / "terraform.tfstate"
+    state.write_text("{}")
+    first = _save("k1", state, "AKIAFIRSTADMIN000001")
+    reading = os.open(first, os.O_RDONLY | os.O_DIRECTORY)  # a reader holding the first entry
+    try:
+        inode = os.fstat(reading).st_ino
+        assert _save("k1", state, "AKIASECONDADMIN00002") == first
+        assert first.stat().st_ino == inode, "the first entry was replaced"
+    finally:
+        os.close(reading)
+    cached = startup_cache.load("k1")
+    assert cached is not None and cached.meta["admin_key_id"] == "AKIAFIRSTADMIN000001"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k1"]  # no staging left
+    (first / startup_cache.REQUESTS_FILE).unlink()  # damaged: the next recording replaces it
+    assert startup_cache.load("k1") is None
+    _save("k1", state, "AKIATHIRDADMIN000003")
+    cached = startup_cache.load("k1")
+    assert cached is not None and cached.meta["admin_key_id"] == "AKIATHIRDADMIN000003"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k1"]
+
+
+def test_a_load_never_mixes_two_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An entry removed and stored anew while it is read: the reader gets None, not the meta
+    of one recording with the requests of the other."""
+    monkeypatch.setenv(startup_cache.DIR_ENV, str(tmp_path / "cache"))
+    state = tmp_path / "terraform.tfstate"
+    state.write_text("{}")
+    _save("k1", state, "AKIAFIRSTADMIN000001")
+    real_open = os.open
+    swapped = []
+
+    def open_then_swap(path, flags, *args, **kwargs):
+        handle = real_open(path, flags, *args, **kwargs)
+        if str(path) == startup_cache.META_FILE and not swapped:  # between meta and requests
+            swapped.append(True)
+            startup_cache.discard("k1")
+            _save("k1", state, "AKIASECONDADMIN00002")
+        return handle
+
+    monkeypatch.setattr(os, "open", open_then_swap)
+    assert startup_cache.load("k1") is None
+    assert swapped
+    monkeypatch.setattr(os, "open", real_open)
+    cached = startup_cache.load("k1")
+    assert cached is not None and cached.meta["admin_key_id"] == "AKIASECONDADMIN00002"
+
+
 @pytest.mark.parametrize(("value", "off"), [("", False), ("0", False), ("1", True), ("yes", True)])
 def test_the_environment_turns_the_cache_off(
     monkeypatch: pytest.MonkeyPatch, value: str, off: bool

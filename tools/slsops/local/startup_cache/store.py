@@ -2,6 +2,12 @@
 
 The recording holds the apply's requests and state, so entries are the user's alone (folders
 0700, files 0600), and a start-up that loses a race or finds a damaged entry just applies.
+
+Several start-ups may share the cache at once (parallel test workers, two terminals): an entry
+is written in a private staging folder and renamed into place, the first complete entry of a
+key stays (a second recording of the same key is dropped, never swapped in under a reader),
+and ``load`` reads every file of an entry through one open handle of its folder, so it gets
+one recording whole or nothing, never the meta of one and the requests of another.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +74,26 @@ def load(key: str) -> CachedStart | None:
     """The entry stored under ``key``; None when missing, of another schema or unreadable."""
     folder = cache_root() / key
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        # Through the folder's handle: if another start-up removes or replaces the entry
+        # meanwhile, the reads fail (files unlinked) instead of mixing two recordings.
+        def read(name: str) -> str:
+            with open(name, encoding="utf-8", opener=partial(os.open, dir_fd=handle)) as file:
+                return file.read()
+
+        meta = json.loads(read(META_FILE))
         if meta.get("schema") != SCHEMA:
             return None
-        lines = (folder / REQUESTS_FILE).read_text(encoding="utf-8").splitlines()
-        entries = [json.loads(line) for line in lines if line]
-        state_text = (folder / STATE_FILE).read_text(encoding="utf-8")
-        outputs = json.loads((folder / OUTPUTS_FILE).read_text(encoding="utf-8"))
+        entries = [json.loads(line) for line in read(REQUESTS_FILE).splitlines() if line]
+        state_text = read(STATE_FILE)
+        outputs = json.loads(read(OUTPUTS_FILE))
     except (OSError, ValueError):
         return None
+    finally:
+        os.close(handle)
     return CachedStart(folder, entries, state_text, outputs, meta)
 
 
@@ -109,13 +127,35 @@ def save(
         "requests": len(entries),
     }
     write_private(staging / META_FILE, json.dumps(meta, indent=2) + "\n")
-    shutil.rmtree(final, ignore_errors=True)
     try:
-        staging.rename(final)
+        _publish(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # left only when another start-up won
     _prune(root, keep=final)
     return final
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Rename ``staging`` to ``final``; a complete entry already there stays.
+
+    ``rename`` refuses a non-empty target, so two start-ups recording one key cannot both
+    land: the second finds the first's entry and keeps it (same key, same recording). Only a
+    damaged entry is replaced, moved aside first so no reader sees a half-removed folder.
+    """
+    try:
+        staging.rename(final)
+        return
+    except OSError:
+        if not final.exists() or load(final.name) is not None:
+            return  # another start-up stored this key first (or the folder is gone again)
+    aside = final.with_name(f".{final.name}.{os.getpid()}.damaged")
+    try:
+        final.rename(aside)
+        staging.rename(final)
+    except OSError:
+        pass  # another start-up replaced or removed it meanwhile: theirs stays
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def discard(key: str) -> None:
@@ -125,8 +165,15 @@ def discard(key: str) -> None:
 
 def _prune(root: Path, keep: Path) -> None:
     """Keep the newest ``KEEP_ENTRIES`` keys (old keys are old configurations)."""
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in folders[KEEP_ENTRIES:]:
+    ages: dict[Path, float] = {}
+    for folder in root.iterdir():
+        if folder.name.startswith("."):
+            continue  # staging folders of start-ups still recording
+        try:
+            if folder.is_dir():
+                ages[folder] = folder.stat().st_mtime
+        except OSError:
+            continue  # removed by another start-up meanwhile
+    for stale in sorted(ages, key=ages.__getitem__, reverse=True)[KEEP_ENTRIES:]:
         if stale != keep:
             shutil.rmtree(stale, ignore_errors=True)
