@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -78,3 +79,29 @@ def test_missing_api_document_is_one_clear_error(tmp_path: Path) -> None:
     shutil.copytree(SERVICE / "log_service", service / "log_service")
     with pytest.raises(packaging.PackagingError, match="no API document"):
         packaging.build_lambda_zip(tmp_path / "x.zip", service_dir=service)
+
+
+def test_a_concurrent_install_never_removes_a_complete_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes filling the same dependency cache (parallel test workers' stacks): the one
+    that finishes second keeps the first's folder, which another may be zipping from."""
+    install = 'import pathlib, sys; pathlib.Path(sys.argv[1], "dep.py").write_text("x = 1")'
+
+    def installer(target: Path, _requirements: list[str]) -> list[str]:
+        return [sys.executable, "-c", install, str(target)]
+
+    monkeypatch.setattr(packaging, "_installer", installer)
+    first = packaging.install_dependencies(["dep==1"], tmp_path)
+    inode = first.stat().st_ino
+    (first / ".complete").unlink()  # this process looks before the other has finished
+    original = packaging._publish
+
+    def publish_after_the_other(partial: Path, target: Path) -> None:
+        (target / ".complete").write_text("dep==1\n")  # the other finishes while pip runs
+        original(partial, target)
+
+    monkeypatch.setattr(packaging, "_publish", publish_after_the_other)
+    assert packaging.install_dependencies(["dep==1"], tmp_path) == first
+    assert first.stat().st_ino == inode, "the complete cache folder was replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.name]  # no partial left

@@ -123,12 +123,35 @@ def install_dependencies(requirements: list[str], cache_root: Path = DEPS_CACHE)
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise PackagingError(f"installing {' '.join(requirements)} failed: {last}")
     (partial / ".complete").write_text("\n".join(requirements) + "\n")
-    if complete.exists():  # another process finished the same install meanwhile
-        shutil.rmtree(partial, ignore_errors=True)
-        return target
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+    try:
+        _publish(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)  # left only when another process won
     return target
+
+
+def _publish(partial: Path, target: Path) -> None:
+    """Rename the finished ``partial`` to ``target``; a complete ``target`` already there stays.
+
+    Another process may be zipping from a complete ``target`` right now, so it is never
+    removed: ``rename`` refuses a non-empty target, and the loser drops its own copy. Only an
+    incomplete leftover (no ``.complete``) is replaced, moved aside first.
+    """
+    try:
+        partial.rename(target)
+        return
+    except OSError:
+        if (target / ".complete").exists():
+            return  # another process finished the same install meanwhile
+    aside = target.with_name(f"{target.name}.{os.getpid()}.incomplete")
+    try:
+        target.rename(aside)
+        partial.rename(target)
+    except OSError:
+        if not (target / ".complete").exists():
+            raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _wanted(relative: Path) -> bool:
