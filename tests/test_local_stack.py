@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -375,3 +376,30 @@ def test_a_redeploy_to_the_stage_keeps_what_verify_checks(local_stack) -> None:
                 {"op": "replace", "path": "/deploymentId", "value": original["deploymentId"]}
             ],
         )
+
+
+def test_workers_per_function_come_from_the_environment(monkeypatch) -> None:
+    from slsops.errors import UsageError
+    from slsops.local import lifecycle
+
+    monkeypatch.delenv(lifecycle.WORKERS_ENV, raising=False)
+    assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 2
+    monkeypatch.setenv(lifecycle.WORKERS_ENV, "4")
+    assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 4
+    for bad in ("0", "17", "two", "-1"):
+        monkeypatch.setenv(lifecycle.WORKERS_ENV, bad)
+        with pytest.raises(UsageError, match="SLSOPS_LOCAL_WORKERS"):
+            lifecycle.StackOptions(Path("s.json"))
+
+
+def test_local_up_refuses_a_worker_count_out_of_range_with_one_line(tmp_path) -> None:
+    done = subprocess.run(  # noqa: S603  our own CLI, argv list
+        [*SLSOPS, "local", "up", "--workers", "0", "--stack", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "--workers" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "s.json").exists()

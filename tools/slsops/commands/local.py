@@ -80,13 +80,24 @@ def up(
         bool,
         typer.Option("--no-cache", help="Apply with Terraform, not from the start-up cache"),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=16,
+            envvar="SLSOPS_LOCAL_WORKERS",
+            help="Execution environments (worker processes) per Lambda function",
+        ),
+    ] = 2,
 ) -> None:
     """Start the local stack and write the stack file (foreground until Ctrl-C by default)."""
-    from slsops.local import startup_cache
+    from slsops.local import lifecycle, startup_cache
     from slsops.local.runner import StackOptions, run_foreground
 
     if no_cache:  # the detached runner inherits it
         os.environ[startup_cache.NO_CACHE_ENV] = "1"
+    os.environ[lifecycle.WORKERS_ENV] = str(workers)  # so does it this
 
     path = _stack_path(stack)
     _check_port(aws_port, "--aws-port")

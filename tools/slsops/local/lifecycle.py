@@ -34,6 +34,21 @@ log = logging.getLogger("slsops.local")
 DEFAULT_AWS_PORT = 4566
 DEFAULT_API_PORT = 4567
 ZIP_ENV = "SLSOPS_LAMBDA_ZIP"  # use a prebuilt zip instead of building one
+# Execution environments (worker processes) per function; `slsops local up --workers` sets it,
+# the detached runner inherits it.
+WORKERS_ENV = "SLSOPS_LOCAL_WORKERS"
+DEFAULT_WORKERS = 2
+MAX_WORKERS = 16
+
+
+def workers_from_environment() -> int:
+    """``SLSOPS_LOCAL_WORKERS`` (1-16), else 2; UsageError for anything else."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return DEFAULT_WORKERS
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise UsageError(f"{WORKERS_ENV}={text!r}: give a whole number from 1 to {MAX_WORKERS}")
+    return int(text)
 
 
 def repo_root() -> Path:
@@ -50,7 +65,7 @@ class StackOptions:
     api_port: int = DEFAULT_API_PORT
     region: str = "us-east-1"
     infra_dir: Path = field(default_factory=lambda: repo_root() / "infra")
-    workers_per_function: int = 2
+    workers_per_function: int = field(default_factory=workers_from_environment)
     use_cache: bool = True  # the start-up cache (slsops.local.startup_cache)
 
 
