@@ -12,6 +12,7 @@ from slsops.local.speed import (
     dynamodb_json,
     dynamodb_results,
     moto_actions,
+    moto_backends,
     moto_request_parse,
     moto_routing,
     shared_parse,
@@ -24,6 +25,7 @@ PATCHES = (
     dynamodb_results,  # results turned into plain dicts by exact type, not by asking each value
     dynamodb_json,  # item responses written by json.dumps, not by walking the output shape
     moto_actions,  # an action's handler method found by name, not by listing the class
+    moto_backends,  # a known account's backend looked up without the global lock
     moto_request_parse,  # string and number attribute values parsed without their shape
     moto_routing,  # requests routed to moto's service apps without a global lock
     shared_parse,  # moto runs the authorisation layer's parse of a request, not a second one
