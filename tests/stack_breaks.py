@@ -806,16 +806,39 @@ def drop_decoy_table(stack: Stack, _saved: Any) -> None:
     aws(stack, "dynamodb").delete_table(TableName=DECOY_TABLE)
 
 
-def billing_provisioned(stack: Stack) -> None:
-    aws(stack, "dynamodb").update_table(
+def billing_provisioned(stack: Stack) -> dict[str, int]:
+    """Provisioned 5/5; returns the units the on-demand table reported before (0/0)."""
+    client = aws(stack, "dynamodb")
+    before = client.describe_table(TableName=_table(stack))["Table"]["ProvisionedThroughput"]
+    client.update_table(
         TableName=_table(stack),
         BillingMode="PROVISIONED",
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
     )
+    return {key: before[key] for key in ("ReadCapacityUnits", "WriteCapacityUnits")}
 
 
-def billing_on_demand(stack: Stack, _saved: Any) -> None:
-    aws(stack, "dynamodb").update_table(TableName=_table(stack), BillingMode="PAY_PER_REQUEST")
+def billing_on_demand(stack: Stack, saved: dict[str, int]) -> None:
+    """Back to on-demand, with the units the table reported before the break.
+
+    moto 5.2.5 keeps the provisioned 5/5 when the mode goes back to PAY_PER_REQUEST (AWS
+    reports 0/0 then), and Terraform refuses to plan a PAY_PER_REQUEST table with capacities:
+    a later plan against the stack (tests/test_infra_plan.py, tests/test_deployer_stack.py)
+    would fail. moto takes the units with the mode, so they are set back as they were (0 is
+    below botocore's minimum of 1, hence a client that leaves the check to the server).
+    """
+    from botocore.config import Config
+
+    from slsops.deployment.stack import BOTO_CONFIG
+
+    client = stack.admin_session.client(
+        "dynamodb",
+        endpoint_url=stack.endpoint_url,
+        config=BOTO_CONFIG.merge(Config(parameter_validation=False)),
+    )
+    client.update_table(
+        TableName=_table(stack), BillingMode="PAY_PER_REQUEST", ProvisionedThroughput=saved
+    )
 
 
 def _key_id(stack: Stack) -> str:
