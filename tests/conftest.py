@@ -6,8 +6,12 @@ asserts that no process (runner or Lambda worker) and no port is left behind. Th
 a process of its own: many tests use moto's in-process ``mock_aws``, whose reset would wipe a
 stack living in the pytest process.
 
+Under pytest-xdist (``nox -s tests`` runs ``-n 2 --dist loadfile``) each worker is a pytest
+session of its own, so each starts and stops its own stack on its own free ports, in its own
+temporary folder; the teardown checks hold per worker.
+
 ``SLSOPS_TEST_STACK=<stack file>`` reuses a stack that is already running (quick local
-iterations); it is then neither started nor stopped here.
+iterations, with ``-n 0``: one process); it is then neither started nor stopped here.
 """
 
 from __future__ import annotations
@@ -58,11 +62,80 @@ def _port_free(port: int) -> bool:
     return True
 
 
+XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker ("gw0", ...)
+
+
+def _socket_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets (any state, IPv4 and IPv6) whose local port is ``port``."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    found.discard("0")  # TIME_WAIT: no owner, and no obstacle to a bind with SO_REUSEADDR
+    return found
+
+
+def _socket_holders(inodes: set[str]) -> set[int]:
+    """Processes holding any of these sockets (Linux /proc)."""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    holders: set[int] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in wanted for fd in (proc / "fd").iterdir()):
+                holders.add(int(proc.name))
+        except OSError:
+            continue
+    return holders
+
+
+def _xdist_worker_of(pid: int) -> str | None:
+    """The pytest-xdist worker a process was started from (its environment or an ancestor's)."""
+    for _ in range(64):  # bounded walk up the parents
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            parent = int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+        for entry in environ:
+            if entry.startswith(XDIST_WORKER_ENV.encode() + b"="):
+                return entry.split(b"=", 1)[1].decode()
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
+
+
+def _taken_by_another_worker(port: int) -> bool:
+    """Whether every socket on ``port`` belongs to another pytest-xdist worker's processes.
+
+    A freed port goes back to the kernel's ephemeral range, where another worker's client
+    connection or server may get it at once: that is not a port this stack left behind. Any
+    socket whose holder is this worker's, or cannot be told, still counts as left behind.
+    """
+    mine = os.environ.get(XDIST_WORKER_ENV)
+    if not mine:
+        return False
+    holders = _socket_holders(_socket_inodes(port))
+    owners = {_xdist_worker_of(pid) for pid in holders}
+    return bool(holders) and None not in owners and mine not in owners
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The session's local stack (started on first use)."""
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
+        # Tests break and repair the stack: two pytest-xdist workers on one stack would collide.
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        assert workers <= 1, f"{REUSE_ENV} is one stack for one process: run pytest with -n 0"
         yield load_stack(Path(reuse))
         return
     stack_path = tmp_path_factory.mktemp("local-stack") / "local.json"
@@ -113,7 +186,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         leftovers = [p for p in {pid, *workers} if _alive(p)]
         assert not leftovers, f"processes left behind by the local stack: {leftovers}"
         assert not stack_path.exists(), "the stack file outlived the stack"
-        busy = [p for p in (aws_port, api_port) if not _port_free(p)]
+        busy = [
+            p for p in (aws_port, api_port) if not _port_free(p) and not _taken_by_another_worker(p)
+        ]
         assert not busy, f"ports still bound after the local stack stopped: {busy}"
 
 
