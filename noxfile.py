@@ -42,11 +42,37 @@ def lint(session: nox.Session) -> None:
     session.run("zizmor", "--offline", *workflows)
 
 
+# pytest-xdist workers by default: most of the suite waits (drills, Terraform, subprocesses),
+# so one worker per core halves the wall time. Each worker starts its own local stack.
+MAX_TEST_WORKERS = 2
+XDIST_OPTIONS = ("-n", "--numprocesses", "--dist")
+
+
+def test_workers() -> int:
+    """pytest-xdist workers: one per core, at most MAX_TEST_WORKERS (a stack each)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_TEST_WORKERS, cores or 1))
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The pytest suite (starts the local stack once per pytest session when needed)."""
+    """The pytest suite, on pytest-xdist workers (each starts its own local stack when needed).
+
+    Whole files go to one worker (`--dist loadfile`: a file's tests share module fixtures and
+    run in order). Arguments after `--` go to pytest; -n/--numprocesses/--dist or
+    `-p no:xdist` replace the default, e.g. `nox -s tests -- -n 0` (one process, no workers).
+    """
     install_project(session, "test", "load", "fuzz")  # fuzz: tests/test_fuzz_harness.py
-    session.run("pytest", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+    args = list(session.posargs)
+    chosen = any(
+        a.split("=", 1)[0] in XDIST_OPTIONS or a.startswith("-n") or a.endswith("no:xdist")
+        for a in args
+    )
+    if not chosen:
+        args = ["-n", str(test_workers()), "--dist", "loadfile", *args]
+    session.run("pytest", *args, env={"PYTHONUNBUFFERED": "1"})
 
 
 def _stdlib_helper(name: str):
