@@ -10,9 +10,12 @@ entries and newest-20 Queries. It measures this process's CPU time per call (the
 cost alone; the client runs elsewhere) and the calls per second, side by side in one run:
 
 - before: werkzeug's development server (a new connection and thread per call), moto parsing
-  each request a second time after the authorisation layer, every IAM decision evaluated anew;
-- now: the keep-alive server (``local.keepalive_server``), one parse (``speed.shared_parse``)
-  and remembered decisions (``authz.decision_cache``).
+  each request a second time after the authorisation layer and answering through Flask, every
+  IAM decision evaluated anew, moto's locked backend lookups;
+- now: the keep-alive server (``local.keepalive_server``), one parse (``speed.shared_parse``),
+  no Flask for a parsed DynamoDB call (``speed.dynamodb_direct``), remembered decisions
+  (``authz.decision_cache``) and backends of known accounts without the lock
+  (``speed.moto_backends``).
 
 Rounds alternate between the two; the best round of each is printed, with the ratio. Every
 loop is bounded; nothing leaves loopback.
@@ -45,10 +48,11 @@ from slsops.local.aws_app import build_moto_app, serve_in_thread  # noqa: E402
 from slsops.local.gateway_http import READ_TIMEOUT_S  # noqa: E402
 from slsops.local.keepalive_server import KeepAliveServer  # noqa: E402
 from slsops.local.operator import create_admin  # noqa: E402
-from slsops.local.speed import shared_parse  # noqa: E402
+from slsops.local.speed import dynamodb_direct, moto_backends, shared_parse  # noqa: E402
 
 REGION = "us-east-1"
 TABLE = "bench-embedded-aws"
+NEW_PATCHES = (shared_parse, dynamodb_direct, moto_backends)
 
 CLIENT = r"""
 import json, sys, threading, time, boto3
@@ -164,14 +168,16 @@ def main() -> int:
         for index in range(args.rounds * 2):
             variant = "before" if index % 2 == 0 else "now"
             if variant == "before":
-                shared_parse.uninstall()
+                for patch in NEW_PATCHES:
+                    patch.uninstall()
                 decision_cache.SHARED, remembered = NoDecisionCache(), decision_cache.SHARED
             try:
                 url = werkzeug_url if variant == "before" else keepalive_url
                 result = run_round(url, admin, args.calls, args.threads, index)
             finally:
                 if variant == "before":
-                    shared_parse.install()
+                    for patch in NEW_PATCHES:
+                        patch.install()
                     decision_cache.SHARED = remembered
             if variant not in best or result["server_cpu"] < best[variant]["server_cpu"]:
                 best[variant] = result

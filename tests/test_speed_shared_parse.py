@@ -5,14 +5,12 @@ the one the layer parsed."""
 from __future__ import annotations
 
 import io
-import json
-import random
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from dynamo_workload import random_calls
 from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -79,48 +77,6 @@ def _table(ddb: Any, name: str) -> None:
     )
 
 
-def _workload(ddb: Any, table: str, seed: int) -> list[Any]:
-    """A random run of data-plane calls; their answers with ids and the table name blanked."""
-    rng = random.Random(seed)
-    answers: list[Any] = []
-    for step in range(60):
-        p, s = f"p{rng.randrange(3)}", str(rng.randrange(10))
-        key = {"p": {"S": p}, "s": {"N": s}}
-        item = key | {"v": {"S": f"v{step}"}, "n": {"N": str(step)}}
-        operation, kwargs = rng.choice(
-            [
-                ("put_item", {"Item": item}),
-                ("put_item", {"Item": item, "ConditionExpression": "attribute_not_exists(p)"}),
-                (
-                    "query",
-                    {
-                        "KeyConditionExpression": "p = :p AND s >= :s",
-                        "ExpressionAttributeValues": {":p": {"S": p}, ":s": {"N": s}},
-                        "ScanIndexForward": bool(step % 2),
-                        "Limit": 1 + step % 4,
-                    },
-                ),
-                ("get_item", {"Key": key}),
-                (
-                    "update_item",
-                    {
-                        "Key": key,
-                        "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                        "ReturnValues": "ALL_NEW",
-                    },
-                ),
-            ]
-        )
-        try:
-            answer = getattr(ddb, operation)(TableName=table, **kwargs)
-            answer.pop("ResponseMetadata", None)
-        except ddb.exceptions.ClientError as exc:
-            answer = {"error": exc.response["Error"]["Code"]}
-        answers.append(json.loads(re.sub(table, "T", json.dumps(answer, default=str))))
-    return answers
-
-
 def test_moto_runs_the_layers_parse_instead_of_parsing_again(served, setup_calls) -> None:
     _table(served["ddb"], "shared-parse-count")
     setup_calls.clear()
@@ -141,10 +97,10 @@ def test_answers_are_the_same_with_one_parse_and_with_two(served) -> None:
     ddb = served["ddb"]
     _table(ddb, "shared-parse-one")
     _table(ddb, "shared-parse-two")
-    one = _workload(ddb, "shared-parse-one", seed=7)
+    one = random_calls(ddb, "shared-parse-one", seed=7)
     shared_parse.uninstall()
     try:
-        two = _workload(ddb, "shared-parse-two", seed=7)
+        two = random_calls(ddb, "shared-parse-two", seed=7)
     finally:
         shared_parse.install()
     assert one == two

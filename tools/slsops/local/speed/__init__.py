@@ -8,6 +8,7 @@ embedded AWS calls it before serving.
 from __future__ import annotations
 
 from slsops.local.speed import (
+    dynamodb_direct,
     dynamodb_index,
     dynamodb_json,
     dynamodb_results,
@@ -29,6 +30,7 @@ PATCHES = (
     moto_request_parse,  # string and number attribute values parsed without their shape
     moto_routing,  # requests routed to moto's service apps without a global lock
     shared_parse,  # moto runs the authorisation layer's parse of a request, not a second one
+    dynamodb_direct,  # a parsed DynamoDB call answered without Flask's routing and objects
 )
 
 

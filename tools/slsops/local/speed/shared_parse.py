@@ -28,13 +28,20 @@ def prepared_for(handler: Any, request: Any) -> Any | None:
     prepared = request.environ.pop(PREPARED_ENVIRON_KEY, None)
     if prepared is None or type(prepared) is not type(handler):
         return None
-    same = (
+    return prepared if parsed_from(prepared, request) else None
+
+
+def parsed_from(prepared: Any, request: Any, body: bytes | None = None) -> bool:
+    """Was ``prepared`` parsed from this very request (method, URL, headers, body)?
+
+    ``body``: the request's body when the caller read it already (else read through
+    ``request``)."""
+    return (
         prepared.method == request.method
         and prepared.uri == request.raw_url
-        and prepared.raw_body == request.get_data()
+        and prepared.raw_body == (request.get_data() if body is None else body)
         and dict(prepared.headers) == dict(request.headers)
     )
-    return prepared if same else None
 
 
 def dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
