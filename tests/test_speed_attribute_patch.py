@@ -5,9 +5,25 @@ from __future__ import annotations
 import pytest
 
 from slsops.local import speed
-from slsops.local.speed import dynamodb_json, dynamodb_results, moto_actions, moto_request_parse
+from slsops.local.speed import (
+    dynamodb_direct,
+    dynamodb_json,
+    dynamodb_results,
+    moto_actions,
+    moto_backends,
+    moto_request_parse,
+    shared_parse,
+)
 
-PATCHES = [dynamodb_json, dynamodb_results, moto_actions, moto_request_parse]
+PATCHES = [
+    dynamodb_json,
+    dynamodb_results,
+    moto_actions,
+    moto_request_parse,
+    shared_parse,
+    dynamodb_direct,
+    moto_backends,
+]
 
 
 @pytest.mark.parametrize("module", PATCHES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
