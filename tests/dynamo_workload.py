@@ -48,3 +48,19 @@ def random_calls(ddb: Any, table: str, seed: int) -> list[Any]:
             answer = {"error": exc.response["Error"]["Code"]}
         answers.append(json.loads(re.sub(table, "T", json.dumps(answer, default=str))))
     return answers
+
+
+def create_table(ddb: Any, name: str) -> None:
+    """An on-demand table keyed by ``p`` (string) and ``s`` (number), as random_calls expects."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "p", "KeyType": "HASH"},
+            {"AttributeName": "s", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "p", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -391,16 +391,21 @@ def test_the_log_table_is_closed_to_unknown_keys_and_roles_without_permission(en
     assert client(endpoint, "dynamodb").scan(TableName=world["table"])["Count"] == 0
 
 
+def new_user(endpoint, prefix: str):
+    """A user without any policy: (its name, its access key, its DynamoDB client)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    client(endpoint, "iam").create_user(UserName=name)
+    key = client(endpoint, "iam").create_access_key(UserName=name)["AccessKey"]
+    credentials = {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+    return name, key, client(endpoint, "dynamodb", credentials)
+
+
 def test_policy_changes_take_effect_on_the_next_call(endpoint, world):
     iam = client(endpoint, "iam")
-    name = f"late-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=name)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    late = client(
-        endpoint,
-        "dynamodb",
-        {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]},
-    )
+    name, key, late = new_user(endpoint, "late")
     assert_client_error(lambda: late.list_tables(), "AccessDeniedException")
     iam.put_user_policy(
         UserName=name, PolicyName="list", PolicyDocument=policy(allow("dynamodb:ListTables"))
@@ -496,14 +501,7 @@ def test_every_service_refuses_in_its_own_error_shape(endpoint, service, call, d
 
 def test_a_policy_removed_refuses_the_next_call_though_decisions_are_remembered(endpoint, world):
     iam = client(endpoint, "iam")
-    name = f"revoked-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=name)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    user = client(
-        endpoint,
-        "dynamodb",
-        {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]},
-    )
+    name, _, user = new_user(endpoint, "revoked")
     iam.put_user_policy(
         UserName=name, PolicyName="list", PolicyDocument=policy(allow("dynamodb:ListTables"))
     )

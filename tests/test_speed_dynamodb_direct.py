@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from dynamo_workload import create_table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from slsops.local import speed
@@ -47,21 +48,6 @@ def served() -> Iterator[dict[str, Any]]:
 
         ddb.meta.events.register("before-parse.dynamodb.*", keep)
         yield {"ddb": ddb, "answers": answers, "url": url, "admin": admin}
-
-
-def _table(ddb: Any, name: str) -> None:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "p", "KeyType": "HASH"},
-            {"AttributeName": "s", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "p", "AttributeType": "S"},
-            {"AttributeName": "s", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def _calls(ddb: Any, table: str, seed: int) -> None:
@@ -110,8 +96,8 @@ def _normalised(answers: list[Any], table: str) -> list[Any]:
 
 def test_whole_answers_equal_moto_through_flask(served, monkeypatch) -> None:
     ddb, answers = served["ddb"], served["answers"]
-    _table(ddb, "direct-one")
-    _table(ddb, "direct-two")
+    create_table(ddb, "direct-one")
+    create_table(ddb, "direct-two")
     taken: list[bool] = []
     original = dynamodb_direct._direct_handler
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from dynamo_workload import random_calls
+from dynamo_workload import create_table, random_calls
 from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -62,23 +62,8 @@ def setup_calls(monkeypatch) -> list[str]:
     return seen
 
 
-def _table(ddb: Any, name: str) -> None:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "p", "KeyType": "HASH"},
-            {"AttributeName": "s", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "p", "AttributeType": "S"},
-            {"AttributeName": "s", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def test_moto_runs_the_layers_parse_instead_of_parsing_again(served, setup_calls) -> None:
-    _table(served["ddb"], "shared-parse-count")
+    create_table(served["ddb"], "shared-parse-count")
     setup_calls.clear()
     served["ddb"].get_item(TableName="shared-parse-count", Key={"p": {"S": "a"}, "s": {"N": "1"}})
     assert setup_calls == ["DynamoHandler"]  # once, by the layer; without the patch: twice
@@ -95,8 +80,8 @@ def test_moto_runs_the_layers_parse_instead_of_parsing_again(served, setup_calls
 
 def test_answers_are_the_same_with_one_parse_and_with_two(served) -> None:
     ddb = served["ddb"]
-    _table(ddb, "shared-parse-one")
-    _table(ddb, "shared-parse-two")
+    create_table(ddb, "shared-parse-one")
+    create_table(ddb, "shared-parse-two")
     one = random_calls(ddb, "shared-parse-one", seed=7)
     shared_parse.uninstall()
     try:
@@ -108,7 +93,7 @@ def test_answers_are_the_same_with_one_parse_and_with_two(served) -> None:
 
 def test_a_request_changed_after_the_layer_is_parsed_anew(served) -> None:
     ddb, tamper = served["ddb"], served["tamper"]
-    _table(ddb, "shared-parse-guard")
+    create_table(ddb, "shared-parse-guard")
     key = {"p": {"S": "a"}, "s": {"N": "1"}}
     tamper.active = True
     try:
