@@ -61,7 +61,10 @@ def tests(session: nox.Session) -> None:
     """The pytest suite, on pytest-xdist workers (each starts its own local stack when needed).
 
     Whole files go to one worker (`--dist loadfile`: a file's tests share module fixtures and
-    run in order). Arguments after `--` go to pytest; -n/--numprocesses/--dist or
+    run in order), in collection order (`--no-loadscope-reorder`): tests that break and repair
+    a worker's stack run in the order a single process runs them, where ordering files by size
+    let a repair that moto does not complete reach a later `terraform plan` test first.
+    Arguments after `--` go to pytest; -n/--numprocesses/--dist or
     `-p no:xdist` replace the default, e.g. `nox -s tests -- -n 0` (one process, no workers).
     """
     install_project(session, "test", "load", "fuzz")  # fuzz: tests/test_fuzz_harness.py
@@ -71,7 +74,7 @@ def tests(session: nox.Session) -> None:
         for a in args
     )
     if not chosen:
-        args = ["-n", str(test_workers()), "--dist", "loadfile", *args]
+        args = ["-n", str(test_workers()), "--dist", "loadfile", "--no-loadscope-reorder", *args]
     session.run("pytest", *args, env={"PYTHONUNBUFFERED": "1"})
 
 
