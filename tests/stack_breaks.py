@@ -294,13 +294,15 @@ def delete_config_rule(stack: Stack) -> dict:
     config = aws(stack, "config")
     name = contract.names().config_rule("dynamodb_pitr")
     rule = config.describe_config_rules(ConfigRuleNames=[name])["ConfigRules"][0]
+    tags = config.list_tags_for_resource(ResourceArn=rule["ConfigRuleArn"])["Tags"]
     config.delete_config_rule(ConfigRuleName=name)
     keep = ("ConfigRuleName", "Description", "Scope", "Source", "InputParameters")
-    return {k: rule[k] for k in keep if rule.get(k)}
+    return {"rule": {k: rule[k] for k in keep if rule.get(k)}, "tags": tags}
 
 
 def restore_config_rule(stack: Stack, saved: dict) -> None:
-    aws(stack, "config").put_config_rule(ConfigRule=saved)
+    """The rule as it was, with its tags (a re-created rule without them is drift to plan)."""
+    aws(stack, "config").put_config_rule(ConfigRule=saved["rule"], Tags=saved["tags"])
 
 
 def throttle(stack: Stack) -> None:
@@ -468,18 +470,17 @@ def environment_back(stack: Stack, before: dict) -> None:
     )
 
 
-def long_sessions(stack: Stack) -> int:
+def long_sessions(stack: Stack) -> dict:
     iam = aws(stack, "iam")
     name = _client_role_name(stack, "ingest")
-    before = iam.get_role(RoleName=name)["Role"]["MaxSessionDuration"]
-    iam.update_role(RoleName=name, MaxSessionDuration=43200)
-    return before
+    role = iam.get_role(RoleName=name)["Role"]
+    # moto's UpdateRole clears a Description it is not given (AWS keeps it): pass it along.
+    iam.update_role(RoleName=name, MaxSessionDuration=43200, Description=role["Description"])
+    return {"MaxSessionDuration": role["MaxSessionDuration"], "Description": role["Description"]}
 
 
-def long_sessions_back(stack: Stack, before: int) -> None:
-    aws(stack, "iam").update_role(
-        RoleName=_client_role_name(stack, "ingest"), MaxSessionDuration=before
-    )
+def long_sessions_back(stack: Stack, before: dict) -> None:
+    aws(stack, "iam").update_role(RoleName=_client_role_name(stack, "ingest"), **before)
 
 
 # ------------------------------------------------------------------ one break per check id
