@@ -30,7 +30,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +45,7 @@ from tabulate import tabulate  # noqa: E402
 from slsops.local.authz import decision_cache  # noqa: E402
 from slsops.local.aws_app import build_moto_app, serve_in_thread  # noqa: E402
 from slsops.local.gateway_http import READ_TIMEOUT_S  # noqa: E402
-from slsops.local.keepalive_server import KeepAliveServer  # noqa: E402
+from slsops.local.keepalive_server import serving  # noqa: E402
 from slsops.local.operator import create_admin  # noqa: E402
 from slsops.local.speed import dynamodb_direct, moto_backends, shared_parse  # noqa: E402
 
@@ -99,14 +98,8 @@ class NoDecisionCache:
 
 @contextmanager
 def keepalive(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = KeepAliveServer(app, 0, READ_TIMEOUT_S)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(app, READ_TIMEOUT_S) as server:
         yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def encrypted_table(url: str, admin: dict) -> None:

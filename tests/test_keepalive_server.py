@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from slsops.local import keepalive_server
 from slsops.local.keepalive_server import KeepAliveServer, PortInUse
 
 READ_TIMEOUT_S = 1.0
@@ -35,16 +36,9 @@ def echo_app(environ, start_response):
 
 @contextmanager
 def serving(app=echo_app) -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer(app, 0, READ_TIMEOUT_S, threads=4)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with keepalive_server.serving(app, READ_TIMEOUT_S, threads=4) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    assert not [t for t in threading.enumerate() if t.name == "keepalive-server"]
 
 
 def test_two_requests_share_one_connection() -> None:

@@ -16,9 +16,11 @@ What the embedded AWS promised with werkzeug still holds here:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cheroot import wsgi
@@ -98,3 +100,19 @@ class KeepAliveServer:
         """The same as ``shutdown``: binding already started the thread pool, which must stop
         even when the server never served (a start-up that failed after binding)."""
         self._server.stop()
+
+
+@contextlib.contextmanager
+def serving(
+    app: Any, read_timeout_s: float, threads: int = DEFAULT_THREADS
+) -> Iterator[KeepAliveServer]:
+    """``app`` served on a free loopback port from a daemon thread; stopped, threads joined, on
+    exit (benchmarks and tests; the local stack serves through ``slsops.local.lifecycle``)."""
+    server = KeepAliveServer(app, 0, read_timeout_s, threads=threads)
+    thread = threading.Thread(target=server.serve_forever, name="keepalive-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
