@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from slsops.local.authz.decision_cache import DecisionCache, conditions_on_time
+from slsops.local.authz.decision_cache import DecisionCache, mentions_time
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,18 @@ def test_decisions_that_read_time_are_never_remembered() -> None:
 
 
 def test_time_keys_are_found_in_any_operator_and_letter_case() -> None:
-    assert conditions_on_time([document(statement(TIMED))])
-    assert conditions_on_time(
+    assert mentions_time([document(statement(TIMED))])
+    assert mentions_time(
         [{"Statement": [statement({"NumericLessThanIfExists": {"aws:MultiFactorAuthAge": "300"}})]}]
     )
-    assert conditions_on_time(["not a policy"])  # unreadable: assume the worst
-    assert not conditions_on_time([document(statement(UNTIMED)), None])
+    assert mentions_time(["not a policy"])  # unreadable: assume the worst
+    variable = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/${aws:EpochTime}",
+    }
+    assert mentions_time([document(variable)])  # a policy variable reads the time too
+    assert not mentions_time([document(statement(UNTIMED)), None])
 
 
 def test_a_full_cache_starts_over_instead_of_growing() -> None:

@@ -10,8 +10,9 @@ only while all of these hold:
   one after any IAM write (policy, attachment, boundary, key status, group membership), so a
   remembered decision never outlives the policies it read;
 - every other document it read (a key policy) is the same text, which is part of the key;
-- no document it read has a condition on time (``aws:CurrentTime``, ``aws:EpochTime``,
-  ``aws:TokenIssueTime``, ``aws:MultiFactorAuthAge``): such decisions are made anew each time.
+- no document it read names a time key (``aws:CurrentTime``, ``aws:EpochTime``,
+  ``aws:TokenIssueTime``, ``aws:MultiFactorAuthAge``), in a condition or as a policy variable:
+  such decisions are made anew each time.
 
 Everything else a decision reads is in the key given by the caller (action, resource, extra
 request context). Authentication (signature, session expiry) is never cached.
@@ -19,11 +20,12 @@ request context). Authentication (signature, session expiry) is never cached.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from slsops.iam.documents import PolicyError, as_list, load_policy
+from slsops.iam.documents import PolicyError, load_policy
 
 T = TypeVar("T")
 
@@ -33,8 +35,9 @@ TIME_KEYS = frozenset(
 MAX_ENTRIES = 4096  # dropped all at once when full: a handful of principals use a stack
 
 
-def conditions_on_time(documents: Iterable[Any]) -> bool:
-    """Does any statement of these documents test a time key? True for an unreadable one."""
+def mentions_time(documents: Iterable[Any]) -> bool:
+    """Does any of these documents name a time key, in a condition or as a policy variable
+    (``${aws:EpochTime}`` in a resource)? True for an unreadable one."""
     for document in documents:
         if document is None:
             continue
@@ -42,17 +45,9 @@ def conditions_on_time(documents: Iterable[Any]) -> bool:
             policy = load_policy(dict(document) if isinstance(document, Mapping) else document)
         except (PolicyError, TypeError, ValueError):
             return True
-        for statement in as_list(policy.get("Statement")):
-            condition = statement.get("Condition") if isinstance(statement, Mapping) else None
-            if condition is None:
-                continue
-            if not isinstance(condition, Mapping):
-                return True
-            for tests in condition.values():
-                if not isinstance(tests, Mapping):
-                    return True
-                if any(str(key).lower() in TIME_KEYS for key in tests):
-                    return True
+        text = json.dumps(policy, default=str).lower()
+        if any(key in text for key in TIME_KEYS):
+            return True
     return False
 
 
@@ -73,8 +68,6 @@ class DecisionCache:
         self._timeless_principals: dict[int, tuple[Any, bool]] = {}
         self._timeless_texts: dict[str, bool] = {}
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def decide(
         self,
@@ -91,9 +84,7 @@ class DecisionCache:
         full_key = (id(principal), *key)
         entry = self._entries.get(full_key)
         if entry is not None and entry[0] is principal:
-            self.hits += 1
             return entry[1]
-        self.misses += 1
         value = compute()
         if self._timeless(principal) and all(self._timeless_text(t) for t in other_documents):
             with self._lock:
@@ -109,14 +100,14 @@ class DecisionCache:
         known = self._timeless_principals.get(id(principal))
         if known is not None and known[0] is principal:
             return known[1]
-        timeless = not conditions_on_time(principal_documents(principal))
+        timeless = not mentions_time(principal_documents(principal))
         self._timeless_principals[id(principal)] = (principal, timeless)
         return timeless
 
     def _timeless_text(self, text: str) -> bool:
         known = self._timeless_texts.get(text)
         if known is None:
-            known = self._timeless_texts[text] = not conditions_on_time([text])
+            known = self._timeless_texts[text] = not mentions_time([text])
         return known
 
 
