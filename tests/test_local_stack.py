@@ -379,15 +379,16 @@ def test_a_redeploy_to_the_stage_keeps_what_verify_checks(local_stack) -> None:
 
 
 def test_workers_per_function_come_from_the_environment(monkeypatch) -> None:
+    from slsops.contract import numbers
     from slsops.errors import UsageError
     from slsops.local import lifecycle
 
-    monkeypatch.delenv(lifecycle.WORKERS_ENV, raising=False)
+    monkeypatch.delenv(numbers.LOCAL_WORKERS_ENV, raising=False)
     assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 2
-    monkeypatch.setenv(lifecycle.WORKERS_ENV, "4")
+    monkeypatch.setenv(numbers.LOCAL_WORKERS_ENV, "4")
     assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 4
     for bad in ("0", "17", "two", "-1"):
-        monkeypatch.setenv(lifecycle.WORKERS_ENV, bad)
+        monkeypatch.setenv(numbers.LOCAL_WORKERS_ENV, bad)
         with pytest.raises(UsageError, match="SLSOPS_LOCAL_WORKERS"):
             lifecycle.StackOptions(Path("s.json"))
 

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from slsops.commands.common import help_epilog
+from slsops.contract import numbers
 from slsops.deployment.api_client import RoleAssumptionError, RoleCredentials, assume_role
 from slsops.deployment.preflight import caller_identity
 from slsops.deployment.stack import Stack, default_stack_path, load_stack
@@ -85,19 +86,19 @@ def up(
         typer.Option(
             "--workers",
             min=1,
-            max=16,
-            envvar="SLSOPS_LOCAL_WORKERS",
+            max=numbers.LOCAL_WORKERS_MAX,
+            envvar=numbers.LOCAL_WORKERS_ENV,
             help="Execution environments (worker processes) per Lambda function",
         ),
-    ] = 2,
+    ] = numbers.LOCAL_WORKERS,
 ) -> None:
     """Start the local stack and write the stack file (foreground until Ctrl-C by default)."""
-    from slsops.local import lifecycle, startup_cache
+    from slsops.local import startup_cache
     from slsops.local.runner import StackOptions, run_foreground
 
     if no_cache:  # the detached runner inherits it
         os.environ[startup_cache.NO_CACHE_ENV] = "1"
-    os.environ[lifecycle.WORKERS_ENV] = str(workers)  # so does it this
+    os.environ[numbers.LOCAL_WORKERS_ENV] = str(workers)  # the detached runner inherits it
 
     path = _stack_path(stack)
     _check_port(aws_port, "--aws-port")

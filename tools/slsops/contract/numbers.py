@@ -39,6 +39,11 @@ MAX_CLOCK_SKEW_SECONDS = limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS
 LOCAL_READ_TIMEOUT_S = 20.0
 LOCAL_READ_TIMEOUT_ENV = "SLSOPS_LOCAL_READ_TIMEOUT_SECONDS"
 TEST_LOCAL_READ_TIMEOUT_S = 3.0
+# Execution environments (Lambda worker processes) per function: `slsops local up --workers`,
+# or this variable, which the detached runner inherits.
+LOCAL_WORKERS = 2
+LOCAL_WORKERS_MAX = 16
+LOCAL_WORKERS_ENV = "SLSOPS_LOCAL_WORKERS"
 
 # --- point-in-time recovery and drills --------------------------------------------------------
 # LatestRestorableDateTime trails now by this much on AWS, and by default on the local stack.

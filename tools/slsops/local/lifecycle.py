@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slsops.contract import numbers
 from slsops.errors import SlsopsError, UsageError
 from slsops.local import apply as tf_apply
 from slsops.local import deployer, stack_file, startup_cache
@@ -34,20 +35,16 @@ log = logging.getLogger("slsops.local")
 DEFAULT_AWS_PORT = 4566
 DEFAULT_API_PORT = 4567
 ZIP_ENV = "SLSOPS_LAMBDA_ZIP"  # use a prebuilt zip instead of building one
-# Execution environments (worker processes) per function; `slsops local up --workers` sets it,
-# the detached runner inherits it.
-WORKERS_ENV = "SLSOPS_LOCAL_WORKERS"
-DEFAULT_WORKERS = 2
-MAX_WORKERS = 16
 
 
 def workers_from_environment() -> int:
     """``SLSOPS_LOCAL_WORKERS`` (1-16), else 2; UsageError for anything else."""
-    text = os.environ.get(WORKERS_ENV, "").strip()
+    name, most = numbers.LOCAL_WORKERS_ENV, numbers.LOCAL_WORKERS_MAX
+    text = os.environ.get(name, "").strip()
     if not text:
-        return DEFAULT_WORKERS
-    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
-        raise UsageError(f"{WORKERS_ENV}={text!r}: give a whole number from 1 to {MAX_WORKERS}")
+        return numbers.LOCAL_WORKERS
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise UsageError(f"{name}={text!r}: give a whole number from 1 to {most}")
     return int(text)
 
 
