@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.dynamodb.responses import DynamoHandler
 from werkzeug.http import HTTP_STATUS_CODES
 
 from slsops.local import wsgi_capture
@@ -31,7 +32,7 @@ FLASK_DEFAULT_CONTENT_TYPE = "text/html; charset=utf-8"
 def _direct_handler(environ: dict[str, Any]) -> Any | None:
     """The layer's parse when this request may skip Flask, else None."""
     prepared = environ.get(shared_parse.PREPARED_ENVIRON_KEY)
-    if prepared is None or type(prepared).__name__ != "DynamoHandler":
+    if type(prepared) is not DynamoHandler:  # also None: no parse left by the layer
         return None
     if not shared_parse.PATCH.installed:  # one parse shared is what makes this path right
         return None
