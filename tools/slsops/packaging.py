@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,27 +132,34 @@ def install_dependencies(requirements: list[str], cache_root: Path = DEPS_CACHE)
 
 
 def _publish(partial: Path, target: Path) -> None:
-    """Rename the finished ``partial`` to ``target``; a complete ``target`` already there stays.
+    """Rename the finished ``partial`` to ``target``; a complete ``target`` already there stays
+    (another process may be zipping from it right now)."""
+    if not publish_folder(partial, target, lambda folder: (folder / ".complete").exists()):
+        raise PackagingError(f"could not put the installed dependencies in place at {target}")
 
-    Another process may be zipping from a complete ``target`` right now, so it is never
-    removed: ``rename`` refuses a non-empty target, and the loser drops its own copy. Only an
-    incomplete leftover (no ``.complete``) is replaced, moved aside first.
+
+def publish_folder(staging: Path, final: Path, complete: Callable[[Path], bool]) -> bool:
+    """Rename a finished ``staging`` folder to ``final``, which other processes may be reading.
+
+    A complete ``final`` already there stays: ``rename`` refuses a non-empty target, and the
+    caller removes its own ``staging``. One that is not complete is moved aside first, so no
+    reader sees it half removed, then replaced. True when ``final`` is complete afterwards.
     """
     try:
-        partial.rename(target)
-        return
+        staging.rename(final)
+        return True
     except OSError:
-        if (target / ".complete").exists():
-            return  # another process finished the same install meanwhile
-    aside = target.with_name(f"{target.name}.{os.getpid()}.incomplete")
+        if complete(final):
+            return True
+    aside = final.with_name(f".{final.name}.{os.getpid()}.replaced")
     try:
-        target.rename(aside)
-        partial.rename(target)
+        final.rename(aside)
+        staging.rename(final)
     except OSError:
-        if not (target / ".complete").exists():
-            raise
+        pass  # another process replaced or removed it meanwhile
     finally:
         shutil.rmtree(aside, ignore_errors=True)
+    return complete(final)
 
 
 def _wanted(relative: Path) -> bool:

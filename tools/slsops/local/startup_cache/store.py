@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from slsops.errors import SlsopsError
+from slsops.packaging import publish_folder
 
 DIR_ENV = "SLSOPS_LOCAL_CACHE_DIR"  # another cache folder (tests)
 SCHEMA = "slsops-startup-cache-1"
@@ -128,34 +129,13 @@ def save(
     }
     write_private(staging / META_FILE, json.dumps(meta, indent=2) + "\n")
     try:
-        _publish(staging, final)
+        # The first complete entry of a key stays (same key, same recording); only a damaged
+        # one is replaced.
+        publish_folder(staging, final, lambda folder: load(folder.name) is not None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # left only when another start-up won
     _prune(root, keep=final)
     return final
-
-
-def _publish(staging: Path, final: Path) -> None:
-    """Rename ``staging`` to ``final``; a complete entry already there stays.
-
-    ``rename`` refuses a non-empty target, so two start-ups recording one key cannot both
-    land: the second finds the first's entry and keeps it (same key, same recording). Only a
-    damaged entry is replaced, moved aside first so no reader sees a half-removed folder.
-    """
-    try:
-        staging.rename(final)
-        return
-    except OSError:
-        if not final.exists() or load(final.name) is not None:
-            return  # another start-up stored this key first (or the folder is gone again)
-    aside = final.with_name(f".{final.name}.{os.getpid()}.damaged")
-    try:
-        final.rename(aside)
-        staging.rename(final)
-    except OSError:
-        pass  # another start-up replaced or removed it meanwhile: theirs stays
-    finally:
-        shutil.rmtree(aside, ignore_errors=True)
 
 
 def discard(key: str) -> None:
