@@ -99,7 +99,13 @@ class SignedApiUser(FastHttpUser):
             stored = sum(r.get("status") == "stored" for r in results if isinstance(r, dict))
             STATE.entries.add(stored)
             if stored != size:
-                response.failure(f"{response.status_code}: {size - stored} of {size} not stored")
+                why = sorted(
+                    {str(r.get("error")) for r in results if isinstance(r, dict) and r.get("error")}
+                )
+                response.failure(
+                    f"{response.status_code}: {size - stored} of {size} not stored"
+                    + (f" ({'; '.join(why)})" if why else "")
+                )
 
     def read_newest(self) -> None:
         limit = self.logs.limit()

@@ -232,6 +232,18 @@ def test_batch_all_stored_with_per_entry_results(service):
     assert len(log_items(table)) == 30
 
 
+def test_entries_not_stored_are_logged_with_why(service, caplog):
+    _, ingest, _ = service
+    assert post(ingest, entry(log_id="taken"))[0] == 201
+    batch = {"logs": [entry(log_id="new-1"), entry(log_id="taken", level="ERROR")]}
+    status, body, _ = post(ingest, batch)
+    assert status == 207 and [r["status"] for r in body["results"]] == ["stored", "not_stored"]
+    (warning,) = [r for r in caplog.records if r.getMessage() == "entries not stored"]
+    assert warning.levelname == "WARNING"
+    assert [(r["log_id"], r["status"]) for r in warning.not_stored] == [("taken", "not_stored")]
+    assert "different content" in warning.not_stored[0]["error"]
+
+
 def test_batch_with_one_bad_entry_writes_nothing(service):
     table, ingest, _ = service
     logs = [entry(message=f"m{i}") for i in range(5)]

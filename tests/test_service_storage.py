@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from moto import mock_aws
 from service_support import REGION, TABLE, create_table, log_items
 
@@ -152,9 +152,13 @@ class FaultyClient:
                 break
         if mode == "before":
             raise throttled(operation)
+        if mode == "closed-before":
+            raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1")
         result = getattr(self.inner, operation)(**kwargs)
         if mode == "after":
             raise ClientError({"Error": {"Code": "InternalServerError"}}, operation)
+        if mode == "closed-after":  # it took effect; the answer never came
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
         return result
 
     def put_item(self, **kwargs):
@@ -176,6 +180,15 @@ def test_write_that_took_effect_before_an_error_is_stored_once(table):
     result = writer(faulty).put(entry(log_id="a-1"))
     assert result.status == STORED
     assert [i["log_id"] for i in log_items(table)] == ["a-1"]
+
+
+@pytest.mark.parametrize("when", ["closed-before", "closed-after"])
+def test_a_connection_lost_mid_call_is_retried_and_stores_the_entry_once(table, when):
+    """A keep-alive connection the server closed as idle, a read timeout: both Puts retried."""
+    faulty = FaultyClient(client(), [("put_item", when), ("put_item", when)])
+    assert writer(faulty).put(entry(log_id="c-1")).status == STORED
+    assert [i["log_id"] for i in log_items(table)] == ["c-1"]
+    assert faulty.calls.count("put_item") >= 3
 
 
 def test_throttled_then_recovered_write_is_stored(table):

@@ -26,6 +26,9 @@ def post_logs():
     status, answer = handle_post(body, runtime.writer(), runtime.settings())
     entries = len(answer.get("results", [])) or 1
     metrics.add_metric(name="EntriesReceived", unit=MetricUnit.Count, value=entries)
+    not_stored = [row for row in answer.get("results", []) if row.get("status") == "not_stored"]
+    if not_stored:  # the client was told (207); the log says why, for whoever is on call
+        logger.warning("entries not stored", extra={"not_stored": not_stored})
     return json_response(status, answer)
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 RETRYABLE_CODES = frozenset(
     {
@@ -21,8 +21,13 @@ RETRYABLE_CODES = frozenset(
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Throttling, internal errors and lost connections: safe, because writes are idempotent."""
-    if isinstance(error, ConnectionError | ReadTimeoutError):
+    """Throttling, internal errors and lost connections: safe, because writes are idempotent.
+
+    Lost connections are both kinds botocore has: no connection (``ConnectionError``) and one
+    that broke mid-call (``HTTPClientError``: closed before the answer, e.g. a keep-alive
+    connection the server had just closed as idle; read timeout; a broken response stream).
+    """
+    if isinstance(error, ConnectionError | HTTPClientError):
         return True
     if not isinstance(error, ClientError):
         return False
