@@ -372,6 +372,22 @@ def test_suite_step_whose_module_is_missing_fails(tmp_path: Path) -> None:
     assert suite.run_step(nested, tmp_path / "stack.json", tmp_path, []).status == "failed"
 
 
+def _sleeper(name: str, seconds: float, code: int = 0, timeout_s: float = 60.0) -> suite.Step:
+    script = f"import time, sys; time.sleep({seconds}); print('{name} done'); sys.exit({code})"
+    argv = ("{python}", "-c", script)
+    return suite.Step(name, argv, "slsops.harness.suite", report="", timeout_s=timeout_s)
+
+
+def test_a_stage_runs_its_steps_at_the_same_time_each_timed_and_judged_alone(tmp_path: Path):
+    steps = (_sleeper("slow", 1.5), _sleeper("quick", 0.2, code=1), _sleeper("hung", 60, 0, 1.0))
+    began = time.monotonic()
+    slow, quick, hung = suite.run_stage(steps, tmp_path / "stack.json", tmp_path, [])
+    assert time.monotonic() - began < 5.0  # together, not one after another (62 s)
+    assert (slow.status, slow.note) == ("ok", "slow done") and slow.seconds >= 1.5
+    assert (quick.status, quick.exit_code) == ("failed", 1) and quick.seconds < 1.5
+    assert hung.status == "error" and "timed out after 1 s" in hung.note
+
+
 def test_suite_names_only_modules_that_exist() -> None:
     missing = {s.name: suite.missing_module(s.module) for s in suite.STEPS}
     assert {name: why for name, why in missing.items() if why} == {}
@@ -466,11 +482,14 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
     assert "terminated by signal 15" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("interrupted", ["local up", "local seed"])
+@pytest.mark.parametrize("interrupted", ["local up", "seed", "roles", "audit"])
 def test_suite_stops_the_local_stack_when_terminated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: str
 ) -> None:
+    """A signal while starting, or while a stage's steps run: the steps already started are
+    stopped, then the stack, once."""
     calls: list[str] = []
+    started: list[subprocess.Popen[bytes]] = []
 
     def fake_cli(
         args: list[str], timeout_s: float, env: dict[str, str] | None = None
@@ -480,9 +499,25 @@ def test_suite_stops_the_local_stack_when_terminated(
             raise Terminated(signal.SIGTERM)
         return subprocess.CompletedProcess(args, 0, "", "")
 
+    def fake_start(step: suite.Step, values: dict[str, str], results: Path) -> suite._Running:
+        calls.append(step.name)
+        if step.name == interrupted:
+            raise Terminated(signal.SIGTERM)
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(sleeper)
+        return suite._Running(step, sleeper, results / "x.log", results / "x.json", 0.0)
+
     monkeypatch.setattr(suite, "_cli", fake_cli)
-    with pytest.raises(Terminated):
-        suite.main(["--results", str(tmp_path / "results")])
+    monkeypatch.setattr(suite, "_start", fake_start)
+    try:
+        with pytest.raises(Terminated):
+            suite.main(["--results", str(tmp_path / "results")])
+    finally:
+        for sleeper in started:
+            if sleeper.poll() is None:
+                sleeper.kill()
+                sleeper.wait()
+                pytest.fail(f"a step's process outlived the suite: {sleeper.args}")
     assert calls[-1] == "local down" and calls.count("local down") == 1
     assert interrupted in calls
 

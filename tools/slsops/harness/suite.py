@@ -4,17 +4,21 @@
    the documented short PITR lag (``numbers.TEST_PITR_LAG_S``) unless
    ``SLSOPS_LOCAL_PITR_LAG_SECONDS`` is set: the PITR drill then waits seconds, not the
    five minutes AWS's restorable window trails by;
-2. ``slsops local seed`` (a few thousand entries: moto's queries slow down with table size);
-3. every step in ``STEPS``, each writing its report JSON and JUnit XML into
-   ``results/suite/``; a step whose module cannot be found fails (a suite that silently runs
-   fewer steps than it names would pass on a broken install);
-4. ``slsops local down``, always (also after Ctrl-C, exit 130, and SIGTERM, exit 143);
-5. one summary table; exit 1 if a step failed or a SKIP is not on the allowlist
+2. the stages of ``STAGES`` in order; the steps of one stage run at the same time, each a
+   process of its own (the seed writes a few thousand entries while ``verify`` and ``roles``,
+   which need no data, read the deployment). Each report step writes its JSON and JUnit XML
+   into ``results/suite/``; a step whose module cannot be found fails (a suite that silently
+   runs fewer steps than it names would pass on a broken install);
+3. ``slsops local down``, always (also after Ctrl-C, exit 130, and SIGTERM, exit 143; steps
+   still running are stopped first);
+4. one summary table; exit 1 if a step failed or a SKIP is not on the allowlist
    (``tools/slsops/skip_allowlist.toml``), 2 if the stack could not start for a missing
    prerequisite.
 
-To add a step: append one ``Step`` line to ``STEPS`` (placeholders: ``{python}``, ``{stack}``,
-``{results}``); ``report`` names the JSON the step writes (shared report shape).
+To add a step: add one ``Step`` to a stage of ``STAGES``, or a stage of its own when it must
+not share the stack with others (placeholders: ``{python}``, ``{stack}``, ``{results}``,
+``{count}``, ``{services}``); ``report`` names the JSON the step writes (shared report shape),
+"" for a step judged by its exit code alone.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from slsops.signals import run_main
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_RESULTS = ROOT / "results" / "suite"
 ALLOWLIST = Path(__file__).resolve().parents[1] / "skip_allowlist.toml"
+STOP_GRACE_S = 10.0  # a step stopped by the suite gets this long to clean up
+POLL_S = 0.2  # how often a stage looks for steps that ended
 REPORT_ARGS = ("--stack", "{stack}", "--format", "json", "--output", "{results}/{name}.json")
 
 
@@ -54,6 +60,7 @@ class Step:
     module: str
     report: str = "{results}/{name}.json"
     timeout_s: float = 900.0
+    always: bool = False  # runs whatever ``--only`` names (the data the other steps read)
 
 
 def slsops(name: str, *args: str, module: str, timeout_s: float = 900.0) -> Step:
@@ -62,35 +69,55 @@ def slsops(name: str, *args: str, module: str, timeout_s: float = 900.0) -> Step
     )
 
 
-STEPS: list[Step] = [
-    slsops("verify", "verify", module="slsops.commands.verify"),
-    slsops("roles", "roles", module="slsops.commands.roles"),
-    slsops("audit", "audit", module="slsops.commands.audit"),
-    slsops("drill-pitr", "drill", "--mode", "pitr", module="slsops.commands.drill"),
-    slsops("drill-backup", "drill", "--mode", "backup", module="slsops.commands.drill"),
-    Step(
-        "load",
-        (
-            "{python}",
-            "-m",
-            "slsops.load.run",
-            "--profile",
-            "local",
-            "--stack",
-            "{stack}",
-            "--results",
-            "{results}/load",
-        ),
-        "slsops.load.run",
-        report="{results}/load/verdict.json",
-        timeout_s=1200.0,
+SEED = Step(
+    "seed",
+    ("{python}", "-m", "slsops.cli", "local", "seed", "--count", "{count}",
+     "--services", "{services}", "--stack", "{stack}"),
+    "slsops.local.seed",
+    report="",
+    always=True,
+)  # fmt: skip
+
+# Stages run in order; the steps of one stage run at the same time.
+STAGES: list[tuple[Step, ...]] = [
+    # verify and roles read what the deployment is, not its data: beside the seed.
+    (
+        SEED,
+        slsops("verify", "verify", module="slsops.commands.verify"),
+        slsops("roles", "roles", module="slsops.commands.roles"),
     ),
-    Step(  # the short form of nox -s reliability
-        "reliability",
-        ("{python}", "-m", "slsops.harness.reliability", "--short", *REPORT_ARGS),
-        "slsops.harness.reliability",
+    (slsops("audit", "audit", module="slsops.commands.audit"),),  # reads the seeded entries
+    # One drill at a time: a drill table is named by the second its drill started.
+    (slsops("drill-pitr", "drill", "--mode", "pitr", module="slsops.commands.drill"),),
+    (slsops("drill-backup", "drill", "--mode", "backup", module="slsops.commands.drill"),),
+    (  # alone: it measures latency
+        Step(
+            "load",
+            (
+                "{python}",
+                "-m",
+                "slsops.load.run",
+                "--profile",
+                "local",
+                "--stack",
+                "{stack}",
+                "--results",
+                "{results}/load",
+            ),
+            "slsops.load.run",
+            report="{results}/load/verdict.json",
+            timeout_s=1200.0,
+        ),
+    ),
+    (  # alone: it injects faults. The short form of nox -s reliability.
+        Step(
+            "reliability",
+            ("{python}", "-m", "slsops.harness.reliability", "--short", *REPORT_ARGS),
+            "slsops.harness.reliability",
+        ),
     ),
 ]
+STEPS: list[Step] = [step for stage in STAGES for step in stage]
 
 
 @dataclass
@@ -141,36 +168,43 @@ def _log(message: str) -> None:
     print(f"suite: {message}", file=sys.stderr, flush=True)
 
 
-def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, str]]) -> StepResult:
-    missing = missing_module(step.module)
-    if missing:
-        return StepResult(step.name, "failed", note=missing)
-    values = {
-        "python": sys.executable,
-        "stack": str(stack),
-        "results": str(results),
-        "name": step.name,
-    }
+@dataclass
+class _Running:
+    """A step's process while it runs."""
+
+    step: Step
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    report_path: Path
+    started: float
+
+
+def _start(step: Step, values: dict[str, str], results: Path) -> _Running:
+    values = {**values, "name": step.name}
     argv = [_fill(part, values) for part in step.argv]
-    report_path = Path(_fill(step.report, values))
-    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path = Path(_fill(step.report, values)) if step.report else Path()
+    if step.report:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
     _log(f"{step.name}: {' '.join(argv[1:])}")
-    started = time.monotonic()
     log_path = results / f"{step.name}.log"
-    with log_path.open("w") as log:
-        try:
-            done = subprocess.run(  # noqa: S603  step argv from STEPS, no shell
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                timeout=step.timeout_s,
-                check=False,
-            )
-            code: int | None = done.returncode
-        except subprocess.TimeoutExpired:
-            code = None
-    seconds = time.monotonic() - started
+    with log_path.open("w") as log:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(  # noqa: S603  step argv from STAGES, no shell
+            argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+    return _Running(step, process, log_path, report_path, time.monotonic())
+
+
+def _late(running: _Running) -> bool:
+    return time.monotonic() - running.started > running.step.timeout_s
+
+
+def _finish(running: _Running, allowlist: list[dict[str, str]]) -> StepResult:
+    """The result of a step that ended, or that ran past its timeout (then stopped)."""
+    step, log_path, report_path = running.step, running.log_path, running.report_path
+    code = running.process.poll()
+    if code is None:
+        _stop([running])
+    seconds = time.monotonic() - running.started
     if code is None:
         return StepResult(
             step.name,
@@ -179,6 +213,10 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
             seconds,
             note=f"timed out after {step.timeout_s:.0f} s (log: {log_path})",
         )
+    if not step.report:  # judged by its exit code; its last line says what it did
+        lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        status = "ok" if code == 0 else "failed"
+        return StepResult(step.name, status, code, seconds, note=(lines or [""])[-1][:100])
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -194,6 +232,59 @@ def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, s
     status = "ok" if code == 0 and not skips else "failed"
     note = f"SKIP not on the allowlist: {', '.join(skips)}" if skips else ""
     return StepResult(step.name, status, code, seconds, report.get("summary", {}), skips, note)
+
+
+def _stop(running: list[_Running]) -> None:
+    """Terminate steps still running (SIGTERM, then SIGKILL after a grace period)."""
+    for each in running:
+        if each.process.poll() is None:
+            each.process.terminate()
+    for each in running:
+        try:
+            each.process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            each.process.kill()
+            each.process.wait()
+
+
+def run_stage(
+    steps: tuple[Step, ...] | list[Step],
+    stack: Path,
+    results: Path,
+    allowlist: list[dict[str, str]],
+    values: dict[str, str] | None = None,
+) -> list[StepResult]:
+    """Run ``steps`` at the same time; their results in the steps' order."""
+    values = {
+        "python": sys.executable,
+        "stack": str(stack),
+        "results": str(results),
+        **(values or {}),
+    }
+    outcome: dict[str, StepResult] = {}
+    running: list[_Running] = []
+    try:
+        for step in steps:
+            missing = missing_module(step.module)
+            if missing:
+                outcome[step.name] = StepResult(step.name, "failed", note=missing)
+            else:
+                running.append(_start(step, values, results))
+        pending = list(running)
+        while pending:  # each step's seconds end when it does, not when the stage does
+            for each in [p for p in pending if p.process.poll() is not None or _late(p)]:
+                outcome[each.step.name] = _finish(each, allowlist)
+                _log(f"{each.step.name}: {outcome[each.step.name].status}")
+                pending.remove(each)
+            time.sleep(POLL_S)
+    finally:
+        _stop(running)  # interrupted (Ctrl-C, SIGTERM): no step outlives the suite
+    return [outcome[step.name] for step in steps]
+
+
+def run_step(step: Step, stack: Path, results: Path, allowlist: list[dict[str, str]]) -> StepResult:
+    """One step on its own (a stage of one)."""
+    return run_stage([step], stack, results, allowlist)[0]
 
 
 def _cli(
@@ -265,35 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if up.returncode == 2 else 1
     try:
         outcome.append(StepResult("local up", "ok", 0, time.monotonic() - started))
-        started = time.monotonic()
-        seeded = _cli(
-            [
-                "local",
-                "seed",
-                "--count",
-                str(args.count),
-                "--services",
-                str(args.services),
-                "--stack",
-                str(stack),
-            ],
-            timeout_s=900,
-        )
-        (results_dir / "seed.log").write_text(seeded.stdout + seeded.stderr)
-        outcome.append(
-            StepResult(
-                "seed",
-                "ok" if seeded.returncode == 0 else "failed",
-                seeded.returncode,
-                time.monotonic() - started,
-                note=(seeded.stdout.strip().splitlines() or [""])[-1][:100],
-            )
-        )
-        for step in STEPS:
-            if args.only and step.name not in args.only:
-                continue
-            outcome.append(run_step(step, stack, results_dir, allowlist))
-            _log(f"{step.name}: {outcome[-1].status}")
+        values = {"count": str(args.count), "services": str(args.services)}
+        for stage in STAGES:
+            chosen = [s for s in stage if s.always or not args.only or s.name in args.only]
+            if chosen:
+                outcome += run_stage(chosen, stack, results_dir, allowlist, values)
     finally:
         started = time.monotonic()
         down = _cli(["local", "down", "--stack", str(stack)], timeout_s=120)
