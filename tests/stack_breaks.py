@@ -830,12 +830,12 @@ def billing_on_demand(stack: Stack, saved: dict[str, int]) -> None:
     """
     from botocore.config import Config
 
-    from slsops.deployment.stack import BOTO_CONFIG
+    from slsops.deployment.stack import boto_config
 
     client = stack.admin_session.client(
         "dynamodb",
         endpoint_url=stack.endpoint_url,
-        config=BOTO_CONFIG.merge(Config(parameter_validation=False)),
+        config=boto_config().merge(Config(parameter_validation=False)),
     )
     client.update_table(
         TableName=_table(stack), BillingMode="PAY_PER_REQUEST", ProvisionedThroughput=saved

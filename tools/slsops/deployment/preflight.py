@@ -19,7 +19,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from slsops.deployment.stack import Stack
+from slsops.deployment.stack import Stack, boto_config
 from slsops.errors import PreflightError
 
 PREFLIGHT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})
@@ -27,6 +27,7 @@ PREFLIGHT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attem
 
 def caller_identity(stack: Stack) -> dict[str, Any]:
     """The operator's identity on the target, or PreflightError (exit 3)."""
+    boto_config()  # a bad AWS_MAX_ATTEMPTS is a usage error (exit 2) before anything is sent
     where = stack.endpoint_url or f"AWS ({stack.region})"
     try:
         sts = stack.session.client("sts", endpoint_url=stack.endpoint_url, config=PREFLIGHT_CONFIG)

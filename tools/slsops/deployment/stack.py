@@ -46,8 +46,20 @@ REQUIRED_OUTPUTS = (
     "config_rules_enabled",
 )
 
-# Retries with backoff for what is safe to retry; adaptive mode also slows down on throttling.
-BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+# Retries with backoff for what is safe to retry: 5 attempts, unless botocore's own
+# AWS_MAX_ATTEMPTS says otherwise (an explicit Config would override the variable).
+MAX_ATTEMPTS_ENV = "AWS_MAX_ATTEMPTS"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def boto_config() -> Config:
+    retries: dict[str, Any] = {"mode": "standard"}
+    given = os.environ.get(MAX_ATTEMPTS_ENV, "").strip()
+    if not given:
+        retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
+    elif not given.isdigit() or int(given) < 1:
+        raise UsageError(f"{MAX_ATTEMPTS_ENV}={given!r}: expected a whole number of at least 1")
+    return Config(retries=retries, max_pool_connections=32)
 
 
 def default_stack_path() -> Path:
@@ -118,12 +130,12 @@ class Stack:
     def client(self, service: str, session: boto3.Session | None = None) -> Any:
         """A boto3 client for ``service`` pointed at this deployment."""
         return (session or self.session).client(
-            service, endpoint_url=self.endpoint_url, config=BOTO_CONFIG
+            service, endpoint_url=self.endpoint_url, config=boto_config()
         )
 
     def resource(self, service: str, session: boto3.Session | None = None) -> Any:
         return (session or self.session).resource(
-            service, endpoint_url=self.endpoint_url, config=BOTO_CONFIG
+            service, endpoint_url=self.endpoint_url, config=boto_config()
         )
 
 

@@ -61,7 +61,8 @@ def deploy_infra(
     )
     cached = startup_cache.load(key)
     if cached is not None:
-        with phases.phase(f"replaying the cached apply ({len(cached.entries)} requests)"):
+        entry = f"{len(cached.entries)} requests, cache entry {key}"
+        with phases.phase(f"replaying the cached apply ({entry})"):
             subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
             try:
                 with startup_cache.seeded(region=region):
@@ -77,7 +78,7 @@ def deploy_infra(
             if usage.is_file():
                 tf_apply.write_private(workdir / deployer.USAGE_FILE, usage.read_text())
             return startup_cache.restored_outputs(cached, subs)
-    with phases.phase("terraform apply (as the deploy role, recorded)"):
+    with phases.phase(f"terraform apply (as the deploy role, recorded as cache entry {key})"):
         with startup_cache.seeded(region=region):
             recorder.start()
             try:
