@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,6 +234,11 @@ def test_batch_all_stored_with_per_entry_results(service):
 
 
 def test_entries_not_stored_are_logged_with_why(service, caplog):
+    from log_service.ingest_handler import logger
+
+    # The level of the process's logger is whatever the first import set (another test sets
+    # ERROR); the function's own default is INFO.
+    caplog.set_level(logging.INFO, logger=logger.name)
     _, ingest, _ = service
     assert post(ingest, entry(log_id="taken"))[0] == 201
     batch = {"logs": [entry(log_id="new-1"), entry(log_id="taken", level="ERROR")]}
