@@ -15,7 +15,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -514,6 +516,60 @@ def _table_spec(ddb, name):
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+def test_two_drills_started_together_on_one_source_both_pass_and_leave_nothing(endpoint, source):
+    """Two on-call engineers (or the suite's stage) at once: one second, two names, one record."""
+    name, stack = source
+    record = drill_cleanup.DrillRecord.beside(stack)
+    ready = threading.Barrier(2)
+
+    def drill(mode: str):
+        ready.wait(timeout=30)
+        return restore.run_drill(
+            client(endpoint, "dynamodb"), name, _options(mode=mode), record,
+            ServiceCanaryWriter(endpoint, name),
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pitr_drill, backup_drill = pool.map(drill, ["pitr", "backup"])
+    for result in (pitr_drill, backup_drill):
+        assert not result.error, result.error
+        verdicts = {v.id: v.status for v in run_checks(CHECKS, DrillContext(result))}
+        assert verdicts.pop("DRL-007") == "WARN"
+        assert set(verdicts.values()) == {"PASS"}, verdicts
+    assert pitr_drill.drill_table != backup_drill.drill_table
+    assert drill_tables(endpoint, name) == [] and record.load() == {"tables": {}, "backups": {}}
+
+
+RECORD_WRITER = """
+import sys
+from pathlib import Path
+from slsops.drill.cleanup import DrillRecord
+
+record = DrillRecord(Path(sys.argv[1]))
+for n in range(int(sys.argv[3])):
+    record.intend_table(f"{sys.argv[2]}-{n}", "src", "now")
+"""
+
+
+def test_the_record_loses_no_entry_when_processes_write_it_at_once(tmp_path):
+    path = tmp_path / drill_cleanup.RECORD_NAME
+    writers = [
+        subprocess.Popen([sys.executable, "-c", RECORD_WRITER, str(path), who, "40"])  # noqa: S603
+        for who in ("a", "b", "c")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
+    tables = drill_cleanup.DrillRecord(path).load()["tables"]
+    assert len(tables) == 120 and {n.split("-")[0] for n in tables} == {"a", "b", "c"}
+
+
+def test_two_drill_names_in_one_second_differ():
+    moment = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+    names = {drill_cleanup.drill_name("logs", moment) for _ in range(50)}
+    assert len(names) == 50
+    assert all(drill_cleanup.is_drill_name(n, "logs") for n in names)
+    assert all(n.startswith("logs-drill-20260301T101500Z-") for n in names)
 
 
 def test_cleanup_removes_only_what_a_drill_recorded_or_tagged(endpoint, source, tmp_path):

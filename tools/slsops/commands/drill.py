@@ -2,7 +2,7 @@
 
 ``drill`` writes canary entries around a restore point through the API, restores the table
 (``--mode pitr`` to a point in time; ``--mode backup`` from a fresh on-demand backup, or from
-an existing one with ``--backup-arn``) into ``<table>-drill-<stamp>``, validates it against
+an existing one with ``--backup-arn``) into ``<table>-drill-<stamp>-<hex>``, validates it against
 what the source held at the point, judges RTO and RPO against the objectives, and deletes what
 it created (also on failure, timeout, Ctrl-C and SIGTERM) unless ``--keep``. ``drill cleanup``
 removes recorded or tagged leftovers. The source table is never modified.

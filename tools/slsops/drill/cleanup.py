@@ -1,8 +1,10 @@
 """Drill tables and backups: how they are named, recorded, tagged and removed.
 
-A drill table is ``<source>-drill-<UTC stamp>``; drill backups are named the same way. The
-drill writes its intent (the table or backup name) to a record file next to the stack file
-(``<stack dir>/drills.json``) *before* the call that creates it, and tags a table
+A drill table is ``<source>-drill-<UTC stamp>-<6 random hex digits>`` (two drills started in
+one second get two names); drill backups are named the same way. The drill writes its intent
+(the table or backup name) to a record file next to the stack file (``<stack dir>/drills.json``,
+changed under an exclusive lock on ``drills.json.lock``, so drills running at the same time in
+several processes lose no entry) *before* the call that creates it, and tags a table
 ``slsops:drill`` = ``<source>`` as soon as AWS lets it. ``slsops drill cleanup`` finds
 leftovers by that record or that tag only, never by name: a table or backup a person made is
 never touched, whatever its name. (DynamoDB backups carry no tags, so backups are found by
@@ -12,9 +14,13 @@ than ``INTENT_EXPIRY_S``: the create call was cut short before AWS took it.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,7 @@ _record_lock = threading.Lock()
 
 
 def drill_name(source: str, moment: datetime) -> str:
-    return f"{source}-drill-{moment.strftime('%Y%m%dT%H%M%SZ')}"
+    return f"{source}-drill-{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def is_drill_name(name: str, source: str) -> bool:
@@ -66,8 +72,21 @@ class DrillRecord:
             "backups": dict(data.get("backups") or {}),
         }
 
-    def _update(self, kind: str, name: str, entry: dict[str, Any] | None) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's threads, then other processes (an advisory lock beside the file)."""
         with _record_lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            with lock_path.open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _update(self, kind: str, name: str, entry: dict[str, Any] | None) -> None:
+        with self._locked():
             data = self.load()
             if entry is None:
                 data[kind].pop(name, None)

@@ -86,10 +86,13 @@ STAGES: list[tuple[Step, ...]] = [
         slsops("verify", "verify", module="slsops.commands.verify"),
         slsops("roles", "roles", module="slsops.commands.roles"),
     ),
-    (slsops("audit", "audit", module="slsops.commands.audit"),),  # reads the seeded entries
-    # One drill at a time: a drill table is named by the second its drill started.
-    (slsops("drill-pitr", "drill", "--mode", "pitr", module="slsops.commands.drill"),),
-    (slsops("drill-backup", "drill", "--mode", "backup", module="slsops.commands.drill"),),
+    # The seeded entries: the audit reads them while both drills write their canaries through
+    # the API and restore copies (live traffic to both, as on a deployment in use).
+    (
+        slsops("audit", "audit", module="slsops.commands.audit"),
+        slsops("drill-pitr", "drill", "--mode", "pitr", module="slsops.commands.drill"),
+        slsops("drill-backup", "drill", "--mode", "backup", module="slsops.commands.drill"),
+    ),
     (  # alone: it measures latency
         Step(
             "load",
