@@ -9,71 +9,44 @@ behind; an entry TTL-expired since the point passes. The source is never changed
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from drill_support import ServiceCanaryWriter
-from log_table_support import client, create_log_table, log_item, put_items, seed, write_stack_file
-from typer.testing import CliRunner
+from drill_support import (
+    GUARD,
+    ServiceCanaryWriter,
+    drill_tables,
+    invoke,
+    moto_endpoint,
+    seeded_source,
+)
+from log_table_support import client, log_item, put_items
 
 from log_service import keys
 from slsops.checks.drill import CHECKS, DrillContext
-from slsops.cli import app
-from slsops.commands import drill as drill_command
 from slsops.contract import numbers
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill import restore
 from slsops.drill.checksum import item_hash
 from slsops.drill.result import DrillOptions
-from slsops.errors import SlsopsError
 from slsops.framework.runner import run_checks
-from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.gaps import pitr
-
-LAG = numbers.TEST_PITR_LAG_S
-GUARD = "0.5"
-SOURCE_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(pitr.LAG_ENV, str(LAG))
-        with serve_in_thread(build_moto_app()) as url:
-            yield url
+    yield from moto_endpoint()
 
 
 @pytest.fixture()
 def source(endpoint, tmp_path, monkeypatch):
-    """A seeded source table (30 entries), its stack file, canaries through the ingest code."""
-    name = f"src-{next(SOURCE_NUMBERS)}"
-    arns = create_log_table(endpoint, name)
-    seed(endpoint, name, 30)
-    monkeypatch.setattr(
-        drill_command, "canary_writer", lambda _stack: ServiceCanaryWriter(endpoint, name)
-    )
-    monkeypatch.setattr(restore, "PHASE_HOOKS", [])
-    monkeypatch.setattr(restore, "AFTER_RESTORE_HOOKS", [])
-    return name, write_stack_file(tmp_path / "stack.json", endpoint, name, arns)
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(app, list(args))
-    if isinstance(result.exception, SlsopsError):
-        return result.exception.exit_code, str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
+    return seeded_source(endpoint, tmp_path, monkeypatch)
 
 
 def run(stack, tmp_path, *extra: str, guard: str = GUARD):
@@ -127,11 +100,6 @@ def snapshot(endpoint, table):
         ]["PointInTimeRecoveryStatus"],
         "tags": ddb.list_tags_of_resource(ResourceArn=desc["TableArn"])["Tags"],
     }
-
-
-def drill_tables(endpoint, name):
-    names = client(endpoint, "dynamodb").list_tables()["TableNames"]
-    return [t for t in names if t.startswith(f"{name}-drill-")]
 
 
 @pytest.mark.parametrize("mode", ["pitr", "backup"])
@@ -556,7 +524,7 @@ for n in range(int(sys.argv[3])):
 def test_the_record_loses_no_entry_when_processes_write_it_at_once(tmp_path):
     path = tmp_path / drill_cleanup.RECORD_NAME
     writers = [
-        subprocess.Popen([sys.executable, "-c", RECORD_WRITER, str(path), who, "40"])  # noqa: S603
+        subprocess.Popen([sys.executable, "-c", RECORD_WRITER, str(path), who, "40"])  # noqa: S603 - our own script
         for who in ("a", "b", "c")
     ]
     assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
@@ -615,69 +583,3 @@ def test_a_recorded_intent_not_yet_created_is_kept_for_later(endpoint, source, m
     code, out = invoke("drill", "cleanup", "--stack", str(stack))
     assert code == 0 and f"table {pending}: never created" in out
     assert record.load()["tables"] == {}
-
-
-SIGNAL_PHASES = [
-    "point",
-    "canaries",
-    "await-point",
-    "source-scan",
-    "restore",
-    "restore-call",
-    "wait",
-    "validate",
-    "settings",
-]
-
-
-@pytest.mark.parametrize("phase", SIGNAL_PHASES)
-@pytest.mark.parametrize(
-    ("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"]
-)
-def test_a_signal_at_each_phase_leaves_nothing(
-    endpoint, source, tmp_path, phase, signum, exit_code
-):
-    """A real signal to a real process: cleanup, evidence with verdict aborted, 130 or 143."""
-    name, stack = source
-    ready, evidence_path = tmp_path / "ready", tmp_path / "evidence.json"
-    child = subprocess.Popen(  # noqa: S603 - our own test child, fixed arguments
-        [
-            sys.executable,
-            str(Path(__file__).parent / "drill_signal_child.py"),
-            endpoint,
-            name,
-            phase,
-            str(ready),
-            "--",
-            "drill",
-            "--stack",
-            str(stack),
-            "--guard-seconds",
-            GUARD,
-            "--evidence",
-            str(evidence_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "CI": "1"},
-    )
-    try:
-        for _ in range(600):
-            if ready.exists() or child.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert ready.exists(), child.communicate(timeout=30)
-        child.send_signal(signum)
-        _, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == exit_code, err
-    evidence = json.loads(evidence_path.read_text())
-    assert evidence["verdict"] == "aborted"
-    assert evidence["drill"]["aborted_by"] == signal.Signals(signum).name
-    if drill_tables(endpoint, name):
-        code, out = invoke("drill", "cleanup", "--stack", str(stack))
-        assert code == 0, out
-    assert drill_tables(endpoint, name) == []
-    assert drill_cleanup.DrillRecord.beside(stack).load()["tables"] == {}
