@@ -35,3 +35,8 @@ def values(outputs: dict) -> dict:
 
 def without_external_ids(roles: dict) -> dict:
     return {role: {k: v for k, v in d.items() if k != "external_id"} for role, d in roles.items()}
+
+
+def cache_entries(cache: Path) -> list[Path]:
+    """The entries of a start-up cache folder (not its ``.<key>.lock`` files)."""
+    return sorted(p for p in cache.iterdir() if p.is_dir() and not p.name.startswith("."))

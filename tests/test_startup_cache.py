@@ -8,15 +8,19 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from startup_support import slsops, up, values, without_external_ids
+from startup_support import cache_entries, slsops, up, values, without_external_ids
 
 from slsops.infra_plan import plan_is_clean
-from slsops.local import startup_cache
+from slsops.local import infra_deploy, startup_cache
 from slsops.local.aws_app import serve_in_thread
 from slsops.local.stack_file import workdir_for
 
@@ -253,6 +257,61 @@ def test_a_second_recording_of_a_key_keeps_the_first_entry_whole(
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k1"]
 
 
+HOLD_KEY_LOCK = """
+import sys, time
+from pathlib import Path
+from slsops.local import startup_cache
+
+with startup_cache.key_lock(sys.argv[1]):
+    Path(sys.argv[2]).write_text("held")
+    time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_a_key_being_recorded_elsewhere_is_waited_for(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(startup_cache.DIR_ENV, str(tmp_path / "cache"))
+    held = tmp_path / "held"
+    holder = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, "-c", HOLD_KEY_LOCK, "k1", str(held), "1.5"],
+        env={**os.environ, startup_cache.DIR_ENV: str(tmp_path / "cache")},
+    )
+    try:
+        for _ in range(300):
+            if held.exists():
+                break
+            time.sleep(0.05)
+        waited: list[str] = []
+        began = time.monotonic()
+        with startup_cache.key_lock("k1", on_wait=lambda: waited.append("k1")):
+            held_for = time.monotonic() - began
+        assert waited == ["k1"] and held_for > 1.0, "taken while the holder held it (1.5 s)"
+        with startup_cache.key_lock("k2", on_wait=lambda: waited.append("k2")):
+            pass  # another key, or the same key once free: no wait
+        with startup_cache.key_lock("k1", on_wait=lambda: waited.append("again")):
+            pass
+        assert waited == ["k1"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_start_up_that_waited_replays_what_the_other_recorded(monkeypatch) -> None:
+    """The entry is looked up again under the lock: found there, it is replayed, not applied."""
+    entry = object()
+    lookups = iter([None, entry])
+    monkeypatch.setattr(infra_deploy.startup_cache, "load", lambda key: next(lookups))
+    monkeypatch.setattr(infra_deploy.startup_cache, "cache_key", lambda *a: "k")
+    monkeypatch.setattr(infra_deploy, "sha256_of", lambda path: "zip")
+    monkeypatch.setattr(infra_deploy, "tf_versions", lambda path: "tf")
+    monkeypatch.setattr(infra_deploy, "_record", lambda *a: pytest.fail("applied again"))
+    monkeypatch.setattr(infra_deploy, "_replay", lambda key, cached, *a: ("replayed", cached))
+    answer = infra_deploy.deploy_infra(
+        Path("tf"), SimpleNamespace(external_ids={}), Path("zip"), None,
+        moto_url="u", region="r", workdir=Path("w"), recorder=None, phases=None, use_cache=True,
+    )  # fmt: skip
+    assert answer == ("replayed", entry)
+
+
 def test_a_load_never_mixes_two_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An entry removed and stored anew while it is read: the reader gets None, not the meta
     of one recording with the requests of the other."""
@@ -297,7 +356,7 @@ def test_a_stack_from_the_cache_is_indistinguishable_from_a_fresh_apply(tmp_path
     fresh_path, cached_path = tmp_path / "fresh" / "local.json", tmp_path / "cached" / "local.json"
     try:
         fresh = values(up(fresh_path, env))
-        assert len(list((tmp_path / "cache").iterdir())) == 1, "the fresh start-up recorded"
+        assert len(cache_entries(tmp_path / "cache")) == 1, "the fresh start-up recorded"
         cached = values(up(cached_path, env))
         log = (workdir_for(cached_path) / "runner.log").read_text(encoding="utf-8")
         assert "replaying the cached apply" in log and "terraform apply" not in log

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from startup_support import slsops, up, values
+from startup_support import cache_entries, slsops, up, values
 
 from slsops.local import startup_cache
 from slsops.local.stack_file import workdir_for
@@ -33,7 +33,7 @@ def _session_entry(local_stack, env: dict[str, str], cache: Path) -> Path:
     recording = cache.parent / "recording" / "local.json"  # the session stack did not cache
     up(recording, env)
     slsops("local", "down", "--stack", str(recording), env=env, timeout=120)
-    (entry,) = cache.iterdir()
+    (entry,) = cache_entries(cache)
     return entry
 
 

@@ -60,24 +60,64 @@ def deploy_infra(
         {"zip": sha256_of(zip_path), "terraform": tf_versions(tf_dir)},
     )
     cached = startup_cache.load(key)
-    if cached is not None:
-        entry = f"{len(cached.entries)} requests, cache entry {key}"
-        with phases.phase(f"replaying the cached apply ({entry})"):
-            subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
-            try:
-                with startup_cache.seeded(region=region):
-                    startup_cache.replay(recorder.app, cached.entries, subs)
-            except startup_cache.ReplayDiverged:
-                startup_cache.discard(key)  # the next start-up applies and records again
-                raise
-            finally:
-                principals.SHARED.invalidate()  # IAM and STS changed around the layer
-            startup_cache.restore_state(cached, workdir / "terraform.tfstate", subs)
-            deployer.sign_in_as_deployer(tf_dir, moto_url, region)
-            usage = cached.folder / deployer.USAGE_FILE
-            if usage.is_file():
-                tf_apply.write_private(workdir / deployer.USAGE_FILE, usage.read_text())
-            return startup_cache.restored_outputs(cached, subs)
+    if cached is None:
+        # One recording per key at a time (e.g. pytest-xdist workers starting together on a
+        # cold cache): the others wait for it, then replay it instead of applying again.
+        def waiting() -> None:
+            log.warning("another start-up is recording cache entry %s: waiting for it", key)
+
+        with startup_cache.key_lock(key, on_wait=waiting):
+            cached = startup_cache.load(key)
+            if cached is None:
+                steps = (tf_dir, inputs, admin, moto_url, region, workdir, recorder, phases)
+                return _record(key, *steps)
+    return _replay(key, cached, tf_dir, inputs, admin, moto_url, region, workdir, recorder, phases)
+
+
+def _replay(
+    key: str,
+    cached: startup_cache.CachedStart,
+    tf_dir: Path,
+    inputs: tf_apply.LocalInputs,
+    admin: Any,
+    moto_url: str,
+    region: str,
+    workdir: Path,
+    recorder: startup_cache.RequestRecorder,
+    phases: Phases,
+) -> dict[str, Any]:
+    """Replay a recorded apply into the seeded moto; its state, usage report and outputs."""
+    entry = f"{len(cached.entries)} requests, cache entry {key}"
+    with phases.phase(f"replaying the cached apply ({entry})"):
+        subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
+        try:
+            with startup_cache.seeded(region=region):
+                startup_cache.replay(recorder.app, cached.entries, subs)
+        except startup_cache.ReplayDiverged:
+            startup_cache.discard(key)  # the next start-up applies and records again
+            raise
+        finally:
+            principals.SHARED.invalidate()  # IAM and STS changed around the layer
+        startup_cache.restore_state(cached, workdir / "terraform.tfstate", subs)
+        deployer.sign_in_as_deployer(tf_dir, moto_url, region)
+        usage = cached.folder / deployer.USAGE_FILE
+        if usage.is_file():
+            tf_apply.write_private(workdir / deployer.USAGE_FILE, usage.read_text())
+        return startup_cache.restored_outputs(cached, subs)
+
+
+def _record(
+    key: str,
+    tf_dir: Path,
+    inputs: tf_apply.LocalInputs,
+    admin: Any,
+    moto_url: str,
+    region: str,
+    workdir: Path,
+    recorder: startup_cache.RequestRecorder,
+    phases: Phases,
+) -> dict[str, Any]:
+    """Apply with Terraform into the seeded moto, recording every request; store the entry."""
     with phases.phase(f"terraform apply (as the deploy role, recorded as cache entry {key})"):
         with startup_cache.seeded(region=region):
             recorder.start()

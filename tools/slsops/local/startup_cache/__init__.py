@@ -54,6 +54,7 @@ from slsops.local.startup_cache.store import (
     CachedStart,
     cache_root,
     discard,
+    key_lock,
     load,
     save,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "create_lazy_defaults",
     "disabled",
     "discard",
+    "key_lock",
     "load",
     "replay",
     "restore_state",

@@ -3,19 +3,23 @@
 The recording holds the apply's requests and state, so entries are the user's alone (folders
 0700, files 0600), and a start-up that loses a race or finds a damaged entry just applies.
 
-Several start-ups may share the cache at once (parallel test workers, two terminals): an entry
-is written in a private staging folder and renamed into place, the first complete entry of a
-key stays (a second recording of the same key is dropped, never swapped in under a reader),
-and ``load`` reads every file of an entry through one open handle of its folder, so it gets
-one recording whole or nothing, never the meta of one and the requests of another.
+Several start-ups may share the cache at once (parallel test workers, two terminals): one of
+them records a key while the others wait on that key's lock (``key_lock``) and then replay
+its entry. An entry is written in a private staging folder and renamed into place, the first
+complete entry of a key stays (a second recording of the same key is dropped, never swapped
+in under a reader), and ``load`` reads every file of an entry through one open handle of its
+folder, so it gets one recording whole or nothing, never the meta of one and the requests of
+another.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -96,6 +100,23 @@ def load(key: str) -> CachedStart | None:
     finally:
         os.close(handle)
     return CachedStart(folder, entries, state_text, outputs, meta)
+
+
+@contextmanager
+def key_lock(key: str, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Held while a start-up records ``key``; ``on_wait`` runs if another one holds it."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    descriptor = os.open(root / f".{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def save(
