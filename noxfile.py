@@ -43,8 +43,9 @@ def lint(session: nox.Session) -> None:
 
 
 # pytest-xdist workers by default: most of the suite waits (drills, Terraform, subprocesses),
-# so two workers per core overlap the waits (measured on 2 cores: 512 s with 2, 398 s with 4).
-# Each worker starts its own local stack.
+# so two workers per core overlap the waits. Measured on 2 cores: 512 s with 2 workers,
+# 322-332 s with 4, 382 s with 6 (more stacks than the machine holds). Each worker starts its
+# own local stack.
 WORKERS_PER_CORE = 2
 MAX_TEST_WORKERS = 4
 XDIST_OPTIONS = ("-n", "--numprocesses", "--dist")
