@@ -9,6 +9,7 @@ usage report, so what follows the deploy step cannot tell them apart.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,20 @@ def tf_versions(tf_dir: Path) -> str:
     binary = Path(tf.find_terraform())
     stat = binary.stat()
     return f"{binary}|{stat.st_size}|{stat.st_mtime_ns}|{lock_text}"
+
+
+@dataclass(frozen=True)
+class _Deploy:
+    """What applying and replaying both need."""
+
+    tf_dir: Path
+    inputs: tf_apply.LocalInputs
+    admin: Any
+    moto_url: str
+    region: str
+    workdir: Path
+    recorder: startup_cache.RequestRecorder
+    phases: Phases
 
 
 def deploy_infra(
@@ -59,6 +74,7 @@ def deploy_infra(
         inputs.external_ids,
         {"zip": sha256_of(zip_path), "terraform": tf_versions(tf_dir)},
     )
+    deploy = _Deploy(tf_dir, inputs, admin, moto_url, region, workdir, recorder, phases)
     cached = startup_cache.load(key)
     if cached is None:
         # One recording per key at a time (e.g. pytest-xdist workers starting together on a
@@ -69,80 +85,60 @@ def deploy_infra(
         with startup_cache.key_lock(key, on_wait=waiting):
             cached = startup_cache.load(key)
             if cached is None:
-                steps = (tf_dir, inputs, admin, moto_url, region, workdir, recorder, phases)
-                return _record(key, *steps)
-    return _replay(key, cached, tf_dir, inputs, admin, moto_url, region, workdir, recorder, phases)
+                return _record(key, deploy)
+    return _replay(key, cached, deploy)
 
 
-def _replay(
-    key: str,
-    cached: startup_cache.CachedStart,
-    tf_dir: Path,
-    inputs: tf_apply.LocalInputs,
-    admin: Any,
-    moto_url: str,
-    region: str,
-    workdir: Path,
-    recorder: startup_cache.RequestRecorder,
-    phases: Phases,
-) -> dict[str, Any]:
+def _replay(key: str, cached: startup_cache.CachedStart, deploy: _Deploy) -> dict[str, Any]:
     """Replay a recorded apply into the seeded moto; its state, usage report and outputs."""
     entry = f"{len(cached.entries)} requests, cache entry {key}"
-    with phases.phase(f"replaying the cached apply ({entry})"):
-        subs = cached.substitutions(inputs.external_ids, admin.access_key_id)
+    with deploy.phases.phase(f"replaying the cached apply ({entry})"):
+        subs = cached.substitutions(deploy.inputs.external_ids, deploy.admin.access_key_id)
         try:
-            with startup_cache.seeded(region=region):
-                startup_cache.replay(recorder.app, cached.entries, subs)
+            with startup_cache.seeded(region=deploy.region):
+                startup_cache.replay(deploy.recorder.app, cached.entries, subs)
         except startup_cache.ReplayDiverged:
             startup_cache.discard(key)  # the next start-up applies and records again
             raise
         finally:
             principals.SHARED.invalidate()  # IAM and STS changed around the layer
-        startup_cache.restore_state(cached, workdir / "terraform.tfstate", subs)
-        deployer.sign_in_as_deployer(tf_dir, moto_url, region)
+        startup_cache.restore_state(cached, deploy.workdir / "terraform.tfstate", subs)
+        deployer.sign_in_as_deployer(deploy.tf_dir, deploy.moto_url, deploy.region)
         usage = cached.folder / deployer.USAGE_FILE
         if usage.is_file():
-            tf_apply.write_private(workdir / deployer.USAGE_FILE, usage.read_text())
+            tf_apply.write_private(deploy.workdir / deployer.USAGE_FILE, usage.read_text())
         return startup_cache.restored_outputs(cached, subs)
 
 
-def _record(
-    key: str,
-    tf_dir: Path,
-    inputs: tf_apply.LocalInputs,
-    admin: Any,
-    moto_url: str,
-    region: str,
-    workdir: Path,
-    recorder: startup_cache.RequestRecorder,
-    phases: Phases,
-) -> dict[str, Any]:
+def _record(key: str, deploy: _Deploy) -> dict[str, Any]:
     """Apply with Terraform into the seeded moto, recording every request; store the entry."""
-    with phases.phase(f"terraform apply (as the deploy role, recorded as cache entry {key})"):
-        with startup_cache.seeded(region=region):
-            recorder.start()
+    with deploy.phases.phase(
+        f"terraform apply (as the deploy role, recorded as cache entry {key})"
+    ):
+        with startup_cache.seeded(region=deploy.region):
+            deploy.recorder.start()
             try:
-                deployer.apply_as_deployer(tf_dir, moto_url, region)
+                deployer.apply_as_deployer(deploy.tf_dir, deploy.moto_url, deploy.region)
             finally:
-                entries = recorder.stop()
+                entries = deploy.recorder.stop()
         principals.SHARED.invalidate()  # the apply's sessions are gone
-        tf_outputs = tf_apply.outputs(tf_dir)
-        if recorder.foreign_draws:
+        tf_outputs = tf_apply.outputs(deploy.tf_dir)
+        if deploy.recorder.foreign_draws:
             log.warning(
                 "start-up cache not stored: moto drew ids outside the recorded requests "
                 "(a replay would create other ids), at:\n%s",
-                "\n---\n".join(recorder.foreign_draws),
+                "\n---\n".join(deploy.recorder.foreign_draws),
             )
             return tf_outputs
         try:
             startup_cache.save(
                 key,
                 entries,
-                workdir / "terraform.tfstate",
+                deploy.workdir / "terraform.tfstate",
                 tf_outputs,
-                inputs.external_ids,
-                admin.access_key_id,
-                extra_files=[workdir / deployer.USAGE_FILE],
+                deploy.inputs.external_ids,
+                deploy.admin.access_key_id,
+                extra_files=[deploy.workdir / deployer.USAGE_FILE],
             )
         except OSError as exc:  # e.g. another start-up stored the same key meanwhile
             log.warning("start-up cache not stored: %s", exc)
