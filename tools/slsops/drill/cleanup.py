@@ -14,19 +14,16 @@ than ``INTENT_EXPIRY_S``: the create call was cut short before AWS took it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import secrets
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from slsops import file_lock
 from slsops.contract.numbers import INTENT_EXPIRY_S
 from slsops.framework.formats import write_atomically
 
@@ -35,8 +32,6 @@ TAG_STARTED = "slsops:drill-started"
 RECORD_NAME = "drills.json"
 POLL_SECONDS = 2.0
 DONE = frozenset({"deleted", "gone", "deleting", "never created"})
-
-_record_lock = threading.Lock()
 
 
 def drill_name(source: str, moment: datetime) -> str:
@@ -72,21 +67,9 @@ class DrillRecord:
             "backups": dict(data.get("backups") or {}),
         }
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """This process's threads, then other processes (an advisory lock beside the file)."""
-        with _record_lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock_path = self.path.with_name(self.path.name + ".lock")
-            with lock_path.open("a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-
     def _update(self, kind: str, name: str, entry: dict[str, Any] | None) -> None:
-        with self._locked():
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock.exclusive(self.path.with_name(self.path.name + ".lock")):
             data = self.load()
             if entry is None:
                 data[kind].pop(name, None)

@@ -14,7 +14,6 @@ another.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from slsops import file_lock
 from slsops.errors import SlsopsError
 from slsops.packaging import publish_folder
 
@@ -107,16 +107,8 @@ def key_lock(key: str, on_wait: Callable[[], None] = lambda: None) -> Iterator[N
     """Held while a start-up records ``key``; ``on_wait`` runs if another one holds it."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    descriptor = os.open(root / f".{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            on_wait()
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with file_lock.exclusive(root / f".{key}.lock", on_wait):
         yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
 
 
 def save(
