@@ -178,15 +178,15 @@ class _Running:
     step: Step
     process: subprocess.Popen[bytes]
     log_path: Path
-    report_path: Path
+    report_path: Path | None  # None: judged by its exit code alone
     started: float
 
 
 def _start(step: Step, values: dict[str, str], results: Path) -> _Running:
     values = {**values, "name": step.name}
     argv = [_fill(part, values) for part in step.argv]
-    report_path = Path(_fill(step.report, values)) if step.report else Path()
-    if step.report:
+    report_path = Path(_fill(step.report, values)) if step.report else None
+    if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
     _log(f"{step.name}: {' '.join(argv[1:])}")
     log_path = results / f"{step.name}.log"
@@ -216,7 +216,7 @@ def _finish(running: _Running, allowlist: list[dict[str, str]]) -> StepResult:
             seconds,
             note=f"timed out after {step.timeout_s:.0f} s (log: {log_path})",
         )
-    if not step.report:  # judged by its exit code; its last line says what it did
+    if report_path is None:  # judged by its exit code; its last line says what it did
         lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         status = "ok" if code == 0 else "failed"
         return StepResult(step.name, status, code, seconds, note=(lines or [""])[-1][:100])
@@ -279,7 +279,8 @@ def run_stage(
                 outcome[each.step.name] = _finish(each, allowlist)
                 _log(f"{each.step.name}: {outcome[each.step.name].status}")
                 pending.remove(each)
-            time.sleep(POLL_S)
+            if pending:
+                time.sleep(POLL_S)
     finally:
         _stop(running)  # interrupted (Ctrl-C, SIGTERM): no step outlives the suite
     return [outcome[step.name] for step in steps]
