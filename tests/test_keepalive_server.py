@@ -56,6 +56,26 @@ def test_two_requests_share_one_connection() -> None:
     assert answers[0]["peer"] == answers[1]["peer"]  # the same TCP connection both times
 
 
+def test_many_idle_connections_all_stay_open() -> None:
+    """More idle connections than cheroot keeps by default (10), as four Lambda workers' pools
+    hold under load: every one is still kept alive and reused for the next call."""
+    clients = 24
+    with serving() as server:
+        conns = [
+            http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(clients)
+        ]
+        peers: list[list[int]] = [[] for _ in conns]
+        for _ in range(2):
+            for conn, seen in zip(conns, peers, strict=True):
+                conn.request("POST", "/", body="x")
+                response = conn.getresponse()
+                assert (response.getheader("Connection") or "").lower() != "close"
+                seen.append(json.loads(response.read())["peer"])
+        for conn in conns:
+            conn.close()
+    assert all(first == second for first, second in peers)
+
+
 def test_raw_uri_and_underscored_headers_reach_the_app() -> None:
     with serving() as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)

@@ -39,11 +39,17 @@ def _with_raw_uri(app: Any) -> Any:
 
 
 class _Server(wsgi.Server):
-    """cheroot's server, with SO_REUSEADDR also on a port chosen by the system (port 0).
+    """cheroot's server, with SO_REUSEADDR also on a port chosen by the system (port 0), and
+    every idle connection kept alive.
 
-    cheroot leaves it off for port 0; the connections it accepts then lack it too, and one
-    a client still holds open after we stop keeps the port unbindable for up to a minute.
+    cheroot leaves SO_REUSEADDR off for port 0; the connections it accepts then lack it too,
+    and one a client still holds open after we stop keeps the port unbindable for up to a
+    minute. cheroot also keeps at most 10 idle connections and answers ``Connection: close``
+    beyond them: the Lambda workers' pools hold more than that under load, and each closed
+    one costs a new TCP connection on both sides for the next call.
     """
+
+    keep_alive_conn_limit = None
 
     @classmethod
     def prepare_socket(cls, bind_addr: Any, *args: Any, **kwargs: Any) -> socket.socket:
