@@ -101,7 +101,7 @@ locals {
   dynamodb_throttle_threshold         = 10
   dynamodb_throttle_period_seconds    = 60
   # The operations the service calls (ThrottledRequests is published per operation).
-  dynamodb_throttle_operations = ["GetItem", "PutItem", "Query"]
+  dynamodb_throttle_operations = ["BatchWriteItem", "GetItem", "PutItem", "Query"]
   api_5xx_threshold            = 10
   api_5xx_period_seconds       = 300
 }

@@ -4,9 +4,10 @@
 
 locals {
   function_dynamodb = {
-    # Two conditional PutItems (marker, then entry); a replay reads the marker (GetItem).
+    # A conditional PutItem per marker, then the log items in BatchWriteItem calls (a single
+    # entry: a second PutItem); a replay reads the marker (GetItem).
     ingest = {
-      actions  = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      actions  = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
       on_index = false
     }
     read = {

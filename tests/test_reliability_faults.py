@@ -147,6 +147,28 @@ def test_faults_really_bite(api, endpoint):
     assert probe.tally.unclean_errors == 0
 
 
+def test_unprocessed_batch_items_are_retried_or_reported_never_lost(api, endpoint):
+    """BatchWriteItem withholds 90% of a batch's log items on every call: the writer's retries
+    and the per-entry results must still account for each entry exactly."""
+    fault_admin.set_plan(
+        endpoint, {"seed": 3, "rules": [rule("BatchWriteItem", "unprocessed", 0.9)]}
+    )
+    try:
+        probe = campaign.Campaign(api, "rel-unprocessed")
+        entries = campaign.make_entries("rel-unprocessed", f"unp-{uuid.uuid4().hex[:6]}", 20)
+        failed = probe.send_batch(entries)
+        counters = fault_admin.show(endpoint)["counters"]
+    finally:
+        fault_admin.clear(endpoint)
+    assert counters["total_injected"] > 0
+    assert probe.tally.problems == []
+    stored = {i["log_id"] for i in _stored(api, "rel-unprocessed")}
+    assert stored == probe.tally.acknowledged
+    assert set(failed) == {e["log_id"] for e in entries} - stored
+    assert probe.send_batch([e for e in entries if e["log_id"] in failed]) == []
+    assert {i["log_id"] for i in _stored(api, "rel-unprocessed")} == {e["log_id"] for e in entries}
+
+
 def _post_direct(body):
     """The ingest logic (thread-safe, unlike a resolver) as the Lambda runs it."""
     try:

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from moto import mock_aws
-from service_support import REGION, TABLE, create_table, log_items
+from service_support import REGION, TABLE, all_items, create_table, log_items
 
 from log_service import keys, limits
 from log_service.errors import ConflictError, Unavailable
@@ -154,6 +154,8 @@ class FaultyClient:
             raise throttled(operation)
         if mode == "closed-before":
             raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1")
+        if mode in WITHHELD:
+            return self._write_some(kwargs["RequestItems"], WITHHELD[mode])
         result = getattr(self.inner, operation)(**kwargs)
         if mode == "after":
             raise ClientError({"Error": {"Code": "InternalServerError"}}, operation)
@@ -166,6 +168,26 @@ class FaultyClient:
 
     def get_item(self, **kwargs):
         return self._call("get_item", **kwargs)
+
+    def batch_write_item(self, **kwargs):
+        return self._call("batch_write_item", **kwargs)
+
+    def _write_some(self, request_items, withhold):
+        """As DynamoDB under load: write some requests, hand back the rest as unprocessed."""
+        ((table, requests),) = request_items.items()
+        withheld = [r for n, r in enumerate(requests) if withhold(n, r["PutRequest"]["Item"])]
+        written = [r for r in requests if r not in withheld]
+        if written:
+            self.inner.batch_write_item(RequestItems={table: written})
+        return {"UnprocessedItems": {table: withheld} if withheld else {}}
+
+
+# BatchWriteItem faults: which requests (position, item) come back unprocessed.
+WITHHELD = {
+    "unprocessed-half": lambda n, _item: n % 2 == 1,
+    "unprocessed-all": lambda _n, _item: True,
+    "unprocessed-odd-ids": lambda _n, item: int(item["log_id"][-1]) % 2 == 1,
+}
 
 
 def throttled(operation):
@@ -252,6 +274,83 @@ def test_batch_with_a_conflicting_entry_is_207(table):
     assert status == 207
     assert [r["status"] for r in body["results"]] == [STORED, NOT_STORED]
     assert "different content" in body["results"][1]["error"]
+
+
+def batch_of(count, prefix):
+    return [
+        {"service_name": "svc", "level": "INFO", "message": f"m{i}", "log_id": f"{prefix}{i}"}
+        for i in range(count)
+    ]
+
+
+def stored_once(table, log_ids):
+    """Every log_id has exactly one log item and one marker, nothing else is there."""
+    found = [i["log_id"] for i in log_items(table)]
+    markers = [i["log_id"] for i in all_items(table) if keys.is_marker(i)]
+    return sorted(found) == sorted(log_ids) == sorted(markers)
+
+
+@pytest.mark.parametrize("count", [1, 20, 60])
+def test_a_batch_claims_each_marker_then_writes_the_log_items_in_batches(table, count):
+    counting = FaultyClient(client(), [])
+    status, body = handle_post({"logs": batch_of(count, "w")}, writer(counting), SETTINGS)
+    assert status == 201
+    assert [r["status"] for r in body["results"]] == [STORED] * count
+    assert counting.calls.count("put_item") == count  # the markers
+    assert counting.calls.count("batch_write_item") == -(-count // 25)
+    assert stored_once(table, [f"w{i}" for i in range(count)])
+    sent = {e["log_id"]: e["message"] for e in batch_of(count, "w")}
+    assert {i["log_id"]: i["message"] for i in log_items(table)} == sent
+
+
+def test_unprocessed_log_items_are_sent_again_until_written(table):
+    faulty = FaultyClient(client(), [("batch_write_item", "unprocessed-half")] * 3)
+    status, body = handle_post({"logs": batch_of(20, "u")}, writer(faulty), SETTINGS)
+    assert status == 201, body
+    assert faulty.calls.count("batch_write_item") == 4
+    assert stored_once(table, [f"u{i}" for i in range(20)])
+
+
+def test_log_items_never_processed_are_not_stored_and_their_retry_finishes_them(table):
+    faulty = FaultyClient(client(), [("batch_write_item", "unprocessed-all")] * 100)
+    with pytest.raises(Unavailable):  # nothing written, every entry retryable: a 503
+        handle_post({"logs": batch_of(5, "n")}, writer(faulty), SETTINGS)
+    assert log_items(table) == []
+    status, body = handle_post({"logs": batch_of(5, "n")}, writer(), SETTINGS)
+    assert status == 201
+    assert [r["status"] for r in body["results"]] == [STORED] * 5
+    assert stored_once(table, [f"n{i}" for i in range(5)])
+
+
+def test_a_batch_whose_item_write_failed_after_taking_effect_is_stored_once(table):
+    faulty = FaultyClient(client(), [("batch_write_item", "closed-after")])
+    status, _ = handle_post({"logs": batch_of(10, "a")}, writer(faulty), SETTINGS)
+    assert status == 201
+    assert faulty.calls.count("batch_write_item") == 2
+    assert stored_once(table, [f"a{i}" for i in range(10)])
+
+
+def test_some_items_unwritten_is_207_naming_exactly_those(table):
+    # The same items are withheld on every try: those entries are not_stored, retryable.
+    faulty = FaultyClient(client(), [("batch_write_item", "unprocessed-odd-ids")] * 100)
+    status, body = handle_post({"logs": batch_of(6, "p")}, writer(faulty), SETTINGS)
+    assert status == 207
+    not_stored = {r["log_id"] for r in body["results"] if r["status"] == NOT_STORED}
+    stored = {r["log_id"] for r in body["results"] if r["status"] == STORED}
+    assert not_stored == {"p1", "p3", "p5"}
+    assert stored == {"p0", "p2", "p4"} == {i["log_id"] for i in log_items(table)}
+    assert all("retry later" in r["error"] for r in body["results"] if r["status"] == NOT_STORED)
+
+
+def test_the_same_log_id_twice_in_one_batch_is_stored_once(table):
+    logs = batch_of(3, "d") + batch_of(1, "d")  # d0 twice, same content
+    status, body = handle_post({"logs": logs}, writer(), SETTINGS)
+    assert status == 201
+    assert sorted(r["status"] for r in body["results"] if r["log_id"] == "d0") in (
+        [DUPLICATE, STORED],
+        [STORED, STORED],
+    )
+    assert stored_once(table, ["d0", "d1", "d2"])
 
 
 class ThrottledTable:

@@ -65,7 +65,7 @@ ALARMS: dict[str, AlarmContract] = {
         comparison="GreaterThanThreshold",
         runbook="alarm-dynamodb-throttling.md",
         expression="SUM(METRICS())",
-        dimension_values=("GetItem", "PutItem", "Query"),
+        dimension_values=("BatchWriteItem", "GetItem", "PutItem", "Query"),
     ),
     "api_5xx": AlarmContract(
         key="api_5xx",

@@ -53,8 +53,9 @@ FUNCTIONS: dict[str, FunctionContract] = {
         key="ingest",
         name_middle="ingest",
         handler="log_service.ingest_handler.handler",
-        # Two conditional PutItems (marker, then entry); a replay reads the marker (GetItem).
-        dynamodb_actions=("dynamodb:GetItem", "dynamodb:PutItem"),
+        # A conditional PutItem per marker, then the log items in BatchWriteItem calls (a single
+        # entry: a second PutItem); a replay reads the marker (GetItem).
+        dynamodb_actions=("dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
         dynamodb_on_index=False,
     ),
     "read": FunctionContract(

@@ -32,12 +32,19 @@ def rule(operation: str, kind: str, rate: float, when: str = "before", **extra: 
 
 
 # Fault plans by name. "before" faults never took effect; "after" ones did, and the caller was
-# told they failed (the case idempotent retries must survive). The service writes with
-# conditional PutItem (no BatchWriteItem), so "unprocessed" does not apply to it.
+# told they failed (the case idempotent retries must survive). The service writes markers and
+# single entries with PutItem and a batch's log items with BatchWriteItem, so both are faulted.
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
-    "throttle-before": [rule("PutItem", "throttle", 0.5), rule("GetItem", "throttle", 0.3)],
+    "throttle-before": [
+        rule("PutItem", "throttle", 0.5),
+        rule("GetItem", "throttle", 0.3),
+        rule("BatchWriteItem", "unprocessed", 0.5),
+    ],
     "throttling-all": [rule("*", "throttling", 0.4)],
-    "internal-after": [rule("PutItem", "internal", 0.5, "after")],
+    "internal-after": [
+        rule("PutItem", "internal", 0.5, "after"),
+        rule("BatchWriteItem", "internal", 0.5, "after"),
+    ],
     "internal-mixed": [
         rule("PutItem", "internal", 0.3),
         rule("PutItem", "internal", 0.3, "after"),
