@@ -28,9 +28,11 @@ class Tamper:
     """Between the layer and moto: rewrites one PutItem value when asked to (the guard's case)."""
 
     def __init__(self, app: Any) -> None:
-        self.app, self.active = app, False
+        self.app, self.active, self.retarget = app, False, False
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.retarget and environ.get("HTTP_X_AMZ_TARGET", "").endswith(".PutItem"):
+            environ["HTTP_X_AMZ_TARGET"] = "DynamoDB_20120810.DescribeTable"
         if self.active and environ.get("HTTP_X_AMZ_TARGET", "").endswith(".PutItem"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length).replace(b'"checked"', b'"changed"')
@@ -102,3 +104,16 @@ def test_a_request_changed_after_the_layer_is_parsed_anew(served) -> None:
         tamper.active = False
     stored = ddb.get_item(TableName="shared-parse-guard", Key=key)["Item"]
     assert stored["v"] == {"S": "changed"}  # moto ran what it was handed, not the layer's parse
+
+
+def test_a_header_changed_after_the_layer_is_parsed_anew(served) -> None:
+    ddb, tamper = served["ddb"], served["tamper"]
+    create_table(ddb, "shared-parse-header")
+    key = {"p": {"S": "a"}, "s": {"N": "1"}}
+    tamper.retarget = True
+    try:
+        ddb.put_item(TableName="shared-parse-header", Item=key | {"v": {"S": "x"}})
+    finally:
+        tamper.retarget = False
+    # moto ran the DescribeTable it was handed, not the layer's parse of a PutItem
+    assert "Item" not in ddb.get_item(TableName="shared-parse-header", Key=key)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
+
 from slsops.local.speed.attribute_patch import AttributePatch
 
 PREPARED_ENVIRON_KEY = "slsops.moto_response"
@@ -40,8 +42,25 @@ def parsed_from(prepared: Any, request: Any, body: bytes | None = None) -> bool:
         prepared.method == request.method
         and prepared.uri == request.raw_url
         and prepared.raw_body == (request.get_data() if body is None else body)
-        and dict(prepared.headers) == dict(request.headers)
+        and _same_headers(prepared.headers, request)
     )
+
+
+# The environ entries a request's headers are read from (WSGI), and moto's original spellings.
+_HEADER_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH", PRESERVED_HEADER_NAMES_ENVIRON_KEY})
+
+
+def _header_entries(environ: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in environ.items() if k.startswith("HTTP_") or k in _HEADER_KEYS}
+
+
+def _same_headers(parsed_headers: Any, request: Any) -> bool:
+    """Equal header entries in both environs: the same headers, without rebuilding their names
+    (werkzeug titles every name on each walk; that was ~7% of the server's time under load)."""
+    parsed_environ = getattr(parsed_headers, "environ", None)
+    if parsed_environ is None:
+        return dict(parsed_headers) == dict(request.headers)
+    return _header_entries(parsed_environ) == _header_entries(request.environ)
 
 
 def dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
