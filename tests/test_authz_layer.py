@@ -453,6 +453,24 @@ def test_moto_control_api_cannot_reset_the_account(endpoint, world):
     assert world["table"] in tables  # nothing was reset
 
 
+def test_control_prefix_reaches_no_moto_operation(endpoint):
+    """Only the local stack's own control paths pass unsigned: behind the layer, moto serves
+    any other ``/_slsops/...`` path as S3 (a bucket named ``_slsops``)."""
+    scope = "AKIAUNKNOWNKEY000001/20260101/us-east-1/s3/aws4_request"
+    fake = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, "
+        + "SignedHeaders=host, Signature=00"
+    }
+    created = requests.put(endpoint["url"] + "/_slsops/", headers=fake, timeout=30)
+    assert created.status_code == 404, created.text
+    written = requests.put(endpoint["url"] + "/_slsops/key", data=b"x", headers=fake, timeout=30)
+    assert written.status_code == 404, written.text
+    buckets = client(endpoint, "s3").list_buckets()["Buckets"]
+    assert "_slsops" not in [bucket["Name"] for bucket in buckets]
+    faults = requests.get(endpoint["url"] + "/_slsops/faults", timeout=30)
+    assert faults.status_code == 200, faults.text  # the fault plan's admin path still answers
+
+
 @pytest.mark.parametrize(
     ("service", "call", "denied", "unknown"),
     [

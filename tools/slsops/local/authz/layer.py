@@ -14,7 +14,9 @@ service. For every request it:
    and managed) with ``slsops.iam.evaluator`` for the IAM action and each resource ARN.
 
 Refusals carry AWS's error codes in the service's protocol shape and never reach moto. The
-local stack's own control paths (``/_slsops/``) pass; moto's ``/moto-api`` answers reads only.
+local stack's own control paths (``CONTROL_PATHS``) pass; any other path under ``/_slsops/`` is
+a 404 (behind the layer moto would route it: ``/_slsops/key`` is an S3 object in a bucket named
+``_slsops``); moto's ``/moto-api`` answers reads only.
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ from slsops.local import identity, sigv4
 from slsops.local.authz import decision_cache, moto_call, resources, sts_checks
 from slsops.local.authz.errors import Refusal, access_denied
 from slsops.local.authz.principals import SHARED
+from slsops.local.gaps.faults import ADMIN_PATH
 from slsops.local.speed import shared_parse
 
 CONTROL_PREFIX = "/_slsops/"
+# The control paths a middleware behind the layer answers itself (nothing else under the prefix
+# may pass: moto would serve it, unauthenticated).
+CONTROL_PATHS = frozenset({ADMIN_PATH})
 MOTO_API_PREFIX = "/moto-api"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 UNSIGNED_OPERATIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
@@ -112,7 +118,11 @@ class AuthorizationLayer:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or ""
         if path.startswith(CONTROL_PREFIX):
-            return self.app(environ, start_response)
+            if path in CONTROL_PATHS:
+                return self.app(environ, start_response)
+            return self._refuse(
+                start_response, Refusal(404, "NotFound", f"no control path {path!r}"), None
+            )
         if path.startswith(MOTO_API_PREFIX) or path == "/favicon.ico":
             if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
                 return self.app(environ, start_response)
