@@ -453,6 +453,15 @@ def test_moto_control_api_cannot_reset_the_account(endpoint, world):
     assert world["table"] in tables  # nothing was reset
 
 
+def test_moto_control_api_does_not_hand_out_its_state(endpoint, world):
+    """``/moto-api/data.json`` is every model moto tracks: access keys with their secrets."""
+    secret = world["user"]["aws_secret_access_key"]
+    for path in ("/moto-api/data.json", "/moto-api/recorder/download-recording"):
+        dumped = requests.get(endpoint["url"] + path, timeout=30)
+        assert_refused(dumped, "AccessDenied")
+        assert secret not in dumped.text
+
+
 def test_control_prefix_reaches_no_moto_operation(endpoint):
     """Only the local stack's own control paths pass unsigned: behind the layer, moto serves
     any other ``/_slsops/...`` path as S3 (a bucket named ``_slsops``)."""

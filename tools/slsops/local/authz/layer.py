@@ -16,7 +16,9 @@ service. For every request it:
 Refusals carry AWS's error codes in the service's protocol shape and never reach moto. The
 local stack's own control paths (``CONTROL_PATHS``) pass; any other path under ``/_slsops/`` is
 a 404 (behind the layer moto would route it: ``/_slsops/key`` is an S3 object in a bucket named
-``_slsops``); moto's ``/moto-api`` answers reads only.
+``_slsops``). Of moto's ``/moto-api`` only the dashboard page answers (a reachability check):
+its other reads are moto's state, secrets and all (``data.json`` lists every access key's
+secret), and its writes reset or seed the account.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ CONTROL_PREFIX = "/_slsops/"
 # may pass: moto would serve it, unauthenticated).
 CONTROL_PATHS = frozenset({ADMIN_PATH})
 MOTO_API_PREFIX = "/moto-api"
+# What anyone may read of moto's control API: the dashboard page, no state.
+MOTO_API_READS = frozenset({"/moto-api/", "/moto-api/lib.js", "/favicon.ico"})
 MAX_BODY_BYTES = 64 * 1024 * 1024
 UNSIGNED_OPERATIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
 # Operations AWS answers for any authenticated caller, whatever its policies.
@@ -124,13 +128,15 @@ class AuthorizationLayer:
                 start_response, Refusal(404, "NotFound", f"no control path {path!r}"), None
             )
         if path.startswith(MOTO_API_PREFIX) or path == "/favicon.ico":
-            if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
+            reading = environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD")
+            if reading and path in MOTO_API_READS:
                 return self.app(environ, start_response)
-            return self._refuse(
-                start_response,
-                Refusal(403, "AccessDenied", "moto's control API is read-only here"),
-                None,
+            message = (
+                "moto's control API answers its dashboard page only here"
+                if reading
+                else "moto's control API is read-only here"
             )
+            return self._refuse(start_response, Refusal(403, "AccessDenied", message), None)
         body = read_body(environ)
         if isinstance(body, Refusal):
             return self._refuse(start_response, body, None)
