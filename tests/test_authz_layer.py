@@ -462,6 +462,28 @@ def test_moto_control_api_does_not_hand_out_its_state(endpoint, world):
         assert secret not in dumped.text
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # A credential scope naming DynamoDB without its X-Amz-Target (moto: KeyError)
+        {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/dynamodb/x"},
+        # A scope naming a service moto has no backend for (moto: AttributeError)
+        {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/cloudwatch/x"},
+        {"Authorization": "garbage"},
+        {"Authorization": "AWS4-HMAC-SHA256"},
+        {"X-Amz-Target": "nodot"},
+    ],
+)
+def test_a_request_moto_cannot_route_is_a_400_not_a_500(endpoint, headers):
+    response = requests.post(
+        endpoint["url"] + "/",
+        data="Action=GetCallerIdentity&Version=2011-06-15",
+        headers={"Content-Type": FORM, **headers},
+        timeout=30,
+    )
+    assert_refused(response, "InvalidAction", 400)
+
+
 def test_control_prefix_reaches_no_moto_operation(endpoint):
     """Only the local stack's own control paths pass unsigned: behind the layer, moto serves
     any other ``/_slsops/...`` path as S3 (a bucket named ``_slsops``)."""

@@ -128,7 +128,11 @@ def parse(dispatcher: Any, environ: dict[str, Any], body: bytes) -> MotoCall:
     copy = dict(environ)
     copy["wsgi.input"] = io.BytesIO(body)
     copy["CONTENT_LENGTH"] = str(len(body))
-    app = dispatcher.get_application(copy)
+    try:
+        app = dispatcher.get_application(copy)
+    except Exception as exc:  # moto's routing raises on what it cannot place (a scope's service
+        # without its X-Amz-Target, a service it has no backend for): a 400, not a 500
+        raise UnparsableRequest(f"no service for this request ({type(exc).__name__})") from None
     service = str(getattr(app, "service", ""))
     response_cls = _response_class(app, copy)
     if response_cls is None:
