@@ -307,6 +307,19 @@ def test_inline_session_policy_limits_the_session(endpoint, world):
         ({"Policy": "not json"}, "MalformedPolicyDocument"),
         ({"Policy": json.dumps({"Statement": []}) + " " * 2100}, "PackedPolicyTooLarge"),
         ({"PolicyArns": [{"arn": "not-an-arn-at-all-really"}]}, "ValidationError"),
+        # AWS's pattern is ASCII and matches the whole value (no trailing newline)
+        ({"RoleSessionName": "s\u00e9ance"}, "ValidationError"),
+        ({"RoleSessionName": "probe\n"}, "ValidationError"),
+        ({"ExternalId": "ext-\u00e9t\u00e9"}, "ValidationError"),
+        ({"ExternalId": EXTERNAL_ID + "\n"}, "ValidationError"),
+        # A session policy the evaluator cannot read made every call of the session a 500
+        ({"Policy": json.dumps({"Statement": "x"})}, "MalformedPolicyDocument"),
+        ({"Policy": policy({"Effect": "Allow", "Action": "*"})}, "MalformedPolicyDocument"),
+        ({"Policy": policy({**allow("*"), "Effect": "Maybe"})}, "MalformedPolicyDocument"),
+        (
+            {"Policy": policy({**allow("*"), "Condition": {"StringEqualz": {"aws:userid": "x"}}})},
+            "MalformedPolicyDocument",
+        ),
     ],
 )
 def test_assume_role_parameters_are_validated_as_aws_does(endpoint, world, extra, code):

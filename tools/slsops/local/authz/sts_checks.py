@@ -15,14 +15,16 @@ from typing import Any
 
 from moto.iam.models import iam_backends
 
-from slsops.iam.evaluator import PolicyError, trust_allows
+from slsops.iam.evaluator import PolicyError, conditions_hold, statements, trust_allows
+from slsops.iam.identity import effect_of
 from slsops.local import identity, oidc_issuer
 from slsops.local.authz.errors import Refusal, validation
 from slsops.local.authz.moto_call import MotoCall
 from slsops.local.identity import Principal
 
-_SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]*$")
+# AWS's ``\w`` is ASCII: a session name or external id with other letters is refused.
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]*$", re.ASCII)
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]*$", re.ASCII)
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/[\x21-\x7e]+$")
 # Token claims AWS exposes as ``<issuer host>:<claim>`` condition keys (GitHub's among them).
@@ -91,7 +93,7 @@ def validate_parameters(call: MotoCall) -> Refusal | None:
             return _constraint(
                 session_name, "RoleSessionName", "Member must have length between 2 and 64"
             )
-        if not _SESSION_NAME.match(session_name):
+        if not _SESSION_NAME.fullmatch(session_name):
             return _constraint(
                 session_name,
                 "RoleSessionName",
@@ -138,7 +140,7 @@ def _validate_external_id(call: MotoCall) -> Refusal | None:
     external_id = str(external_id)
     if not 2 <= len(external_id) <= 1224:
         return _constraint("***", "ExternalId", "Member must have length between 2 and 1224")
-    if not _EXTERNAL_ID.match(external_id):
+    if not _EXTERNAL_ID.fullmatch(external_id):
         return _constraint(
             "***", "ExternalId", "Member must satisfy regular expression pattern: [\\w+=,.@:/-]*"
         )
@@ -163,6 +165,9 @@ def _validate_session_policies(call: MotoCall) -> Refusal | None:
             return Refusal(
                 400, "MalformedPolicyDocument", "The policy is not in the valid JSON format."
             )
+        problem = _policy_problem(document)
+        if problem:
+            return Refusal(400, "MalformedPolicyDocument", problem)
     arns = policy_arns(call)
     if len(arns) > MAX_POLICY_ARNS:
         return _constraint(
@@ -171,6 +176,28 @@ def _validate_session_policies(call: MotoCall) -> Refusal | None:
     for arn in arns:
         if not _POLICY_ARN.match(arn):
             return validation(f"Invalid policy ARN in PolicyArns: {arn or 'null'}")
+    return None
+
+
+def _policy_problem(document: dict[str, Any]) -> str | None:
+    """What makes a session policy unusable (AWS refuses it at AssumeRole); None when none.
+
+    Accepted, it made every call of the session fail in the evaluator (a 500 on both servers).
+    """
+    try:
+        for statement in statements(document):
+            effect_of(statement)
+            if "Action" not in statement and "NotAction" not in statement:
+                return "Policy statement must contain actions."
+            if "Resource" not in statement and "NotResource" not in statement:
+                return "Policy statement must contain resources."
+            condition = statement.get("Condition") or {}
+            if not isinstance(condition, dict):
+                raise PolicyError("Condition must map operators to keys")
+            for operator, keys in condition.items():  # each on its own: AND stops at a false one
+                conditions_hold({operator: keys}, {}, variables=False)
+    except PolicyError as error:
+        return f"Syntax errors in policy: {error}"
     return None
 
 
