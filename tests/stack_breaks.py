@@ -1056,3 +1056,87 @@ def ttl_attribute_changed(stack: Stack) -> str:
 def ttl_attribute_back(stack: Stack, attribute: str) -> None:
     _set_ttl(stack, "expire_at", False)
     _set_ttl(stack, attribute, True)
+
+
+def open_method_added(stack: Stack) -> str:
+    """An unauthenticated ``ANY /logs/<extra>`` resource next to the contract's two methods,
+    deployed to the stage (a way in that the two methods' own settings would not show)."""
+    client = aws(stack, "apigateway")
+    api_id, parent = _method(stack, "/logs", "POST")
+    resource = client.create_resource(restApiId=api_id, parentId=parent, pathPart="slsops-open")
+    client.put_method(
+        restApiId=api_id, resourceId=resource["id"], httpMethod="ANY", authorizationType="NONE"
+    )
+    client.put_integration(
+        restApiId=api_id, resourceId=resource["id"], httpMethod="ANY", type="MOCK"
+    )
+    _redeploy(stack)
+    return str(resource["id"])
+
+
+def open_method_removed(stack: Stack, resource_id: str) -> None:
+    aws(stack, "apigateway").delete_resource(restApiId=str(stack["api_id"]), resourceId=resource_id)
+    _redeploy(stack)
+
+
+def stage_deleted(stack: Stack) -> dict:
+    client = aws(stack, "apigateway")
+    stage = client.get_stage(restApiId=str(stack["api_id"]), stageName=str(stack["stage_name"]))
+    client.delete_stage(restApiId=str(stack["api_id"]), stageName=str(stack["stage_name"]))
+    return stage
+
+
+def stage_restored(stack: Stack, stage: dict) -> None:
+    """The stage again, on the same deployment, with its settings (throttling, metrics, access
+    logs, tracing)."""
+    client = aws(stack, "apigateway")
+    client.create_stage(
+        restApiId=str(stack["api_id"]),
+        stageName=stage["stageName"],
+        deploymentId=stage["deploymentId"],
+        tracingEnabled=bool(stage.get("tracingEnabled")),
+    )
+    settings = (stage.get("methodSettings") or {}).get("*/*") or {}
+    values = {
+        "throttling/rateLimit": str(settings.get("throttlingRateLimit")),
+        "throttling/burstLimit": str(settings.get("throttlingBurstLimit")),
+        "metrics/enabled": str(bool(settings.get("metricsEnabled"))).lower(),
+    }
+    operations = [{"op": "replace", "path": f"/*/*/{k}", "value": v} for k, v in values.items()]
+    logs = stage.get("accessLogSettings") or {}
+    operations += [
+        {"op": "replace", "path": f"/accessLogSettings/{key}", "value": logs[key]}
+        for key in ("destinationArn", "format")
+        if logs.get(key)
+    ]
+    client.update_stage(
+        restApiId=str(stack["api_id"]), stageName=stage["stageName"], patchOperations=operations
+    )
+
+
+POST_OVERRIDE = "/~1logs/POST"  # the method settings' key of POST /logs, as a patch path
+
+
+def _patch_post_throttle(stack: Stack, rate: str, burst: str) -> None:
+    aws(stack, "apigateway").update_stage(
+        restApiId=str(stack["api_id"]),
+        stageName=str(stack["stage_name"]),
+        patchOperations=[
+            {"op": "replace", "path": f"{POST_OVERRIDE}/throttling/rateLimit", "value": rate},
+            {"op": "replace", "path": f"{POST_OVERRIDE}/throttling/burstLimit", "value": burst},
+        ],
+    )
+
+
+def post_throttle_override(stack: Stack) -> None:
+    """A per-method override for POST /logs that throttles it at 1 request/s (``*/*`` stays)."""
+    _patch_post_throttle(stack, "1", "1")
+
+
+def post_throttle_override_back(stack: Stack, _saved: Any) -> None:
+    """moto cannot remove a method's override: it goes back to the contract's limits."""
+    _patch_post_throttle(
+        stack,
+        str(contract.STAGE.throttling_rate_limit),
+        str(contract.STAGE.throttling_burst_limit),
+    )

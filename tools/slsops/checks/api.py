@@ -11,7 +11,7 @@ from typing import Any
 
 from slsops import contract
 from slsops.deployment.verify_context import StackContext
-from slsops.framework.compare import compared, problems_outcome
+from slsops.framework.compare import compared, differences, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
 
 CHECKS: list[Check] = []
@@ -33,6 +33,25 @@ def _stage(ctx: StackContext) -> dict[str, Any]:
 def _resources_by_path(ctx: StackContext) -> dict[str, str]:
     answer = ctx.call("apigateway", "get_resources", restApiId=_api_id(ctx), limit=500)
     return {item["path"]: item["id"] for item in answer.get("items", [])}
+
+
+def _extra_methods(ctx: StackContext) -> dict[str, dict[str, Any]]:
+    """``METHOD /path`` -> the live method, for every method the contract does not have (an
+    added route, or another verb on a contract resource)."""
+    answer = ctx.call("apigateway", "get_resources", restApiId=_api_id(ctx), limit=500)
+    extra: dict[str, dict[str, Any]] = {}
+    for item in answer.get("items", []):
+        for http_method in item.get("resourceMethods") or {}:
+            if (http_method, item["path"]) in contract.ROUTES:
+                continue
+            extra[f"{http_method} {item['path']}"] = ctx.call(
+                "apigateway",
+                "get_method",
+                restApiId=_api_id(ctx),
+                resourceId=item["id"],
+                httpMethod=http_method,
+            )
+    return extra
 
 
 def _method(ctx: StackContext, spec: contract.MethodContract) -> dict[str, Any] | None:
@@ -100,12 +119,25 @@ def rest_api(ctx: StackContext) -> Outcome:
     doc=DOC,
 )
 def methods_use_iam(ctx: StackContext) -> Outcome:
+    """The contract's methods, and no other: a method added by hand (an unauthenticated route
+    next to the two) is a way in that the contract's two methods alone would not show."""
     expected, actual = {}, {}
     for spec in contract.METHODS:
         method = _method(ctx, spec)
         expected[_label(spec)] = spec.authorization
         actual[_label(spec)] = None if method is None else method.get("authorizationType")
-    return compared(expected, actual, "every method requires AWS_IAM (SigV4) authorization")
+    extra = {label: m.get("authorizationType") for label, m in _extra_methods(ctx).items()}
+    problems = differences(expected, actual) + [
+        f"method {label} is not in the contract (authorization {auth})"
+        for label, auth in extra.items()
+    ]
+    return problems_outcome(
+        problems,
+        "every method requires AWS_IAM (SigV4) authorization",
+        expected=expected,
+        actual=actual,
+        methods_not_in_contract=extra,
+    )
 
 
 @check(
@@ -147,7 +179,10 @@ def proxy_integrations(ctx: StackContext) -> Outcome:
     doc=DOC,
 )
 def stage_deployed(ctx: StackContext) -> Outcome:
-    stage = _stage(ctx)
+    try:
+        stage = _stage(ctx)
+    except ctx.client("apigateway").exceptions.NotFoundException:
+        return problems_outcome([f"stage {ctx.stack['stage_name']} does not exist"], "")
     deployment_id = stage.get("deploymentId")
     if not deployment_id:
         return problems_outcome([f"stage {stage.get('stageName')} has no deployment"], "")
@@ -181,19 +216,22 @@ def _all_methods_setting(stage: dict[str, Any]) -> dict[str, Any]:
     doc=DOC,
 )
 def throttling(ctx: StackContext) -> Outcome:
-    settings = _all_methods_setting(_stage(ctx))
-    rate = settings.get("throttlingRateLimit")
-    return compared(
-        {
-            "rate_limit": float(contract.STAGE.throttling_rate_limit),
-            "burst_limit": contract.STAGE.throttling_burst_limit,
-        },
-        {
-            "rate_limit": None if rate is None else float(rate),
-            "burst_limit": settings.get("throttlingBurstLimit"),
-        },
-        "every method is throttled at the contract's rate and burst",
-    )
+    """``*/*`` and every per-method override that sets throttling: an override replaces the
+    stage's limits for its method, so one set by hand would hide behind a right ``*/*``."""
+    expected: dict[str, Any] = {}
+    actual: dict[str, Any] = {}
+    for key, settings in sorted((_stage(ctx).get("methodSettings") or {}).items()):
+        if key != "*/*" and not {"throttlingRateLimit", "throttlingBurstLimit"} & set(settings):
+            continue
+        prefix = "" if key == "*/*" else f"{key}."
+        rate = settings.get("throttlingRateLimit")
+        expected[f"{prefix}rate_limit"] = float(contract.STAGE.throttling_rate_limit)
+        expected[f"{prefix}burst_limit"] = contract.STAGE.throttling_burst_limit
+        actual[f"{prefix}rate_limit"] = None if rate is None else float(rate)
+        actual[f"{prefix}burst_limit"] = settings.get("throttlingBurstLimit")
+    expected.setdefault("rate_limit", float(contract.STAGE.throttling_rate_limit))
+    expected.setdefault("burst_limit", contract.STAGE.throttling_burst_limit)
+    return compared(expected, actual, "every method is throttled at the contract's rate and burst")
 
 
 @check(
@@ -339,9 +377,21 @@ def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
         actual[_label(spec)] = (
             (summary.get(spec.path) or {}).get(spec.http_method, {}).get("authorizationType")
         )
-    return compared(
-        expected,
-        actual,
+    extra = {
+        f"{http_method} {path}": (method or {}).get("authorizationType")
+        for path, methods in summary.items()
+        for http_method, method in (methods or {}).items()
+        if (http_method, path) not in contract.ROUTES
+    }
+    problems = differences(expected, actual) + [
+        f"the deployment serves {label}, which is not in the contract (authorization {auth})"
+        for label, auth in extra.items()
+    ]
+    return problems_outcome(
+        problems,
         f"deployment {deployment_id} serves AWS_IAM methods only",
+        expected=expected,
+        actual=actual,
         deployment_id=deployment_id,
+        methods_not_in_contract=extra,
     )
