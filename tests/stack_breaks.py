@@ -1140,3 +1140,21 @@ def post_throttle_override_back(stack: Stack, _saved: Any) -> None:
         str(contract.STAGE.throttling_rate_limit),
         str(contract.STAGE.throttling_burst_limit),
     )
+
+
+def key_policy_open_to_everyone(stack: Stack) -> str:
+    """The key policy gains a statement that lets any principal anywhere use the key."""
+    kms = aws(stack, "kms")
+    before = kms.get_key_policy(KeyId=_key_id(stack), PolicyName="default")["Policy"]
+    policy = json.loads(before)
+    policy["Statement"].append(
+        {
+            "Sid": "slsops-test-everyone",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    kms.put_key_policy(KeyId=_key_id(stack), PolicyName="default", Policy=json.dumps(policy))
+    return before

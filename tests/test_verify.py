@@ -64,6 +64,7 @@ from stack_breaks import (
     key_disabled,
     key_enabled,
     key_policy_back,
+    key_policy_open_to_everyone,
     key_policy_without_services,
     long_sessions,
     long_sessions_back,
@@ -660,6 +661,13 @@ TARGETED = [
         key_policy_without_services,
         key_policy_back,
         id="key-policy-without-services",
+        marks=pytest.mark.breaks("KMS-004"),
+    ),
+    pytest.param(
+        {"KMS-004": "statement slsops-test-everyone admits *, beyond this account"},
+        key_policy_open_to_everyone,
+        key_policy_back,
+        id="key-policy-open-to-everyone",
         marks=pytest.mark.breaks("KMS-004"),
     ),
     pytest.param(

@@ -125,15 +125,23 @@ def key_policy(ctx: StackContext) -> Outcome:
     if isinstance(statements, dict):
         statements = [statements]
     services: set[str] = set()
-    for statement in statements:
+    account = str(ctx.stack.get("account_id") or "")
+    wider: list[str] = []
+    for n, statement in enumerate(statements):
         if statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal") or {}
         value = principal.get("Service", []) if isinstance(principal, dict) else []
         services.update([value] if isinstance(value, str) else value)
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+        for who in [aws] if isinstance(aws, str) else aws:
+            # "*", or an account id or ARN of another account
+            if who != account and f":{account}:" not in str(who):
+                wider.append(f"statement {statement.get('Sid') or n} admits {who}")
     wanted = [p.format(region=ctx.stack.region) for p in contract.KMS.service_principals]
     return problems_outcome(
-        [f"no Allow statement for {p}" for p in wanted if p not in services],
-        "the key policy admits " + ", ".join(wanted),
+        [f"no Allow statement for {p}" for p in wanted if p not in services]
+        + [f"{w}, beyond this account" for w in wider],
+        "the key policy admits " + ", ".join(wanted) + ", and no principal beyond this account",
         service_principals=sorted(services),
     )
