@@ -1158,3 +1158,51 @@ def key_policy_open_to_everyone(stack: Stack) -> str:
     )
     kms.put_key_policy(KeyId=_key_id(stack), PolicyName="default", Policy=json.dumps(policy))
     return before
+
+
+OTHER_ACCOUNT_SID = "slsops-test-other-account"
+
+
+def invoke_permission_for_another_account(stack: Stack) -> dict:
+    """Beside the right permission, one that lets another account invoke the ingest alias."""
+    name, _ = _invoke_statement(stack)
+    aws(stack, "lambda").add_permission(
+        FunctionName=name,
+        Qualifier="live",
+        StatementId=OTHER_ACCOUNT_SID,
+        Action="lambda:InvokeFunction",
+        Principal="999999999999",
+    )
+    return {"name": name, "extra": OTHER_ACCOUNT_SID}
+
+
+EXECUTION_ROLE_STAND_IN = "slsops-test-stand-in-execution-role"
+
+
+def read_function_on_another_role(stack: Stack) -> str:
+    """The read function runs as a role that is not the contract's execution role."""
+    iam, client = aws(stack, "iam"), aws(stack, "lambda")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    arn = iam.create_role(
+        RoleName=EXECUTION_ROLE_STAND_IN, AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    name = str(stack["read_function_name"])
+    before = client.get_function_configuration(FunctionName=name)["Role"]
+    client.update_function_configuration(FunctionName=name, Role=arn)
+    return before
+
+
+def read_function_role_back(stack: Stack, before: str) -> None:
+    aws(stack, "lambda").update_function_configuration(
+        FunctionName=str(stack["read_function_name"]), Role=before
+    )
+    aws(stack, "iam").delete_role(RoleName=EXECUTION_ROLE_STAND_IN)

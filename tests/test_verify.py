@@ -60,6 +60,7 @@ from stack_breaks import (
     integration_back,
     integration_not_proxy,
     integration_unqualified,
+    invoke_permission_for_another_account,
     invoke_permission_for_another_api,
     key_disabled,
     key_enabled,
@@ -76,6 +77,8 @@ from stack_breaks import (
     pitr_on,
     post_throttle_override,
     post_throttle_override_back,
+    read_function_on_another_role,
+    read_function_role_back,
     read_role_back,
     read_role_deleted,
     read_timeout_changed,
@@ -623,6 +626,20 @@ TARGETED = [
         restore_invoke_permission,
         id="invoke-permission-unscoped",
         marks=pytest.mark.breaks("FN-011"),
+    ),
+    pytest.param(
+        {"FN-011": "statement slsops-test-other-account lets 999999999999 invoke"},
+        invoke_permission_for_another_account,
+        restore_invoke_permission,
+        id="invoke-permission-for-another-account",
+        marks=pytest.mark.breaks("FN-011"),
+    ),
+    pytest.param(
+        {"FN-010": "read.role: expected 'simple-log-service-"},
+        read_function_on_another_role,
+        read_function_role_back,
+        id="read-function-on-another-role",
+        marks=pytest.mark.breaks("FN-010"),
     ),
     pytest.param(
         {

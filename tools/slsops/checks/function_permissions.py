@@ -60,6 +60,10 @@ def execution_role_permissions(ctx: StackContext) -> Outcome:
     actual: dict[str, str] = {}
     for key, spec in contract.FUNCTIONS.items():
         role_arn = function_config(ctx, key).get("Role") or ""
+        expected[f"{key}.role"] = ctx.names.execution_role(key)
+        actual[f"{key}.role"] = role_name_from_arn(role_arn)
+        if actual[f"{key}.role"] != expected[f"{key}.role"]:
+            continue  # another role: its policies are not the ones this check vouches for
         policies = policies_of_role(ctx, role_name_from_arn(role_arn))
         for resource, label in ((table, "table"), (index, "index")):
             applies = label == "table" or spec.dynamodb_on_index
@@ -91,8 +95,8 @@ def _source_arns(statement: dict[str, Any]) -> list[str] | None:
 def _principals(statement: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(service principals, AWS principals) of a statement; ``"*"`` counts as AWS ``*``."""
     principal = statement.get("Principal")
-    if principal == "*":
-        return [], ["*"]
+    if isinstance(principal, str):  # "*", or an account as moto holds it
+        return [], [principal]
     if not isinstance(principal, dict):
         return [], []
     return [str(p) for p in as_list(principal.get("Service"))], [
@@ -135,6 +139,14 @@ def permission_problems(
     grants = []
     for statement in statements:
         if not _admits_api_gateway(statement):
+            services, aws = _principals(statement)
+            actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+            if statement.get("Effect") == "Allow" and actions & _INVOKE_ACTIONS:
+                problems.append(
+                    f"statement {statement.get('Sid') or '?'} lets "
+                    f"{', '.join(services + aws) or 'another principal'} invoke "
+                    f"{', '.join(str(r) for r in as_list(statement.get('Resource')))}"
+                )
             continue
         sid = statement.get("Sid") or "?"
         resources = [str(r) for r in as_list(statement.get("Resource"))]
