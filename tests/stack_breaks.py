@@ -1206,3 +1206,65 @@ def read_function_role_back(stack: Stack, before: str) -> None:
         FunctionName=str(stack["read_function_name"]), Role=before
     )
     aws(stack, "iam").delete_role(RoleName=EXECUTION_ROLE_STAND_IN)
+
+
+def ok_actions_removed(stack: Stack) -> dict:
+    """The API 5xx alarm still pages, but no longer says when it recovers."""
+    saved = _api_5xx_alarm(stack)
+    aws(stack, "cloudwatch").put_metric_alarm(**{**saved, "OKActions": []})
+    return saved
+
+
+def _topic(stack: Stack) -> str:
+    return str(stack["alarm_topic_arn"])
+
+
+def topic_policy_open_to_everyone(stack: Stack) -> str:
+    """The alarm topic's policy lets anyone publish to it and subscribe to it."""
+    sns = aws(stack, "sns")
+    before = sns.get_topic_attributes(TopicArn=_topic(stack))["Attributes"]["Policy"]
+    policy = json.loads(before)
+    policy["Statement"].append(
+        {
+            "Sid": "slsops-test-everyone",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["SNS:Publish", "SNS:Subscribe"],
+            "Resource": _topic(stack),
+        }
+    )
+    sns.set_topic_attributes(
+        TopicArn=_topic(stack), AttributeName="Policy", AttributeValue=json.dumps(policy)
+    )
+    return before
+
+
+def topic_policy_back(stack: Stack, before: str) -> None:
+    aws(stack, "sns").set_topic_attributes(
+        TopicArn=_topic(stack), AttributeName="Policy", AttributeValue=before
+    )
+
+
+def topic_deleted(stack: Stack) -> dict:
+    sns = aws(stack, "sns")
+    attributes = sns.get_topic_attributes(TopicArn=_topic(stack))["Attributes"]
+    tags = sns.list_tags_for_resource(ResourceArn=_topic(stack)).get("Tags", [])
+    sns.delete_topic(TopicArn=_topic(stack))
+    keep = ("KmsMasterKeyId", "Policy", "DisplayName")
+    return {"attributes": {k: attributes[k] for k in keep if attributes.get(k)}, "tags": tags}
+
+
+def topic_restored(stack: Stack, saved: dict) -> None:
+    aws(stack, "sns").create_topic(
+        Name=_topic(stack).rsplit(":", 1)[-1],
+        Attributes=saved["attributes"],
+        **({"Tags": saved["tags"]} if saved["tags"] else {}),
+    )
+
+
+def dashboard_deleted(stack: Stack) -> str:
+    cloudwatch = aws(stack, "cloudwatch")
+    name = str(stack["dashboard_name"])
+    before = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]
+    cloudwatch.delete_dashboards(DashboardNames=[name])
+    return before

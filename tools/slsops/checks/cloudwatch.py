@@ -9,6 +9,7 @@ from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check, skipped
+from slsops.iam.documents import principals_beyond_account
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"
@@ -145,14 +146,24 @@ def alarm_thresholds(ctx: StackContext) -> Outcome:
     "Alarms notify the alarm topic (encrypted)",
     Severity.HIGH,
     "Set alarm_actions (and ok_actions) to the alarm topic in infra/cloudwatch.tf; apply.",
-    reads="cloudwatch:DescribeAlarms (AlarmActions, ActionsEnabled), sns:GetTopicAttributes",
+    reads="cloudwatch:DescribeAlarms (AlarmActions, OKActions, ActionsEnabled), "
+    "sns:GetTopicAttributes (KmsMasterKeyId, Policy)",
     runs_on="both",
     doc=DOC,
 )
 def alarm_actions(ctx: StackContext) -> Outcome:
     topic = str(ctx.stack["alarm_topic_arn"])
-    attributes = ctx.call("sns", "get_topic_attributes", TopicArn=topic)["Attributes"]
+    try:
+        attributes = ctx.call("sns", "get_topic_attributes", TopicArn=topic)["Attributes"]
+    except ctx.client("sns").exceptions.NotFoundException:
+        return problems_outcome([f"topic {topic} does not exist"], "")
     problems: list[str] = []
+    policy = json.loads(attributes.get("Policy") or "{}")
+    account = str(ctx.stack.get("account_id") or "")
+    problems += [
+        f"topic policy statement {w} is admitted, beyond this account"
+        for w in principals_beyond_account(policy, account)
+    ]
     if contract.MONITORING.topic_kms_encrypted and not attributes.get("KmsMasterKeyId"):
         problems.append(f"topic {topic} is not KMS-encrypted")
     if topic.rsplit(":", 1)[-1] != ctx.names.alarm_topic:
@@ -162,6 +173,8 @@ def alarm_actions(ctx: StackContext) -> Outcome:
         actions[name] = alarm.get("AlarmActions", [])
         if topic not in actions[name]:
             problems.append(f"alarm {name} does not notify {topic}")
+        if contract.MONITORING.alarms_notify_ok and topic not in alarm.get("OKActions", []):
+            problems.append(f"alarm {name} does not notify {topic} when it recovers (OKActions)")
         if alarm.get("ActionsEnabled") is False:
             problems.append(f"alarm {name} has its actions disabled")
     return problems_outcome(
@@ -184,7 +197,10 @@ def alarm_actions(ctx: StackContext) -> Outcome:
 )
 def dashboard(ctx: StackContext) -> Outcome:
     name = str(ctx.stack["dashboard_name"])
-    answer = ctx.call("cloudwatch", "get_dashboard", DashboardName=name)
+    try:
+        answer = ctx.call("cloudwatch", "get_dashboard", DashboardName=name)
+    except ctx.client("cloudwatch").exceptions.ResourceNotFound:
+        return problems_outcome([f"dashboard {name} does not exist"], "")
     body = json.loads(answer.get("DashboardBody") or "{}")
     text = json.dumps(body)
     wanted = [

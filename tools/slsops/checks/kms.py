@@ -9,6 +9,7 @@ from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
+from slsops.iam.documents import principals_beyond_account
 
 CHECKS: list[Check] = []
 MAX_ALIAS_PAGES = 50  # ListAliases pages of up to 50 aliases: bounded, and far above any account
@@ -125,23 +126,17 @@ def key_policy(ctx: StackContext) -> Outcome:
     if isinstance(statements, dict):
         statements = [statements]
     services: set[str] = set()
-    account = str(ctx.stack.get("account_id") or "")
-    wider: list[str] = []
-    for n, statement in enumerate(statements):
+    for statement in statements:
         if statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal") or {}
         value = principal.get("Service", []) if isinstance(principal, dict) else []
         services.update([value] if isinstance(value, str) else value)
-        aws = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
-        for who in [aws] if isinstance(aws, str) else aws:
-            # "*", or an account id or ARN of another account
-            if who != account and f":{account}:" not in str(who):
-                wider.append(f"statement {statement.get('Sid') or n} admits {who}")
+    wider = principals_beyond_account(policy, str(ctx.stack.get("account_id") or ""))
     wanted = [p.format(region=ctx.stack.region) for p in contract.KMS.service_principals]
     return problems_outcome(
         [f"no Allow statement for {p}" for p in wanted if p not in services]
-        + [f"{w}, beyond this account" for w in wider],
+        + [f"statement {w} is admitted, beyond this account" for w in wider],
         "the key policy admits " + ", ".join(wanted) + ", and no principal beyond this account",
         service_principals=sorted(services),
     )

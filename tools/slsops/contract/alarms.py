@@ -91,6 +91,7 @@ class MonitoringContract:
     """Alarm topic, dashboard and the log groups every deployment must have encrypted."""
 
     topic_kms_encrypted: bool = True
+    alarms_notify_ok: bool = True  # ok_actions = the alarm topic, as alarm_actions
     log_groups_kms_encrypted: bool = True
     dashboard: bool = True
 

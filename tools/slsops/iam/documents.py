@@ -75,3 +75,19 @@ def labelled(policies: Policies) -> list[tuple[str, dict[str, Any]]]:
 def statement_id(label: str, index: int, statement: Mapping[str, Any]) -> str:
     sid = statement.get("Sid")
     return str(sid) if sid else f"{label}#{index}"
+
+
+def principals_beyond_account(document: Mapping[str, Any], account: str) -> list[str]:
+    """``"<sid>: <principal>"`` for each AWS principal an Allow statement of a resource policy
+    admits that is not of ``account``: ``*`` (anyone) or another account's id or ARN. Service
+    principals are the callers' own business (their statements carry their own conditions)."""
+    found: list[str] = []
+    for n, statement in enumerate(statements(document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
+        for who in as_list(aws):
+            if str(who) != account and f":{account}:" not in str(who):
+                found.append(f"{statement.get('Sid') or n}: {who}")
+    return found
