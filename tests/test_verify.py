@@ -117,6 +117,8 @@ from stack_breaks import (
     topic_policy_open_to_everyone,
     topic_restored,
     trust_without_external_id,
+    ttl_attribute_back,
+    ttl_attribute_changed,
     ttl_off,
     ttl_on,
     unscoped_invoke_permission,
@@ -818,6 +820,25 @@ def test_a_table_that_is_not_the_contracts_fails_the_table_checks(
     assert "status: expected 'ENABLED', found None" in details["DDB-005"]
     _, report = run_cli("verify", local_stack, tmp_path, *_only(ids))
     assert statuses(report, "PASS") == set(ids)
+
+
+@pytest.mark.stack
+@pytest.mark.breaks("DDB-004")
+def test_ttl_is_compared_with_the_contracts_attribute(local_stack: Stack, tmp_path: Path) -> None:
+    """TTL moved to another attribute and the stack file's ttl_attribute output with it: the
+    items the service writes (expires_at) never expire, whatever the output says."""
+    with broken(
+        lambda: ttl_attribute_changed(local_stack),
+        lambda saved: ttl_attribute_back(local_stack, saved),
+    ):
+        attribute = aws(local_stack, "dynamodb").describe_time_to_live(
+            TableName=str(local_stack["table_name"])
+        )["TimeToLiveDescription"]["AttributeName"]
+        drifted = stack_pointing_at(local_stack, tmp_path, ttl_attribute=attribute)
+        code, report = run_cli("verify", drifted, tmp_path, *_only(["DDB-004"]))
+    details = {c["id"]: c["detail"] for c in report["checks"] if c["status"] == "FAIL"}
+    assert code == 1 and "DDB-004" in details, report["checks"]
+    assert f"attribute: expected 'expires_at', found '{attribute}'" in details["DDB-004"]
 
 
 @pytest.mark.stack

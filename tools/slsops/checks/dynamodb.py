@@ -136,11 +136,16 @@ def billing_mode(ctx: StackContext) -> Outcome:
 def ttl(ctx: StackContext) -> Outcome:
     answer = ctx.call("dynamodb", "describe_time_to_live", TableName=_table_name(ctx))
     desc = answer.get("TimeToLiveDescription") or {}
+    # The contract's attribute (the one the service writes), never the stack file's own value:
+    # a deployment whose TTL and output both name another attribute would vouch for itself.
     return compared(
-        {"status": "ENABLED", "attribute": str(ctx.stack.get("ttl_attribute") or T.ttl_attribute)},
-        {"status": desc.get("TimeToLiveStatus"), "attribute": desc.get("AttributeName")},
+        {"status": "ENABLED", "attribute": T.ttl_attribute, "output_attribute": T.ttl_attribute},
+        {
+            "status": desc.get("TimeToLiveStatus"),
+            "attribute": desc.get("AttributeName"),
+            "output_attribute": ctx.stack.get("ttl_attribute"),
+        },
         f"TTL on {desc.get('AttributeName')}",
-        contract_attribute=T.ttl_attribute,
     )
 
 
