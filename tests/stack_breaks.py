@@ -1268,3 +1268,30 @@ def dashboard_deleted(stack: Stack) -> str:
     before = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]
     cloudwatch.delete_dashboards(DashboardNames=[name])
     return before
+
+
+def api_policy_open_to_everyone(stack: Stack) -> None:
+    """The REST API gets a resource policy that lets any principal invoke it."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "slsops-test-everyone",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "*",
+            }
+        ],
+    }
+    aws(stack, "apigateway").update_rest_api(
+        restApiId=str(stack["api_id"]),
+        patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(policy)}],
+    )
+
+
+def api_policy_removed(stack: Stack, _saved: Any) -> None:
+    aws(stack, "apigateway").update_rest_api(
+        restApiId=str(stack["api_id"]),
+        patchOperations=[{"op": "replace", "path": "/policy", "value": ""}],
+    )

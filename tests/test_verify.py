@@ -30,6 +30,8 @@ from stack_breaks import (
     alias_deleted,
     alias_on_latest,
     alias_restored,
+    api_policy_open_to_everyone,
+    api_policy_removed,
     assert_only_failures,
     auth_iam,
     auth_iam_not_deployed,
@@ -541,6 +543,13 @@ def test_each_break_fails_exactly_its_checks(
 # Each break makes the named checks FAIL with a detail holding the text; only those checks run
 # (other checks may fail too: the break matters only for what these read).
 TARGETED = [
+    pytest.param(
+        {"API-001": "resource policy statement slsops-test-everyone: * is admitted"},
+        api_policy_open_to_everyone,
+        api_policy_removed,
+        id="api-policy-open-to-everyone",
+        marks=pytest.mark.breaks("API-001"),
+    ),
     pytest.param(
         {"API-001": "name: expected 'simple-log-service-prod', found 'drifted'"},
         rename_api,
@@ -1084,3 +1093,30 @@ def test_alarm_definitions_compared_against_nothing_are_skip_not_pass() -> None:
     outcome = alarm_thresholds(AwsStub({}, no_alarms, alarm_names=[]))
     assert outcome.status is Status.SKIP
     assert "no definition was compared" in outcome.detail
+
+
+def test_api_resource_policy_reads_aws_escaped_json() -> None:
+    """AWS answers GetRestApi's policy with its quotes escaped; moto answers plain JSON."""
+    from slsops.checks.api import _resource_policy
+
+    plain = '{"Statement": [{"Effect": "Allow", "Principal": "*"}]}'
+    assert _resource_policy(plain) == _resource_policy(plain.replace('"', '\\"'))
+    assert _resource_policy(None) == {} == _resource_policy("")
+
+
+def test_principals_beyond_account() -> None:
+    from slsops.iam.documents import principals_beyond_account
+
+    document = {
+        "Statement": [
+            {"Sid": "a", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}},
+            {"Sid": "b", "Effect": "Allow", "Principal": {"AWS": ["111122223333", "*"]}},
+            {"Sid": "c", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}},
+            {"Sid": "d", "Effect": "Deny", "Principal": "*"},
+            {"Sid": "e", "Effect": "Allow", "Principal": "arn:aws:iam::444455556666:role/x"},
+        ]
+    }
+    assert principals_beyond_account(document, "111122223333") == [
+        "b: *",
+        "e: arn:aws:iam::444455556666:role/x",
+    ]

@@ -6,6 +6,7 @@ stage_name, function names); nothing here is a constant of its own.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, differences, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
+from slsops.iam.documents import principals_beyond_account
 
 CHECKS: list[Check] = []
 DOC = "runbooks/deployment-verification-failed.md"
@@ -93,19 +95,41 @@ def _label(spec: contract.MethodContract) -> str:
     "REST API exists with the contract's name and endpoint type",
     Severity.CRITICAL,
     "Apply infra/ (terraform apply) or point --stack at the right deployment's outputs.",
-    reads="apigateway:GetRestApi (name, endpointConfiguration)",
+    reads="apigateway:GetRestApi (name, endpointConfiguration, policy)",
     runs_on="both",
     doc=DOC,
 )
 def rest_api(ctx: StackContext) -> Outcome:
+    """Also its resource policy, if it has one: a statement admitting anyone (or another
+    account) lets every AWS principal that signs its requests through AWS_IAM."""
     api = ctx.call("apigateway", "get_rest_api", restApiId=_api_id(ctx))
     types = api.get("endpointConfiguration", {}).get("types", [])
-    return compared(
-        {"name": ctx.names.api, "endpoint_types": [contract.STAGE.endpoint_type]},
-        {"name": api.get("name"), "endpoint_types": types},
+    expected = {"name": ctx.names.api, "endpoint_types": [contract.STAGE.endpoint_type]}
+    actual = {"name": api.get("name"), "endpoint_types": types}
+    policy = _resource_policy(api.get("policy"))
+    account = str(ctx.stack.get("account_id") or "")
+    problems = differences(expected, actual) + [
+        f"resource policy statement {w} is admitted, beyond this account"
+        for w in principals_beyond_account(policy, account)
+    ]
+    return problems_outcome(
+        problems,
         f"REST API {api.get('name')} ({_api_id(ctx)}) is {', '.join(types)}",
+        expected=expected,
+        actual=actual,
         api_id=_api_id(ctx),
+        resource_policy=policy or None,
     )
+
+
+def _resource_policy(text: str | None) -> dict[str, Any]:
+    """GetRestApi's ``policy``: JSON, which AWS answers with its quotes escaped (``\\"``)."""
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return json.loads(text.replace('\\"', '"'))
 
 
 @check(
