@@ -297,6 +297,9 @@ def _metric_queries(alarm: dict) -> list[dict]:
 
 
 def _check_common(infra: Infra, alarm: dict, spec: contract.AlarmContract) -> None:
+    topic = ["${aws_sns_topic.alarms.arn}"]
+    assert alarm["alarm_actions"] == topic
+    assert (alarm.get("ok_actions") == topic) is contract.MONITORING.alarms_notify_ok
     assert infra.resolve(alarm["threshold"]) == spec.threshold
     assert alarm["comparison_operator"] == spec.comparison
     assert alarm["evaluation_periods"] == spec.evaluation_periods

@@ -1120,3 +1120,30 @@ def test_principals_beyond_account() -> None:
         "b: *",
         "e: arn:aws:iam::444455556666:role/x",
     ]
+
+
+def test_a_condition_pinning_the_account_confines_a_statement_for_anyone() -> None:
+    """AWS's default SNS topic policy admits * under AWS:SourceOwner = the account: not wider."""
+    from slsops.iam.documents import principals_beyond_account
+
+    def anyone(condition):
+        return {
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Condition": condition}]
+        }
+
+    mine, other = "111122223333", "444455556666"
+    assert (
+        principals_beyond_account(anyone({"StringEquals": {"AWS:SourceOwner": mine}}), mine) == []
+    )
+    assert (
+        principals_beyond_account(anyone({"StringEquals": {"kms:CallerAccount": [mine]}}), mine)
+        == []
+    )
+    for wider in (
+        {"StringEquals": {"AWS:SourceOwner": other}},
+        {"StringEquals": {"AWS:SourceOwner": [mine, other]}},
+        {"StringLike": {"aws:SourceAccount": "*"}},
+        {"StringEquals": {"aws:SourceVpc": "vpc-1"}},
+        {"StringEquals": {"aws:SourceAccount": []}},
+    ):
+        assert principals_beyond_account(anyone(wider), mine) == ["0: *"], wider

@@ -77,13 +77,21 @@ def statement_id(label: str, index: int, statement: Mapping[str, Any]) -> str:
     return str(sid) if sid else f"{label}#{index}"
 
 
+# Condition keys that, required equal to the account, confine a statement to it whatever its
+# principal (AWS's own default SNS topic policy: Principal * with AWS:SourceOwner).
+ACCOUNT_CONDITION_KEYS = frozenset(
+    {"aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "kms:calleraccount"}
+)
+
+
 def principals_beyond_account(document: Mapping[str, Any], account: str) -> list[str]:
     """``"<sid>: <principal>"`` for each AWS principal an Allow statement of a resource policy
-    admits that is not of ``account``: ``*`` (anyone) or another account's id or ARN. Service
-    principals are the callers' own business (their statements carry their own conditions)."""
+    admits that is not of ``account``: ``*`` (anyone) or another account's id or ARN, unless a
+    condition confines the statement to ``account``. Service principals are the callers' own
+    business (their statements carry their own conditions)."""
     found: list[str] = []
     for n, statement in enumerate(statements(document)):
-        if statement.get("Effect") != "Allow":
+        if statement.get("Effect") != "Allow" or confined_to_account(statement, account):
             continue
         principal = statement.get("Principal")
         aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
@@ -91,3 +99,20 @@ def principals_beyond_account(document: Mapping[str, Any], account: str) -> list
             if str(who) != account and f":{account}:" not in str(who):
                 found.append(f"{statement.get('Sid') or n}: {who}")
     return found
+
+
+def confined_to_account(statement: Mapping[str, Any], account: str) -> bool:
+    """Does a StringEquals condition require one of ``ACCOUNT_CONDITION_KEYS`` to be exactly
+    ``account`` (every listed value it)? Other operators (StringLike, IfExists) do not confine."""
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping):
+        return False
+    equals = condition.get("StringEquals")
+    if not isinstance(equals, Mapping):
+        return False
+    return any(
+        str(key).lower() in ACCOUNT_CONDITION_KEYS
+        and as_list(values)
+        and all(str(v) == account for v in as_list(values))
+        for key, values in equals.items()
+    )
