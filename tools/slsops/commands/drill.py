@@ -38,6 +38,7 @@ from slsops.commands.common import ReportFilters, check_report_options, report_e
 from slsops.contract import numbers
 from slsops.deployment.preflight import caller_identity
 from slsops.deployment.stack import Stack, load_stack
+from slsops.deployment.wire_items import wire_items
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
 from slsops.drill.restore import Drill
@@ -192,7 +193,8 @@ def drill(
             "canary_writer": run.result.identity,
         }
         try:
-            result = run.run()
+            with wire_items(client):  # scans decoded by json alone, as the audit reads them
+                result = run.run()
         except (KeyboardInterrupt, Terminated):
             _write_evidence(evidence_path, target, run.result, [], "aborted")
             raise

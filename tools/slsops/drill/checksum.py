@@ -1,7 +1,9 @@
 """Canonical items and their hashes: an order-independent checksum of what a table holds.
 
 Canonical item: the item in DynamoDB's wire form, sets sorted, binary as base64, rendered as
-JSON with sorted keys and no spaces. A checksum is the sum of the items' SHA-256 values modulo
+JSON with sorted keys and no spaces. A binary value may come as bytes (botocore's parser) or
+already as base64 text (the wire form the drill's scans read, ``slsops.deployment.wire_items``):
+both render the same. A checksum is the sum of the items' SHA-256 values modulo
 2^256, so the order of a parallel scan does not matter and a duplicated item changes it (a XOR
 would cancel two equal items); a sum also lets the drill subtract the items it explained.
 """
@@ -16,12 +18,16 @@ from typing import Any
 MODULUS = 2**256
 
 
+def _base64(value: bytes | str) -> str:
+    return value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
+
+
 def _canonical_value(value: dict[str, Any]) -> Any:
     ((kind, inner),) = value.items()
     if kind == "B":
-        return {kind: base64.b64encode(inner).decode("ascii")}
+        return {kind: _base64(inner)}
     if kind == "BS":
-        return {kind: sorted(base64.b64encode(v).decode("ascii") for v in inner)}
+        return {kind: sorted(_base64(v) for v in inner)}
     if kind in ("SS", "NS"):
         return {kind: sorted(inner)}
     if kind == "L":
