@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from log_service import keys
+from log_service import keys, model
 from log_service.items import make_log_item, make_marker
 from log_service.model import LogEntry
 from slsops.deployment.stack import REQUIRED_OUTPUTS
@@ -145,13 +145,18 @@ def with_log_id(item, log_id, timestamp=None):
 
 
 def marker_for(item):
-    """The idempotency marker that points at ``item`` (as the writer would store it)."""
+    """The idempotency marker that points at ``item`` (as the writer would store it): its
+    content hash is the item's, whatever the item holds (so only the planted AUD-024 case
+    has a marker that disagrees with its item)."""
+    fields = [item.get(name) for name in (keys.PARTITION_KEY, "level", "log_type", "message")]
+    metadata = item.get("metadata")
+    hashable = all(isinstance(f, str) for f in fields) and isinstance(metadata, str | None)
     return {
         **keys.marker_key(item["log_id"]),
         "log_id": item["log_id"],
         "entry_service": item[keys.PARTITION_KEY],
         "entry_sk": item[keys.SORT_KEY],
-        "content_hash": "0" * 64,
+        "content_hash": model.content_hash(*fields, metadata) if hashable else "0" * 64,
         keys.TTL_ATTRIBUTE: item[keys.TTL_ATTRIBUTE],
     }
 
@@ -257,6 +262,9 @@ def planted():
             [("unknown_attribute", keys.marker_key(item["log_id"]))],
         )
     )
+    item, marker = log_item(message="as written")
+    edited = {**item, "message": "edited in place"}  # the marker still holds the old hash
+    cases.append(("AUD-024", [edited, marker], [("content_hash_mismatch", key_of(edited))]))
     return cases
 
 

@@ -152,6 +152,7 @@ def as_set(findings):
     "AUD-021",
     "AUD-022",
     "AUD-023",
+    "AUD-024",
 )
 def test_each_planted_corruption_is_caught_by_its_check(corrupted_report):
     """Every planted case is found with exactly the expected kinds and keys, nothing else."""
@@ -178,6 +179,7 @@ def test_each_planted_corruption_is_caught_by_its_check(corrupted_report):
         "AUD-021",
         "AUD-022",
         "AUD-023",
+        "AUD-024",
     ]  # the ids in the marker above
     expected = as_set(f for _, _, findings in cases for f in findings)
     assert as_set((v["kind"], v["key"]) for v in found) == expected
@@ -221,6 +223,7 @@ def test_the_cases_the_issue_names_have_the_right_detail(corrupted_report):
     assert any("'extra_field'" in d for d in details["unknown_attribute"])
     assert any("interrupted write" in d for d in details["marker_without_entry"])
     assert any("does not exist" in d for d in details["marker_points_elsewhere"])
+    assert any("edited after it was written" in d for d in details["content_hash_mismatch"])
 
 
 def test_duplicates_say_which_copy_is_genuine(corrupted_report):
@@ -498,10 +501,30 @@ def test_entries_the_service_writes_audit_clean(endpoint, tmp_path):
         assert writer.put(parse_entry(raw, settings)).status == "stored"
     stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
     violations = tmp_path / "v.jsonl"
+    out = tmp_path / "r.json"
     code, _, error = invoke(
-        "audit", "--stack", str(stack), "--only", "AUD-0*", "--violations", str(violations)
+        "audit",
+        *("--stack", str(stack), "--only", "AUD-0*", "--violations", str(violations)),
+        *("--format", "json", "-o", str(out)),
     )
     assert read_violations(violations) == [] and code == 0, error
+    # The audit recomputes the writer's content hash from the stored item: all 5 compared.
+    content = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "AUD-024")
+    assert content["status"] == "PASS" and content["detail"].startswith("5 log items"), content
+
+
+def test_content_check_skips_when_no_marker_meets_its_item(endpoint, tmp_path):
+    """Log items without markers and a lone marker: AUD-024 compared nothing, so SKIP."""
+    table = "audit-no-pairs"
+    arns = create_log_table(endpoint, table)
+    items = [log_item()[0], log_item()[0], log_item()[1]]
+    put_items(endpoint, table, items)
+    stack = write_stack_file(tmp_path / "stack.json", endpoint, table, arns)
+    out = tmp_path / "r.json"
+    invoke("audit", "--stack", str(stack), "--only", "AUD-024", "--format", "json", "-o", str(out))
+    content = json.loads(out.read_text())["checks"][0]
+    assert content["status"] == "SKIP", content
+    assert "no content to compare" in content["detail"] and "3 items read" in content["detail"]
 
 
 def test_segments_follow_the_table_size_as_aws_suggests():
@@ -545,3 +568,19 @@ def test_settle_window_defaults_to_zero_only_on_the_local_stack():
     assert _settle_seconds(None, SimpleNamespace(is_local=True)) == 0
     assert _settle_seconds(None, SimpleNamespace(is_local=False)) == INDEX_SETTLE_SECONDS
     assert _settle_seconds(5, SimpleNamespace(is_local=True)) == 5
+
+
+def test_the_runbook_table_names_every_kind_under_its_check():
+    """The on-call page explains every violation kind the audit can report, by check id."""
+    from pathlib import Path
+
+    from slsops.audit.kinds import KINDS
+    from slsops.checks.audit import DOC
+
+    page = (Path(__file__).resolve().parent.parent / DOC).read_text(encoding="utf-8")
+    rows = {
+        tuple(cell.strip() for cell in line.strip("|").split("|")[:2])
+        for line in page.splitlines()
+        if line.startswith("| AUD-")
+    }
+    assert {(k.check_id, k.name) for k in KINDS} <= rows

@@ -43,10 +43,18 @@ class LogEntry:
 
     def content_hash(self) -> str:
         """Hash of what the client said, timestamp aside (compared on its own)."""
-        content = canonical.dumps_canonical(
-            [self.service_name, self.level, self.log_type, self.message, self.metadata_json]
+        return content_hash(
+            self.service_name, self.level, self.log_type, self.message, self.metadata_json
         )
-        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def content_hash(
+    service_name: str, level: str, log_type: str, message: str, metadata_json: str | None
+) -> str:
+    """The content hash a marker records: the one definition, so the audit can recompute it
+    from a stored log item (whose fields are the entry's, stored as is) and compare."""
+    content = canonical.dumps_canonical([service_name, level, log_type, message, metadata_json])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def _text(value: Any, field: str, max_chars: int, *, required: bool = True) -> str | None:

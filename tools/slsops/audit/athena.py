@@ -42,7 +42,8 @@ SELECT json_extract_scalar(line, '$.Item.service_name.S') AS pk,
        json_extract_scalar(line, '$.Item.entry_service.S') AS entry_service,
        json_extract_scalar(line, '$.Item.entry_sk.S') AS entry_sk,
        json_extract_scalar(line, '$.Item.ingested_at.S') AS ingested_at,
-       TRY_CAST(json_extract_scalar(line, '$.Item.expires_at.N') AS DOUBLE) AS expires_at
+       TRY_CAST(json_extract_scalar(line, '$.Item.expires_at.N') AS DOUBLE) AS expires_at,
+       CAST(NULL AS varchar) AS content_hash
 FROM {database}.{table}
 WHERE json_extract_scalar(line, '$.Item.service_name.S') IS NOT NULL
 """

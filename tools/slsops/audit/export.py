@@ -49,6 +49,8 @@ ENGINES = ("duckdb", "athena")
 
 # The item relation projected from an export's DynamoDB JSON lines; same columns as
 # relation.COLUMNS. DuckDB reads the files itself; Athena reads the registered table.
+# content_hash stays NULL: the log item's hash is model.content_hash (Python), which SQL
+# would have to re-implement byte for byte; AUD-024 is SKIP on an export.
 DUCKDB_PROJECTION = """
 SELECT json_extract_string(Item, '$.service_name.S') AS pk,
        json_extract_string(Item, '$.sk.S') AS sk,
@@ -58,7 +60,8 @@ SELECT json_extract_string(Item, '$.service_name.S') AS pk,
        json_extract_string(Item, '$.entry_service.S') AS entry_service,
        json_extract_string(Item, '$.entry_sk.S') AS entry_sk,
        json_extract_string(Item, '$.ingested_at.S') AS ingested_at,
-       TRY_CAST(json_extract_string(Item, '$.expires_at.N') AS DOUBLE) AS expires_at
+       TRY_CAST(json_extract_string(Item, '$.expires_at.N') AS DOUBLE) AS expires_at,
+       CAST(NULL AS VARCHAR) AS content_hash
 FROM read_json({files}, format = 'newline_delimited', columns = {{'Item': 'JSON'}},
                compression = 'gzip')
 WHERE json_extract_string(Item, '$.service_name.S') IS NOT NULL

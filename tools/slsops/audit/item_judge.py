@@ -180,6 +180,7 @@ def result_of(
         index_sample_missing=index.get("index_sample_missing", []),
         duplicate_log_ids=duplicates,
         expired_still_stored=judge.expired,
+        content_compared=index.get("content_compared", 0),
         phases=phases,
         source_detail=index.get("source_detail", {}),
     )

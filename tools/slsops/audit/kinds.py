@@ -16,7 +16,8 @@ class Kind:
     """One kind of violation: its check id in the report, title and remediation.
 
     ``warn`` kinds report WARN, not FAIL (a state the service can leave behind and repair);
-    ``index`` kinds need the live index, which an export does not hold.
+    ``index`` kinds need the live index, which an export does not hold; ``content`` kinds
+    need the log items' content hashes, which only the scan computes.
     """
 
     name: str
@@ -25,6 +26,7 @@ class Kind:
     remediation: str
     warn: bool = False
     index: bool = False
+    content: bool = False
 
 
 _FIX_ITEM = (
@@ -134,6 +136,16 @@ KINDS: tuple[Kind, ...] = (
         "Items carry only the attributes of the data model",
         "A writer added attributes the service does not know (a typo such as 'mesage' loses "
         "data): find it from ingested_at, fix it, then rewrite the items (runbook).",
+    ),
+    Kind(
+        "content_hash_mismatch",
+        "AUD-024",
+        "Every log item holds the content its marker recorded",
+        "The item was changed after it was written (or its marker was): find who wrote it "
+        "(CloudTrail, ingested_at), then restore the entry from a backup or a point before the "
+        "change (runbooks/restore-the-log-table.md); delete nothing before you know which is "
+        "genuine (runbook).",
+        content=True,
     ),
 )
 KINDS_BY_NAME = {k.name: k for k in KINDS}

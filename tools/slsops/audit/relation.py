@@ -2,11 +2,14 @@
 
 The relation ``items`` has one row per stored item (log item or idempotency marker)::
 
-    pk, sk, log_id, is_marker, entry_service, entry_sk, ingested_at, expires_at
+    pk, sk, log_id, is_marker, entry_service, entry_sk, ingested_at, expires_at, content_hash
 
 The scan path fills it from the pages it reads (``RelationSpool``), the export path projects
 it from the export's DynamoDB JSON (``slsops.audit.export``), DuckDB or Athena alike; then
-the same ``RELATION_RULES`` run over it. The SQL keeps to what DuckDB and Athena (Trino)
+the same ``RELATION_RULES`` run over it. ``content_hash`` is a marker's recorded hash and a
+log item's recomputed one (``stored_item.content_hash``: Python, not SQL, so that the
+definition stays ``log_service.model``'s); the export's projections leave it NULL, so AUD-024
+compares nothing there and says so (SKIP). The SQL keeps to what DuckDB and Athena (Trino)
 both accept: joins, GROUP BY, CASE, COALESCE, no engine functions.
 
 Each rule returns ``kind, pk, sk, log_id, other_pk, other_sk, copies``; ``finding`` turns a
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from log_service import keys
+from slsops.audit.stored_item import content_hash
 
 COLUMNS = (
     ("pk", "VARCHAR"),
@@ -39,6 +43,7 @@ COLUMNS = (
     ("entry_sk", "VARCHAR"),
     ("ingested_at", "VARCHAR"),
     ("expires_at", "DOUBLE"),
+    ("content_hash", "VARCHAR"),
 )
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 NAMES = tuple(name for name, _ in COLUMNS)
@@ -112,16 +117,44 @@ LEFT JOIN entries e ON e.log_id = m.log_id
 WHERE e.log_id IS NULL AND (m.ingested_at IS NULL OR m.ingested_at <= '{cutoff}')
 """
     ),
+    # A log item whose content is not what its marker recorded when it was written.
+    "content_hash_mismatch": _with_sets(
+        """
+SELECT 'content_hash_mismatch' AS kind, e.pk, e.sk, e.log_id,
+       m.pk AS other_pk, m.sk AS other_sk, CAST(NULL AS BIGINT) AS copies
+FROM markers m
+JOIN entries e ON e.pk = m.entry_service AND e.sk = m.entry_sk
+WHERE m.content_hash IS NOT NULL AND e.content_hash IS NOT NULL
+  AND m.content_hash <> e.content_hash
+"""
+    ),
 }
+# How many markers' recorded hashes were compared with their log item's (0: AUD-024 is SKIP).
+CONTENT_COMPARED = _with_sets(
+    """
+SELECT COUNT(*) FROM markers m
+JOIN entries e ON e.pk = m.entry_service AND e.sk = m.entry_sk
+WHERE m.content_hash IS NOT NULL AND e.content_hash IS NOT NULL
+"""
+)
 
 
 def rule_sql(kind: str, now: float, cutoff: str, items: str = "items") -> str:
     """The SQL of one relation rule with its parameters filled in (literals we format)."""
+    return _filled(RELATION_RULES[kind], now, cutoff, items)
+
+
+def _filled(sql: str, now: float, cutoff: str, items: str) -> str:
     if not keys.TIMESTAMP_PATTERN.match(cutoff):
         raise ValueError(f"cutoff must be a stored timestamp: {cutoff!r}")
     if not IDENTIFIER.match(items):
         raise ValueError(f"not a table name: {items!r}")
-    return RELATION_RULES[kind].format(now=int(now), cutoff=cutoff, items=items)
+    return sql.format(now=int(now), cutoff=cutoff, items=items)
+
+
+def content_compared_duckdb(con: Any, now: float, cutoff: str) -> int:
+    """Markers whose recorded content hash was compared with their log item's."""
+    return int(con.execute(_filled(CONTENT_COMPARED, now, cutoff, "items")).fetchone()[0])
 
 
 def row_of(item: dict[str, Any]) -> list[Any] | None:
@@ -149,6 +182,7 @@ def row_of(item: dict[str, Any]) -> list[Any] | None:
         text("entry_sk"),
         text("ingested_at"),
         expires_at,
+        content_hash(item),
     ]
 
 
@@ -247,6 +281,13 @@ def finding(row: tuple[Any, ...]) -> Finding:
             other_pk,
             {"entry_key": {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}},
         )
+    if kind == "content_hash_mismatch":
+        detail = (
+            f"content differs from the hash its marker {other_pk} recorded at write time: "
+            "edited after it was written (or the marker was)"
+        )
+        marker = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}
+        return Finding(kind, key, detail, pk, {"marker_key": marker})
     detail = (
         f"no log item of log_id {log_id!r} (marker points at {other_pk}/{other_sk}): "
         "an interrupted write"

@@ -28,6 +28,7 @@ class AuditResult:
     index_sample_missing: list[dict[str, str]]
     duplicate_log_ids: int
     expired_still_stored: int
+    content_compared: int = 0  # markers whose recorded hash met their item's (scan only)
     phases: dict[str, float] = field(default_factory=dict)
     source_detail: dict[str, Any] = field(default_factory=dict)
 

@@ -45,6 +45,9 @@ def run_audit(client: Any, options: AuditOptions) -> AuditResult:
                 duplicates = judge.judge_rows(
                     relation.run_rules_duckdb(con, options.rules.now, judge.cutoff)
                 )
+                index["content_compared"] = relation.content_compared_duckdb(
+                    con, options.rules.now, judge.cutoff
+                )
             finally:
                 con.close()
             phases["relation_s"] = time.perf_counter() - clock

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from log_service import keys
+from log_service import keys, model
 
 LOG_ITEM_TYPES: dict[str, str] = {
     keys.PARTITION_KEY: "S",
@@ -76,3 +76,17 @@ def reserved_service(item: dict[str, Any]) -> str | None:
         string(item, "entry_service") if partition.startswith(keys.MARKER_PREFIX) else partition
     )
     return service if service and keys.is_reserved_service(service) else None
+
+
+def content_hash(item: dict[str, Any]) -> str | None:
+    """The hash of a stored item's content as its marker records it (``model.content_hash``):
+    a marker's recorded hash, a log item's recomputed from its fields; None when a field it
+    needs is missing or not a string (AUD-001/002 report that)."""
+    if keys.is_marker({keys.PARTITION_KEY: string(item, keys.PARTITION_KEY) or ""}):
+        return string(item, "content_hash")
+    fields = [string(item, name) for name in (keys.PARTITION_KEY, "level", "log_type", "message")]
+    metadata = string(item, "metadata")
+    if None in fields or ("metadata" in item and metadata is None):
+        return None
+    service, level, log_type, message = fields
+    return model.content_hash(service, level, log_type, message, metadata)

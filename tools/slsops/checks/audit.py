@@ -90,6 +90,21 @@ def _index_not_compared(kind: Kind, result: AuditResult, settle: int) -> str | N
     return None
 
 
+def _content_not_compared(result: AuditResult) -> str | None:
+    """Why the content check compared nothing, or None when it compared something."""
+    if result.source != "scan":
+        return (
+            "an export's engine does not recompute the log items' content hashes: run the "
+            "scan audit for AUD-024"
+        )
+    if not result.content_compared:
+        return (
+            f"no marker with a content hash points at an existing log item "
+            f"({result.scan.items} items read): no content to compare"
+        )
+    return None
+
+
 def _kind_check(kind: Kind) -> None:
     def run(ctx: AuditContext) -> Outcome:
         result = ctx.result()
@@ -97,6 +112,10 @@ def _kind_check(kind: Kind) -> None:
             return skipped(f"the {result.source} read no item: nothing to judge")
         if kind.index:
             reason = _index_not_compared(kind, result, ctx.options.settle_seconds)
+            if reason:
+                return skipped(reason)
+        if kind.content:
+            reason = _content_not_compared(result)
             if reason:
                 return skipped(reason)
         count = result.violations.counts[kind.name]
@@ -109,6 +128,11 @@ def _kind_check(kind: Kind) -> None:
                 )
             if kind.index:
                 return passed(f"{len(result.index_sample)} sampled items found", count=0)
+            if kind.content:
+                return passed(
+                    f"{result.content_compared} log items hold the content their marker recorded",
+                    count=0,
+                )
             return passed(f"none in {result.scan.items} items", count=0)
         first = samples[0] if samples else {}
         shown = "/".join(v for v in first.values() if v)
@@ -117,7 +141,9 @@ def _kind_check(kind: Kind) -> None:
 
     if kind.warn:
         severity = Severity.LOW
-    elif kind.name.startswith(("index", "duplicate", "entry_without", "marker_points")):
+    elif kind.name.startswith(
+        ("index", "duplicate", "entry_without", "marker_points", "content_hash")
+    ):
         severity = Severity.HIGH
     else:
         severity = Severity.MEDIUM
