@@ -228,6 +228,23 @@ def test_a_missing_marker_fails(endpoint, source, tmp_path):
     assert found["DRL-004"]["evidence"]["missing_markers"]["count"] == 1
 
 
+@pytest.mark.breaks("DRL-004")
+def test_a_lone_marker_missing_from_the_restore_fails(endpoint, source, tmp_path):
+    """A marker whose write stopped before its log item (claimed before the point) is part of
+    what the source held: a restore without it is not complete."""
+    name, stack = source
+    item, marker = log_item(service="svc-interrupted")
+    put_items(endpoint, name, [{**marker, "ingested_at": item["ingested_at"]}])
+    marker_key = {k: {"S": v} for k, v in keys.marker_key(item["log_id"]).items()}
+    _after_restore(lambda ddb, table: ddb.delete_item(TableName=table, Key=marker_key))
+    code, found, _, _ = run(stack, tmp_path)
+    assert code == 1
+    assert found["DRL-004"]["status"] == "FAIL", found["DRL-004"]
+    assert found["DRL-004"]["evidence"]["missing_markers"]["keys"] == [
+        f"{keys.MARKER_PREFIX}{item['log_id']}/{keys.MARKER_SORT_KEY}"
+    ]
+
+
 def test_an_entry_ttl_expired_since_the_point_passes(endpoint, source, tmp_path):
     """DynamoDB's TTL deleted an expired entry from the source after the point: explained."""
     name, stack = source

@@ -36,15 +36,12 @@ def test_a_bucket_is_settled_only_when_equal_and_far_from_the_point():
     assert compare.unsettled(source, restored) == {3, 5}
 
 
-def _judged(source_items, restored_items):
+def _judged(source_items, restored_items, window=WINDOW):
+    """Pass 2 over every item given: what the comparison says of them."""
     entries: dict[str, compare._Entry] = {}
     for side, items in ((0, source_items), (1, restored_items)):
         for item in items:
-            slot = entries.setdefault(item["log_id"]["S"], compare._Entry())
-            slot.item[side] = item_hash(item)
-            slot.cls = WINDOW.entry_class(item)
-            slot.expired = WINDOW.expired(item)
-            slot.key = item["log_id"]["S"]
+            compare.resolve(entries, side, item, window)
     return compare.judge(entries)
 
 
@@ -61,12 +58,52 @@ def test_verdicts_name_each_kind_of_difference():
             entry("late", late),
         ],
     )
-    assert verdict.missing == ["gone"]
-    assert verdict.differing == ["changed"]
-    assert verdict.after_point == ["late"]
+    assert verdict.missing == [f"svc/{old}#gone"]
+    assert verdict.differing == [f"svc/{old}#changed"]
+    assert verdict.after_point == [f"svc/{late}#late"]
     assert (verdict.lost_ttl_expired, verdict.lost_deleted) == (1, 1)
     assert (
         verdict.explained_sum
         == (item_hash(entry("expired", old, expires=999)) + item_hash(entry("deleted", old)))
         % compare.MODULUS
     )
+
+
+def lone_marker(log_id: str, ingested: str | None, expires: int = 2_000, hash_: str = "h") -> dict:
+    """A marker whose log item was never written (a write interrupted after its claim)."""
+    marker = {
+        keys.PARTITION_KEY: {"S": keys.MARKER_PREFIX + log_id},
+        keys.SORT_KEY: {"S": keys.MARKER_SORT_KEY},
+        "log_id": {"S": log_id},
+        "content_hash": {"S": hash_},
+        keys.TTL_ATTRIBUTE: {"N": str(expires)},
+    }
+    if ingested is not None:
+        marker["ingested_at"] = {"S": ingested}
+    return marker
+
+
+def test_lone_markers_are_compared_like_entries():
+    """A lone marker the source held before the point must be restored, identical; one
+    claimed after the point must not be."""
+    old = "2025-12-31T00:00:00.000Z"
+    late = "2026-01-01T00:05:00.000Z"
+    verdict = _judged(
+        [lone_marker("kept", old), lone_marker("lost", old), lone_marker("changed", old)],
+        [lone_marker("kept", old), lone_marker("changed", old, hash_="x"), lone_marker("l", late)],
+    )
+    assert verdict.missing_markers == ["#log_id#lost/#"]
+    assert verdict.differing_markers == ["#log_id#changed/#"]
+    assert verdict.after_point == ["#log_id#l/#"]
+
+
+def test_a_bucket_with_a_lone_marker_near_or_after_the_point_is_unsettled():
+    """Equal tallies do not settle a bucket holding a marker claimed after the point: the
+    restored table must not hold it, however equal it is to the source's."""
+    late = lone_marker("late", "2026-01-01T00:05:00.000Z")
+    tallies = []
+    for _ in range(2):
+        tally = compare.Tally()
+        compare.count_page(tally, [late], WINDOW)
+        tallies.append(tally)
+    assert compare.unsettled(*tallies) == {compare._bucket("late")}

@@ -5,14 +5,16 @@ point - guard: the restored table must hold it, identical, with its idempotency 
 ``after`` (later than point + guard: the restored table must not hold it nor its marker) or
 ``window`` (in between: an entry stamped before the point may land after it, so it is counted,
 not judged). What the source has lost since the point (TTL-expired or deleted) is still in a
-correct restore: it is explained and counted, never a failure.
+correct restore: it is explained and counted, never a failure. A lone marker (its write
+stopped after the claim: no log item in either table) is judged the same way by its own
+``ingested_at``; one without it (older writers) cannot be placed and is counted only.
 
 Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of buckets),
 the count and checksum of its ``before`` entries and of all its markers, and whether it holds
-any ``window``/``after`` entry. A bucket whose tallies agree, and which holds no entry near or
-after the point, is settled. Pass 2 (only when some bucket is not) scans both tables again and
-keeps just the entries of the unsettled buckets, at most ``MAX_RESOLVED`` log ids, to say
-which entry is missing, differs, is after the point, or was lost since.
+any ``window``/``after`` entry or marker. A bucket whose tallies agree, and which holds
+nothing near or after the point, is settled. Pass 2 (only when some bucket is not) scans both
+tables again and keeps just the entries of the unsettled buckets, at most ``MAX_RESOLVED``
+log ids, to say which entry is missing, differs, is after the point, or was lost since.
 """
 
 from __future__ import annotations
@@ -46,12 +48,17 @@ class PointWindow:
     known: dict[str, str] = field(default_factory=dict)
 
     def entry_class(self, item: dict[str, Any]) -> str:
+        return self.marker_class(item) or "window"  # no write time: cannot be placed, counted
+
+    def marker_class(self, item: dict[str, Any]) -> str | None:
+        """The item's side of the point; None when it has no ``ingested_at`` (markers of
+        older writers lack it and take their entry's side)."""
         known = self.known.get((item.get("log_id") or {}).get("S", ""))
         if known is not None:
             return known
         ingested = (item.get("ingested_at") or {}).get("S")
         if ingested is None:
-            return "window"  # no server write time: cannot be placed, counted only
+            return None
         if ingested <= self.before_at_most:
             return "before"
         return "after" if ingested > self.after_above else "window"
@@ -94,6 +101,10 @@ class Tally:
     )
     sample: list[dict[str, Any]] = field(default_factory=list)
     scan_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _reservoir: Reservoir = field(
+        default_factory=lambda: Reservoir(SAMPLE_SIZE, seed=7), repr=False, compare=False
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,37 +125,43 @@ def tally(
 ) -> Tally:
     """Pass 1 over ``table`` (strongly consistent parallel scan)."""
     result = Tally()
-    lock = threading.Lock()
-    reservoir = Reservoir(SAMPLE_SIZE, seed=7)
 
     def on_page(items: list[dict[str, Any]]) -> None:
-        rows = []
-        for item in items:
-            marker = _is_marker(item)
-            cls = "markers" if marker else window.entry_class(item)
-            rows.append((cls, _bucket(_log_id(item)), item_hash(item), item))
-        with lock:
-            result.scanned += len(items)
-            for cls, bucket, digest, item in rows:
-                result.counts[cls] += 1
-                row = result.buckets[bucket]
-                if cls == "before":
-                    row[0] += 1
-                    row[1] = (row[1] + digest) % MODULUS
-                    result.before_sum = (result.before_sum + digest) % MODULUS
-                    reservoir.offer(item)
-                elif cls == "markers":
-                    row[2] += 1
-                    row[3] = (row[3] + digest) % MODULUS
-                    result.marker_sum = (result.marker_sum + digest) % MODULUS
-                else:
-                    row[4] += 1
+        count_page(result, items, window)
         if advance is not None:
             advance(len(items))
 
     parallel_scan(client, table, segments, threads, on_page, consistent_read=True)
-    result.sample = reservoir.sample
+    result.sample = result._reservoir.sample
     return result
+
+
+def count_page(result: Tally, items: list[dict[str, Any]], window: PointWindow) -> None:
+    """Add one page of a table to its pass-1 tally (pages may come from several threads)."""
+    rows = []
+    for item in items:
+        marker = _is_marker(item)
+        cls = "markers" if marker else window.entry_class(item)
+        near = marker and window.marker_class(item) in ("window", "after")
+        rows.append((cls, _bucket(_log_id(item)), item_hash(item), item, near))
+    with result._lock:
+        result.scanned += len(items)
+        for cls, bucket, digest, item, near in rows:
+            result.counts[cls] += 1
+            row = result.buckets[bucket]
+            if near:  # a marker claimed near or after the point: resolve it in pass 2
+                row[4] += 1
+            if cls == "before":
+                row[0] += 1
+                row[1] = (row[1] + digest) % MODULUS
+                result.before_sum = (result.before_sum + digest) % MODULUS
+                result._reservoir.offer(item)
+            elif cls == "markers":
+                row[2] += 1
+                row[3] = (row[3] + digest) % MODULUS
+                result.marker_sum = (result.marker_sum + digest) % MODULUS
+            else:
+                row[4] += 1
 
 
 def unsettled(source: Tally, restored: Tally) -> set[int]:
@@ -167,6 +184,9 @@ class _Entry:
     item: list[int | None] = field(default_factory=lambda: [None, None])  # source, restored
     marker: list[int | None] = field(default_factory=lambda: [None, None])
     key: str = ""
+    marker_cls: str | None = None  # a lone marker's own side of the point
+    marker_expired: bool = False
+    marker_key: str = ""
 
 
 def _collect(
@@ -184,25 +204,33 @@ def _collect(
     def on_page(items: list[dict[str, Any]]) -> None:
         with lock:
             for item in items:
-                log_id = _log_id(item)
-                if _bucket(log_id) not in buckets:
-                    continue
-                entry = entries.get(log_id)
-                if entry is None:
-                    if len(entries) >= MAX_RESOLVED:
-                        raise OverflowError(
-                            f"more than {MAX_RESOLVED} entries differ or sit near the point"
-                        )
-                    entry = entries[log_id] = _Entry()
-                if _is_marker(item):
-                    entry.marker[side] = item_hash(item)
-                    continue
-                entry.item[side] = item_hash(item)
-                entry.cls = window.entry_class(item)
-                entry.expired = window.expired(item)
-                entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+                if _bucket(_log_id(item)) in buckets:
+                    resolve(entries, side, item, window)
 
     parallel_scan(client, table, segments, threads, on_page, consistent_read=True)
+
+
+def resolve(
+    entries: dict[str, _Entry], side: int, item: dict[str, Any], window: PointWindow
+) -> None:
+    """Record what table ``side`` (0 source, 1 restored) holds for the item's log id."""
+    log_id = _log_id(item)
+    entry = entries.get(log_id)
+    if entry is None:
+        if len(entries) >= MAX_RESOLVED:
+            raise OverflowError(f"more than {MAX_RESOLVED} entries differ or sit near the point")
+        entry = entries[log_id] = _Entry()
+    if _is_marker(item):
+        entry.marker[side] = item_hash(item)
+        if side == 0 or entry.marker[0] is None:  # the source's copy places it
+            entry.marker_cls = window.marker_class(item)
+            entry.marker_expired = window.expired(item)
+            entry.marker_key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+        return
+    entry.item[side] = item_hash(item)
+    entry.cls = window.entry_class(item)
+    entry.expired = window.expired(item)
+    entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
 
 
 @dataclass
@@ -244,11 +272,14 @@ def judge(entries: dict[str, _Entry]) -> Verdict:
         key = entry.key or f"marker of {log_id}"
         s_item, r_item = entry.item
         s_marker, r_marker = entry.marker
+        if s_item is None and r_item is None:  # a lone marker: no log item in either table
+            _judge_lone_marker(verdict, entry)
+            continue
         if entry.cls == "after":
             if r_item is not None or r_marker is not None:
                 verdict.after_point.append(key)
             continue
-        if entry.cls == "window" or (s_item is None and r_item is None):
+        if entry.cls == "window":
             verdict.window += 1
             continue
         if s_item is None and r_item is not None:  # lost since the point: explained
@@ -267,6 +298,27 @@ def judge(entries: dict[str, _Entry]) -> Verdict:
         elif s_marker is not None and s_marker != r_marker:
             verdict.differing_markers.append(key)
     return verdict
+
+
+def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
+    """A marker whose log item neither table holds (a write interrupted after its claim) is
+    part of the table like any item: judged by its own ``ingested_at``."""
+    source, restored = entry.marker
+    cls, key = entry.marker_cls, entry.marker_key
+    if cls == "after":
+        if restored is not None:
+            verdict.after_point.append(key)
+    elif cls != "before":  # near the point, or no write time to place it: counted only
+        verdict.window += 1
+    elif source is None:  # only the restored table holds it: lost since the point
+        if entry.marker_expired:
+            verdict.lost_ttl_expired += 1
+        else:
+            verdict.lost_deleted += 1
+    elif restored is None:
+        verdict.missing_markers.append(key)
+    elif source != restored:
+        verdict.differing_markers.append(key)
 
 
 def compare(
