@@ -107,3 +107,55 @@ def test_a_bucket_with_a_lone_marker_near_or_after_the_point_is_unsettled():
         compare.count_page(tally, [late], WINDOW)
         tallies.append(tally)
     assert compare.unsettled(*tallies) == {compare._bucket("late")}
+
+
+def _drill_verdicts(source_items, restored_items, window=WINDOW):
+    """Both passes over two in-memory tables, then the DRL checks on the record they make."""
+    from slsops.checks.drill import CHECKS, DrillContext
+    from slsops.drill.result import DrillOptions, DrillResult
+    from slsops.drill.validation import comparison_record
+    from slsops.framework.runner import run_checks
+
+    tallies = []
+    for items in (source_items, restored_items):
+        tally = compare.Tally()
+        compare.count_page(tally, items, window)
+        tallies.append(tally)
+    buckets = compare.unsettled(*tallies)
+    entries: dict[str, compare._Entry] = {}
+    for side, items in ((0, source_items), (1, restored_items)):
+        for item in items:
+            if compare._bucket(compare._log_id(item)) in buckets:
+                compare.resolve(entries, side, item, window)
+    verdict = compare.settle(compare.judge(entries), *tallies, buckets)
+    options = DrillOptions("pitr", None, 60, False, 60, 1, 1, keys.DEFAULT_INDEX_NAME)
+    result = DrillResult("pitr", "src", "2026-01-01T00:00:00.000Z")
+    result.comparison = comparison_record(window, options, *tallies, verdict)
+    wanted = [c for c in CHECKS if c.id in ("DRL-004", "DRL-005")]
+    return {v.id: v for v in run_checks(wanted, DrillContext(result))}
+
+
+OLD = "2025-12-31T00:00:00.000Z"
+
+
+def test_completeness_and_identity_skip_when_the_source_held_nothing_before_the_point():
+    """A restore holding entries of a source that held none before the point compared
+    nothing the source held: DRL-004 cannot PASS."""
+    found = _drill_verdicts([], [entry("a", OLD), lone_marker("a", OLD)])
+    assert found["DRL-004"].status == "SKIP", found["DRL-004"]
+    assert "nothing to compare" in found["DRL-004"].detail
+
+
+def test_identity_skips_when_no_entry_is_in_both_tables():
+    """An empty restore: DRL-004 FAILs (all missing); DRL-005 compared no pair, so SKIP."""
+    found = _drill_verdicts([entry("a", OLD), entry("b", OLD)], [])
+    assert found["DRL-004"].status == "FAIL", found["DRL-004"]
+    assert found["DRL-005"].status == "SKIP", found["DRL-005"]
+    assert "in both tables" in found["DRL-005"].detail
+
+
+def test_completeness_and_identity_pass_when_the_tables_agree():
+    items = [entry("a", OLD), lone_marker("a", OLD), entry("b", OLD), lone_marker("c", OLD)]
+    found = _drill_verdicts(items, items)
+    assert found["DRL-004"].status == found["DRL-005"].status == "PASS", found
+    assert found["DRL-004"].evidence["compared"] == {"held_before": 4, "in_both": 4}

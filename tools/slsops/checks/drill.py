@@ -126,13 +126,14 @@ def encryption_equal(ctx: DrillContext) -> Outcome:
 
 
 def _compared(r: DrillResult, what: str) -> Outcome | None:
-    """None when there is a comparison with entries before the point; else its verdict."""
+    """None when the comparison looked for something the source held before the point;
+    else its verdict (the drill's error, or SKIP)."""
     if r.comparison is None:
         return _missing(r, what)
-    if not r.comparison["source"]["before"] and not r.comparison["restored"]["before"]:
+    if not r.comparison["compared"]["held_before"]:
         return skipped(
-            f"no entry was ingested before the point - guard ({r.comparison['before_at_most']}):"
-            " nothing to compare",
+            f"the source held no entry or marker ingested before the point - guard "
+            f"({r.comparison['before_at_most']}): nothing to compare",
             **r.comparison["source"],
         )
     return None
@@ -161,6 +162,7 @@ def complete(ctx: DrillContext) -> Outcome:
         "missing": missing,
         "missing_markers": markers,
         "lost_since": lost,
+        "compared": c["compared"],
     }
     if missing["count"] or markers["count"]:
         return failed(
@@ -193,7 +195,13 @@ def identical(ctx: DrillContext) -> Outcome:
     differing, markers = c["differing"], c["differing_markers"]
     source_sum = c["source"]["checksum_before"]
     restored_sum = c["restored_checksum_before_less_lost"]
-    evidence = {"source": source_sum, "restored_less_lost": restored_sum}
+    evidence = {"source": source_sum, "restored_less_lost": restored_sum, **c["compared"]}
+    if not c["compared"]["in_both"]:
+        return skipped(
+            "no entry or marker from before the point is in both tables: nothing to compare "
+            "(DRL-004 names what is missing)",
+            **evidence,
+        )
     if differing["count"] or markers["count"]:
         return failed(
             f"{differing['count']} entries and {markers['count']} markers differ from the "

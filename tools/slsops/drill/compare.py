@@ -248,6 +248,15 @@ class Verdict:
     resolved: int = 0
     unsettled_buckets: int = 0
     explained_sum: int = 0  # checksum of the entries the source lost since the point
+    # Entries and markers the source held before the point (each looked for in the restore),
+    # and those of them both tables hold (each compared): 0 means that check compared nothing.
+    held_before: int = 0
+    in_both: int = 0
+
+    def count(self, source: int | None, restored: int | None) -> None:
+        """One item or marker from before the point, as the two tables hold it."""
+        self.held_before += source is not None
+        self.in_both += source is not None and restored is not None
 
     def as_dict(self) -> dict[str, Any]:
         def named(values: list[str]) -> dict[str, Any]:
@@ -263,6 +272,7 @@ class Verdict:
             "window_entries": self.window,
             "unsettled_buckets": self.unsettled_buckets,
             "resolved_entries": self.resolved,
+            "compared": {"held_before": self.held_before, "in_both": self.in_both},
         }
 
 
@@ -282,6 +292,8 @@ def judge(entries: dict[str, _Entry]) -> Verdict:
         if entry.cls == "window":
             verdict.window += 1
             continue
+        verdict.count(s_item, r_item)
+        verdict.count(s_marker, r_marker)
         if s_item is None and r_item is not None:  # lost since the point: explained
             if entry.expired:
                 verdict.lost_ttl_expired += 1
@@ -310,7 +322,9 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
             verdict.after_point.append(key)
     elif cls != "before":  # near the point, or no write time to place it: counted only
         verdict.window += 1
-    elif source is None:  # only the restored table holds it: lost since the point
+        return
+    verdict.count(source, restored)
+    if source is None:  # only the restored table holds it: lost since the point
         if entry.marker_expired:
             verdict.lost_ttl_expired += 1
         else:
@@ -319,6 +333,17 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
         verdict.missing_markers.append(key)
     elif source != restored:
         verdict.differing_markers.append(key)
+
+
+def settle(verdict: Verdict, source: Tally, restored: Tally, buckets: set[int]) -> Verdict:
+    """Add what pass 1 settled (equal tallies, nothing near the point) to pass 2's verdict."""
+    verdict.unsettled_buckets = len(buckets)
+    for number in range(BUCKETS):
+        if number not in buckets:
+            row = source.buckets[number]
+            verdict.held_before += row[0] + row[2]
+            verdict.in_both += row[0] + row[2]
+    return verdict
 
 
 def compare(
@@ -337,6 +362,4 @@ def compare(
     if buckets:
         _collect(client, source_table, 0, buckets, window, entries, segments, threads)
         _collect(client, restored_table, 1, buckets, window, entries, segments, threads)
-    verdict = judge(entries)
-    verdict.unsettled_buckets = len(buckets)
-    return verdict
+    return settle(judge(entries), source, restored, buckets)
