@@ -245,6 +245,18 @@ def test_a_lone_marker_missing_from_the_restore_fails(endpoint, source, tmp_path
     ]
 
 
+def test_an_entry_stamped_in_the_future_is_not_judged_after_the_point(endpoint, source, tmp_path):
+    """An entry whose ingested_at is beyond the drill's end (a skewed or forged clock) was
+    written before the point here: the restore holding it is right, not 'after the point'."""
+    name, stack = source
+    item, marker = log_item(service="svc-skewed", ingested=datetime(2099, 1, 1, tzinfo=UTC))
+    put_items(endpoint, name, [item, marker])
+    code, found, _, evidence = run(stack, tmp_path)
+    assert found["DRL-012"]["status"] != "FAIL", found["DRL-012"]
+    assert code == 0, found
+    assert evidence["drill"]["comparison"]["source"]["unplaced"] == 1
+
+
 def test_an_entry_ttl_expired_since_the_point_passes(endpoint, source, tmp_path):
     """DynamoDB's TTL deleted an expired entry from the source after the point: explained."""
     name, stack = source

@@ -159,3 +159,31 @@ def test_completeness_and_identity_pass_when_the_tables_agree():
     found = _drill_verdicts(items, items)
     assert found["DRL-004"].status == found["DRL-005"].status == "PASS", found
     assert found["DRL-004"].evidence["compared"] == {"held_before": 4, "in_both": 4}
+
+
+FUTURE = "2026-01-02T00:00:00.000Z"  # beyond the drill's end + the allowed clock skew
+BOUNDED = compare.PointWindow(
+    WINDOW.before_at_most, WINDOW.after_above, 1_000, future_above="2026-01-01T01:00:00.000Z"
+)
+
+
+def test_an_entry_ingested_in_the_future_is_not_placed_after_the_point():
+    """Its write time is not credible (a skewed clock or a forged item): it may well have been
+    written before the point, so it is not required absent from the restore."""
+    assert BOUNDED.entry_class(entry("f", FUTURE)) == "unplaced"
+    assert BOUNDED.entry_class(entry("c", "2026-01-01T00:01:00.001Z")) == "after"
+    both = _drill_verdicts(
+        [entry("a", OLD), entry("f", FUTURE)], [entry("a", OLD), entry("f", FUTURE)], BOUNDED
+    )
+    assert both["DRL-004"].status == "PASS", both["DRL-004"]
+    assert _judged([entry("f", FUTURE)], [entry("f", FUTURE)], BOUNDED).after_point == []
+
+
+def test_an_entry_ingested_in_the_future_the_restore_lacks_is_surfaced():
+    """Missing from the restore, it may be lost data or a write after the point: WARN naming
+    it, never silently left out."""
+    found = _drill_verdicts([entry("a", OLD), entry("f", FUTURE)], [entry("a", OLD)], BOUNDED)
+    assert found["DRL-004"].status == "WARN", found["DRL-004"]
+    assert found["DRL-004"].evidence["unplaced"]["keys"] == [f"svc/{FUTURE}#f"]
+    changed = _judged([entry("f", FUTURE)], [entry("f", FUTURE, message="x")], BOUNDED)
+    assert changed.differing == [f"svc/{FUTURE}#f"]

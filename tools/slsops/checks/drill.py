@@ -163,11 +163,19 @@ def complete(ctx: DrillContext) -> Outcome:
         "missing_markers": markers,
         "lost_since": lost,
         "compared": c["compared"],
+        "unplaced": c["unplaced"],
     }
     if missing["count"] or markers["count"]:
         return failed(
             f"{missing['count']} entries and {markers['count']} markers the source held at the "
             f"point are not restored, e.g. {(missing['keys'] + markers['keys'])[:1]}",
+            **evidence,
+        )
+    if c["unplaced"]["count"]:
+        return warned(
+            f"{c['unplaced']['count']} entries of the source are not restored and their "
+            "ingested_at (in the future) cannot place them around the point: lost, or written "
+            f"after it? Check them by hand, e.g. {c['unplaced']['keys'][:1]}",
             **evidence,
         )
     return passed(

@@ -9,6 +9,13 @@ correct restore: it is explained and counted, never a failure. A lone marker (it
 stopped after the claim: no log item in either table) is judged the same way by its own
 ``ingested_at``; one without it (older writers) cannot be placed and is counted only.
 
+An ``ingested_at`` later than the drill can end (``future_above``: start + timeout + the
+allowed clock skew) is not a write time: a skewed clock or a forged item. Such an entry is
+``unplaced``, not ``after`` (which would demand its absence and, when absent, leave it out
+unseen): equal in both tables it passes, changed it is a difference, held by the source alone
+it is named (``unplaced``, DRL-004 WARN) for a person to judge, as the drill cannot tell a
+lost entry from one written after the point.
+
 Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of buckets),
 the count and checksum of its ``before`` entries and of all its markers, and whether it holds
 any ``window``/``after`` entry or marker. A bucket whose tallies agree, and which holds
@@ -46,6 +53,8 @@ class PointWindow:
     # Entries whose side of the point is known by write confirmation (the drill's canaries):
     # log id -> "before" or "after", whatever the guard says.
     known: dict[str, str] = field(default_factory=dict)
+    # The latest credible write time (the drill's end + the allowed clock skew); None: no bound.
+    future_above: str | None = None
 
     def entry_class(self, item: dict[str, Any]) -> str:
         return self.marker_class(item) or "window"  # no write time: cannot be placed, counted
@@ -59,6 +68,8 @@ class PointWindow:
         ingested = (item.get("ingested_at") or {}).get("S")
         if ingested is None:
             return None
+        if self.future_above is not None and ingested > self.future_above:
+            return "unplaced"  # a skewed clock or a forged item: its write time says nothing
         if ingested <= self.before_at_most:
             return "before"
         return "after" if ingested > self.after_above else "window"
@@ -91,7 +102,13 @@ class Tally:
     """Pass-1 figures of one table: per class counts and checksums, per bucket tallies."""
 
     counts: dict[str, int] = field(
-        default_factory=lambda: {"before": 0, "window": 0, "after": 0, "markers": 0}
+        default_factory=lambda: {
+            "before": 0,
+            "window": 0,
+            "after": 0,
+            "unplaced": 0,
+            "markers": 0,
+        }
     )
     scanned: int = 0
     before_sum: int = 0
@@ -142,7 +159,7 @@ def count_page(result: Tally, items: list[dict[str, Any]], window: PointWindow) 
     for item in items:
         marker = _is_marker(item)
         cls = "markers" if marker else window.entry_class(item)
-        near = marker and window.marker_class(item) in ("window", "after")
+        near = marker and window.marker_class(item) in ("window", "after", "unplaced")
         rows.append((cls, _bucket(_log_id(item)), item_hash(item), item, near))
     with result._lock:
         result.scanned += len(items)
@@ -242,6 +259,7 @@ class Verdict:
     differing: list[str] = field(default_factory=list)
     differing_markers: list[str] = field(default_factory=list)
     after_point: list[str] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)  # only the source holds it, side unknown
     lost_ttl_expired: int = 0
     lost_deleted: int = 0
     window: int = 0
@@ -268,6 +286,7 @@ class Verdict:
             "differing": named(self.differing),
             "differing_markers": named(self.differing_markers),
             "after_point": named(self.after_point),
+            "unplaced": named(self.unplaced),
             "lost_since": {"ttl_expired": self.lost_ttl_expired, "deleted": self.lost_deleted},
             "window_entries": self.window,
             "unsettled_buckets": self.unsettled_buckets,
@@ -291,6 +310,9 @@ def judge(entries: dict[str, _Entry]) -> Verdict:
             continue
         if entry.cls == "window":
             verdict.window += 1
+            continue
+        if entry.cls == "unplaced":
+            _judge_unplaced(verdict, key, entry.item)
             continue
         verdict.count(s_item, r_item)
         verdict.count(s_marker, r_marker)
@@ -320,6 +342,9 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
     if cls == "after":
         if restored is not None:
             verdict.after_point.append(key)
+    elif cls == "unplaced":
+        _judge_unplaced(verdict, key, entry.marker)
+        return
     elif cls != "before":  # near the point, or no write time to place it: counted only
         verdict.window += 1
         return
@@ -333,6 +358,18 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
         verdict.missing_markers.append(key)
     elif source != restored:
         verdict.differing_markers.append(key)
+
+
+def _judge_unplaced(verdict: Verdict, key: str, hashes: list[int | None]) -> None:
+    """An item whose write time cannot place it: equal in both tables is fine; changed is a
+    difference; held by the source alone it may be lost or written after the point (named)."""
+    source, restored = hashes
+    if source is not None and restored is None:
+        verdict.unplaced.append(key)
+    elif source is not None and source != restored:
+        verdict.differing.append(key)
+    else:
+        verdict.window += 1
 
 
 def settle(verdict: Verdict, source: Tally, restored: Tally, buckets: set[int]) -> Verdict:

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from log_service import keys
+from log_service import keys, limits
 from slsops.drill import canary, compare, settings, validation
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import Canaries, CanaryWriter
@@ -241,6 +241,10 @@ def _run(drill: Drill) -> DrillResult:
                 **{log_id: "before" for log_id in drill.canaries.before},
                 **{log_id: "after" for log_id in drill.canaries.after},
             },
+            future_above=keys.format_timestamp(
+                drill.started_wall
+                + timedelta(seconds=options.timeout_s + limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS)
+            ),
         )
         with drill.phase("source-scan") as step:
             scan_started = time.perf_counter()
