@@ -187,3 +187,11 @@ def test_an_entry_ingested_in_the_future_the_restore_lacks_is_surfaced():
     assert found["DRL-004"].evidence["unplaced"]["keys"] == [f"svc/{FUTURE}#f"]
     changed = _judged([entry("f", FUTURE)], [entry("f", FUTURE, message="x")], BOUNDED)
     assert changed.differing == [f"svc/{FUTURE}#f"]
+
+
+def test_the_source_copy_places_an_entry_not_the_restored_one():
+    """A restored copy whose ingested_at was moved next to the point is still judged as the
+    source's entry from before the point: a difference, not a window entry."""
+    moved = {**entry("a", OLD), "ingested_at": {"S": "2026-01-01T00:00:30.000Z"}}
+    verdict = _judged([entry("a", OLD)], [moved])
+    assert verdict.differing == [f"svc/{OLD}#a"] and verdict.window == 0

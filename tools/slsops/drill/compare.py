@@ -245,9 +245,10 @@ def resolve(
             entry.marker_key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
         return
     entry.item[side] = item_hash(item)
-    entry.cls = window.entry_class(item)
-    entry.expired = window.expired(item)
-    entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+    if side == 0 or entry.item[0] is None:  # the source's copy places it, not the restore's
+        entry.cls = window.entry_class(item)
+        entry.expired = window.expired(item)
+        entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
 
 
 @dataclass
