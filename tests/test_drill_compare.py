@@ -195,3 +195,14 @@ def test_the_source_copy_places_an_entry_not_the_restored_one():
     moved = {**entry("a", OLD), "ingested_at": {"S": "2026-01-01T00:00:30.000Z"}}
     verdict = _judged([entry("a", OLD)], [moved])
     assert verdict.differing == [f"svc/{OLD}#a"] and verdict.window == 0
+
+
+def test_an_entry_without_ingested_at_is_judged_not_left_out():
+    """No write time: like one stamped in the future, changed is a difference and held by
+    the source alone it is named; it is never a silent window entry."""
+    bare = {k: v for k, v in entry("n", OLD).items() if k != "ingested_at"}
+    assert WINDOW.entry_class(bare) == "unplaced"
+    assert _judged([bare], [{**bare, "message": {"S": "x"}}]).differing == [f"svc/{OLD}#n"]
+    found = _drill_verdicts([entry("a", OLD), bare], [entry("a", OLD)])
+    assert found["DRL-004"].status == "WARN", found["DRL-004"]
+    assert found["DRL-004"].evidence["unplaced"]["keys"] == [f"svc/{OLD}#n"]

@@ -174,8 +174,8 @@ def complete(ctx: DrillContext) -> Outcome:
     if c["unplaced"]["count"]:
         return warned(
             f"{c['unplaced']['count']} entries of the source are not restored and their "
-            "ingested_at (in the future) cannot place them around the point: lost, or written "
-            f"after it? Check them by hand, e.g. {c['unplaced']['keys'][:1]}",
+            "ingested_at (missing or in the future) cannot place them around the point: "
+            f"lost, or written after it? Check them by hand, e.g. {c['unplaced']['keys'][:1]}",
             **evidence,
         )
     return passed(

@@ -7,11 +7,12 @@ point - guard: the restored table must hold it, identical, with its idempotency 
 not judged). What the source has lost since the point (TTL-expired or deleted) is still in a
 correct restore: it is explained and counted, never a failure. A lone marker (its write
 stopped after the claim: no log item in either table) is judged the same way by its own
-``ingested_at``; one without it (older writers) cannot be placed and is counted only.
+``ingested_at``.
 
-An ``ingested_at`` later than the drill can end (``future_above``: start + timeout + the
-allowed clock skew) is not a write time: a skewed clock or a forged item. Such an entry is
-``unplaced``, not ``after`` (which would demand its absence and, when absent, leave it out
+An item without ``ingested_at``, or with one later than the drill can end (``future_above``:
+start + timeout + the allowed clock skew: a skewed clock or a forged item), has no credible
+write time. Such an entry (or lone marker) is ``unplaced``, neither ``window`` (counted, never
+judged) nor ``after`` (which would demand its absence and, when absent, leave it out
 unseen): equal in both tables it passes, changed it is a difference, held by the source alone
 it is named (``unplaced``, DRL-004 WARN) for a person to judge, as the drill cannot tell a
 lost entry from one written after the point.
@@ -57,7 +58,7 @@ class PointWindow:
     future_above: str | None = None
 
     def entry_class(self, item: dict[str, Any]) -> str:
-        return self.marker_class(item) or "window"  # no write time: cannot be placed, counted
+        return self.marker_class(item) or "unplaced"  # no write time: cannot be placed
 
     def marker_class(self, item: dict[str, Any]) -> str | None:
         """The item's side of the point; None when it has no ``ingested_at`` (markers of
@@ -313,7 +314,7 @@ def judge(entries: dict[str, _Entry]) -> Verdict:
             verdict.window += 1
             continue
         if entry.cls == "unplaced":
-            _judge_unplaced(verdict, key, entry.item)
+            _judge_unplaced(verdict, key, entry.item, verdict.differing)
             continue
         verdict.count(s_item, r_item)
         verdict.count(s_marker, r_marker)
@@ -343,10 +344,10 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
     if cls == "after":
         if restored is not None:
             verdict.after_point.append(key)
-    elif cls == "unplaced":
-        _judge_unplaced(verdict, key, entry.marker)
+    elif cls in ("unplaced", None):
+        _judge_unplaced(verdict, key, entry.marker, verdict.differing_markers)
         return
-    elif cls != "before":  # near the point, or no write time to place it: counted only
+    elif cls != "before":  # near the point: counted only
         verdict.window += 1
         return
     verdict.count(source, restored)
@@ -361,14 +362,16 @@ def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
         verdict.differing_markers.append(key)
 
 
-def _judge_unplaced(verdict: Verdict, key: str, hashes: list[int | None]) -> None:
+def _judge_unplaced(
+    verdict: Verdict, key: str, hashes: list[int | None], differing: list[str]
+) -> None:
     """An item whose write time cannot place it: equal in both tables is fine; changed is a
     difference; held by the source alone it may be lost or written after the point (named)."""
     source, restored = hashes
     if source is not None and restored is None:
         verdict.unplaced.append(key)
     elif source is not None and source != restored:
-        verdict.differing.append(key)
+        differing.append(key)
     else:
         verdict.window += 1
 
