@@ -3,6 +3,8 @@
 The service promises newest first (timestamp, then log_id, descending, as in the sort key),
 ``count`` equal to the entries returned and never above ``limit``, the service and levels asked
 for, nothing before ``since``, and pages that continue where the previous one stopped.
+A check never raises on a malformed answer: Locust reports neither success nor failure for a
+request whose check raised, so the wrong answer would vanish from the error ratio.
 No Locust import: the tests use it directly.
 """
 
@@ -28,6 +30,11 @@ def check_page(
     if not isinstance(body, dict) or not isinstance(body.get("logs"), list):
         return "body has no 'logs' list"
     logs = body["logs"]
+    for entry in logs:
+        if not isinstance(entry, dict):
+            return f"{type(entry).__name__} in 'logs' is not a log entry"
+        if not isinstance(entry.get("timestamp"), str) or not isinstance(entry.get("log_id"), str):
+            return "entry without a timestamp and log_id"
     if body.get("count") != len(logs):
         return f"count {body.get('count')!r} != {len(logs)} entries returned"
     if len(logs) > limit:
@@ -35,6 +42,8 @@ def check_page(
     keys = [order_key(e) for e in logs]
     if any(keys[i] < keys[i + 1] for i in range(len(keys) - 1)):
         return "entries are not newest first"
+    if any(keys[i] == keys[i + 1] for i in range(len(keys) - 1)):
+        return "an entry is repeated on the page"
     if after is not None and keys and keys[0] >= after:
         return "next page repeats or is newer than the previous page's last entry"
     for entry in logs:

@@ -481,3 +481,23 @@ def test_a_right_page_passes() -> None:
 def test_a_wrong_page_is_a_failure(body: dict, kwargs: dict, problem: str) -> None:
     limit = kwargs.pop("limit", 10)
     assert problem in (check_page(body, limit, **kwargs) or "")
+
+
+@pytest.mark.parametrize(
+    ("logs", "problem"),
+    [
+        (["not an entry"], "not a log entry"),
+        ([None], "not a log entry"),
+        ([{}], "without a timestamp and log_id"),
+        ([{"timestamp": "2026-01-01T00:00:03.000Z"}], "without a timestamp and log_id"),
+        ([NEWEST_FIRST[0], NEWEST_FIRST[0]], "repeated"),
+    ],
+)
+def test_a_malformed_or_repeated_entry_is_a_failure_not_an_exception(
+    logs: list, problem: str
+) -> None:
+    """A check that raises leaves the request unreported by Locust (neither success nor
+    failure): a wrong answer would vanish from the error ratio. Every wrong page is a problem."""
+    body = {"logs": logs, "count": len(logs)}
+    assert problem in (check_page(body, 10, service="svc", levels={"ERROR"}) or "")
+    assert problem in (check_page(body, 10) or "")
