@@ -1,4 +1,5 @@
-"""Content checks of GET /logs/recent answers: a wrong answer is a failure, like a 5xx.
+"""Content checks of GET /logs/recent and batch POST /logs answers: a wrong answer is a
+failure, like a 5xx.
 
 The service promises newest first (timestamp, then log_id, descending, as in the sort key),
 ``count`` equal to the entries returned and never above ``limit``, the service and levels asked
@@ -54,3 +55,29 @@ def check_page(
         if since is not None and str(entry.get("timestamp", "")) < since:
             return f"entry at {entry.get('timestamp')} before since={since}"
     return None
+
+
+def batch_outcome(body: Any, sent_ids: list[str]) -> tuple[int, str | None]:
+    """The entries a 201/207 batch answer shows stored, and why it is wrong (None: right).
+
+    The answer has one result per entry sent, in order (``index``, the ``log_id`` sent); only
+    a result that is the entry sent and says ``stored`` counts. Anything else (a result for
+    another entry, duplicate, not_stored) makes the request a failure.
+    """
+    size = len(sent_ids)
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list) or len(results) != size:
+        return 0, f"without {size} results"
+    mine = [
+        isinstance(r, dict) and r.get("index") == i and r.get("log_id") == sent_ids[i]
+        for i, r in enumerate(results)
+    ]
+    stored = sum(ok and r.get("status") == "stored" for ok, r in zip(mine, results, strict=True))
+    if not all(mine):
+        return stored, f"result {mine.index(False)} is not the entry sent at that index"
+    if stored != size:
+        why = sorted({str(r.get("error")) for r in results if r.get("error")})
+        return stored, f"{size - stored} of {size} not stored" + (
+            f" ({'; '.join(why)})" if why else ""
+        )
+    return stored, None

@@ -18,7 +18,8 @@ ingest role's credentials for POST and the read role's for GET (loadtests/signin
 check the content: newest first (timestamp, then log_id, descending), ``count`` equal to the
 entries returned and not above ``limit``, and for per-service reads the service, levels and time
 range asked for; a wrong answer is a failure, as a wrong status is. A batch that stores only
-some entries (207) is a failure too; stored entries are counted for the logs/s metric.
+some entries (207), or whose results are not the entries sent (index, log_id), is a failure
+too; the entries it shows stored are counted for the logs/s metric.
 
 Run it through ``nox -s load`` (or ``python -m slsops.load.run``), which also judges the run;
 loadtests/README.md has the command lines, distributed ones included.
@@ -30,7 +31,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from content import check_page, order_key
+from content import batch_outcome, check_page, order_key
 from gate import STATE
 from locust import FastHttpUser, tag, task
 from payloads import LogFactory, body_bytes
@@ -87,25 +88,16 @@ class SignedApiUser(FastHttpUser):
             STATE.entries.add(1)
 
     def ingest_batch(self) -> None:
-        size = STATE.batch_size
-        with self._post(self.logs.batch(size), INGEST_BATCH.name) as response:
+        batch = self.logs.batch(STATE.batch_size)
+        sent_ids = [entry["log_id"] for entry in batch["logs"]]
+        with self._post(batch, INGEST_BATCH.name) as response:
             if response.status_code not in (201, 207):
                 response.failure(_status_problem(response))
                 return
-            results = (_json(response) or {}).get("results")
-            if not isinstance(results, list) or len(results) != size:
-                response.failure(f"{response.status_code} without {size} results")
-                return
-            stored = sum(r.get("status") == "stored" for r in results if isinstance(r, dict))
+            stored, problem = batch_outcome(_json(response), sent_ids)
             STATE.entries.add(stored)
-            if stored != size:
-                why = sorted(
-                    {str(r.get("error")) for r in results if isinstance(r, dict) and r.get("error")}
-                )
-                response.failure(
-                    f"{response.status_code}: {size - stored} of {size} not stored"
-                    + (f" ({'; '.join(why)})" if why else "")
-                )
+            if problem:
+                response.failure(f"{response.status_code}: {problem}")
 
     def read_newest(self) -> None:
         limit = self.logs.limit()

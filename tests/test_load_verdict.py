@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "loadtests" / "targets.toml"
 sys.path.insert(0, str(ROOT / "loadtests"))
 
-from content import check_page  # noqa: E402  (loadtests/ is not a package)
+from content import batch_outcome, check_page  # noqa: E402  (loadtests/ is not a package)
 
 PROFILE = parse_profile(
     "gate",
@@ -501,3 +501,41 @@ def test_a_malformed_or_repeated_entry_is_a_failure_not_an_exception(
     body = {"logs": logs, "count": len(logs)}
     assert problem in (check_page(body, 10, service="svc", levels={"ERROR"}) or "")
     assert problem in (check_page(body, 10) or "")
+
+
+# ------------------------------------------------------------------ content checks of batches
+SENT = ["id-0", "id-1", "id-2"]
+
+
+def _results(*statuses: str, ids: list[str] = SENT) -> dict:
+    rows = [{"index": i, "log_id": ids[i], "status": s} for i, s in enumerate(statuses)]
+    return {"message": "stored", "results": rows}
+
+
+def test_a_batch_answer_with_every_entry_stored_passes() -> None:
+    assert batch_outcome(_results("stored", "stored", "stored"), SENT) == (3, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "stored", "problem"),
+    [
+        (_results("stored", "not_stored", "stored"), 2, "1 of 3 not stored"),
+        (_results("stored", "duplicate", "stored"), 2, "1 of 3 not stored"),
+        (["stored", "stored", "stored"], 0, "without 3 results"),
+        (None, 0, "without 3 results"),
+        ({"results": "stored"}, 0, "without 3 results"),
+        (_results("stored", "stored"), 0, "without 3 results"),
+        # Stored, says the answer, but not the entries sent: another request's, or reordered.
+        (_results("stored", "stored", "stored", ids=["id-0", "id-1", "x"]), 2, "not the entry"),
+        (_results("stored", "stored", "stored", ids=["id-1", "id-0", "id-2"]), 1, "not the entry"),
+        ({"results": [{"index": 0, "log_id": "id-0", "status": "stored"}, 1, 2]}, 1, "not the"),
+    ],
+)
+def test_a_wrong_batch_answer_is_a_failure_and_counts_only_its_stored_entries(
+    body: object, stored: int, problem: str
+) -> None:
+    """A 201/207 whose results do not account for every entry sent is a wrong answer, counted
+    as a failure; the entries it does show stored still count for logs/s."""
+    count, why = batch_outcome(body, SENT)
+    assert count == stored
+    assert problem in (why or ""), why
