@@ -238,7 +238,11 @@ def judge(environment: Any, **_kwargs: Any) -> None:
         print(f"locustfile: error: {exc}", file=sys.stderr)
         environment.process_exit_code = exc.exit_code
         return
-    measured = measure(environment.stats, STATE.entries.value)
+    # Exceptions of the users' tasks (a content check that raised leaves its request out of
+    # Locust's stats): kept by the runner for the whole run, warm-up included.
+    exceptions = getattr(environment.runner, "exceptions", None) or {}
+    task_errors = sum(int(row.get("count", 0)) for row in exceptions.values())
+    measured = measure(environment.stats, STATE.entries.value, task_errors)
     narrowed_by = options.gate_narrowed_by
     rows = verdict.evaluate(measured, profile, narrowed_by)
     target = STATE.stack.target() if STATE.stack else {"kind": "unknown"}

@@ -539,3 +539,35 @@ def test_a_wrong_batch_answer_is_a_failure_and_counts_only_its_stored_entries(
     count, why = batch_outcome(body, SENT)
     assert count == stored
     assert problem in (why or ""), why
+
+
+# ------------------------------------------------------------------ exceptions in the tasks
+def test_exceptions_in_the_generators_tasks_count_as_failures() -> None:
+    """A task that raised made a request Locust reported as neither success nor failure (a
+    check that raised), or none at all: each one is a failure in the error ratio."""
+    measured = replace(healthy(), task_errors=1)
+    zero = replace(PROFILE, max_error_ratio=0.0)
+    assert exit_code(healthy(), zero) == 0
+    assert exit_code(measured, zero) == 1
+    row = {r.check_id: r for r in verdict.evaluate(measured, zero)}["LOAD-ERROR-RATIO"]
+    assert row.status is Status.FAIL and "1 exception" in row.detail, row.detail
+    assert row.evidence["task_errors"] == 1
+    # Against 0.1 %: 92 failures pass, 92 failures and 1 exception of 92,000 + 1 do not.
+    assert exit_code(replace(healthy(), total_failures=92)) == 0
+    assert exit_code(replace(healthy(), total_failures=92, task_errors=1)) == 1
+
+
+def test_measure_reads_the_runners_exception_count() -> None:
+    entry = SimpleNamespace(
+        num_requests=10, num_failures=0, get_response_time_percentile=lambda p: 5
+    )
+    stats = SimpleNamespace(
+        entries={("/logs (single)", "POST"): entry},
+        total=SimpleNamespace(
+            num_requests=10, num_failures=0, start_time=1.0, last_request_timestamp=2.0
+        ),
+    )
+    assert measure(stats, 10).task_errors == 0
+    measured = measure(stats, 10, task_errors=3)
+    assert measured.task_errors == 3 and measured.as_dict()["task_errors"] == 3
+    assert measured.error_ratio == 3 / 13

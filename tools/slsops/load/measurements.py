@@ -54,7 +54,11 @@ class KindStats:
 
 @dataclass(frozen=True)
 class Measurements:
-    """What one run measured, in plain numbers (from Locust's stats or made up by a test)."""
+    """What one run measured, in plain numbers (from Locust's stats or made up by a test).
+
+    ``task_errors``: exceptions the generator's tasks raised. Locust reports a request whose
+    check raised as neither success nor failure, so each one counts as a failed request.
+    """
 
     kinds: dict[str, KindStats]
     entries_stored: int
@@ -62,6 +66,7 @@ class Measurements:
     total_requests: int
     total_failures: int
     peak_rps: int = 0
+    task_errors: int = 0
 
     @property
     def logs_per_s(self) -> float:
@@ -74,9 +79,11 @@ class Measurements:
 
     @property
     def error_ratio(self) -> float:
-        if self.total_requests == 0:
-            return 1.0 if self.total_failures else 0.0
-        return self.total_failures / self.total_requests
+        """(Failed requests + task exceptions) / (requests + task exceptions)."""
+        failed = self.total_failures + self.task_errors
+        if self.total_requests + self.task_errors == 0:
+            return 1.0 if failed else 0.0
+        return failed / (self.total_requests + self.task_errors)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,17 +93,19 @@ class Measurements:
             "queries_per_s": round(self.queries_per_s, 2),
             "total_requests": self.total_requests,
             "total_failures": self.total_failures,
+            "task_errors": self.task_errors,
             "error_ratio": round(self.error_ratio, 6),
             "peak_rps": self.peak_rps,
             "kinds": {k: vars(s) for k, s in self.kinds.items()},
         }
 
 
-def measure(stats: Any, entries_stored: int) -> Measurements:
+def measure(stats: Any, entries_stored: int, task_errors: int = 0) -> Measurements:
     """Read Locust's aggregated ``RequestStats`` (duck-typed, so no Locust import here).
 
     The window is the one Locust uses for its own averages: from the (last) stats reset to the
-    last request. Kinds that made no request are left out.
+    last request. Kinds that made no request are left out. ``task_errors``: the exceptions
+    Locust's runner logged for the run (``runner.exceptions``).
     """
     kinds: dict[str, KindStats] = {}
     for kind in KINDS:
@@ -125,4 +134,5 @@ def measure(stats: Any, entries_stored: int) -> Measurements:
         total_requests=total.num_requests,
         total_failures=total.num_failures,
         peak_rps=max(per_second.values(), default=0),
+        task_errors=task_errors,
     )

@@ -110,7 +110,7 @@ def _catalogue() -> list[Check]:
             "Failed requests (status or content) within the error ratio",
             error_ratio_row,
             ERROR_FIX,
-            "failed requests (wrong status or wrong answer) / requests",
+            "failed requests (wrong status or wrong answer) and task exceptions / requests",
         ),
     )
     checks += [

@@ -228,6 +228,7 @@ def error_ratio_row(run: Run) -> Row:
     evidence = {
         "failures": measured.total_failures,
         "requests": measured.total_requests,
+        "task_errors": measured.task_errors,
         "measured": round(ratio, 6),
         "target": bound,
     }
@@ -242,6 +243,13 @@ def error_ratio_row(run: Run) -> Row:
             evidence | {"not_measured": True},
             ERROR_FIX,
         )
+    raised = (
+        f", and the generator's tasks raised {measured.task_errors} exception"
+        f"{'s' * (measured.task_errors != 1)} (counted as failed requests: a check that raised "
+        "left its request unjudged)"
+        if measured.task_errors
+        else ""
+    )
     return Row(
         ERROR_RATIO_ID,
         "error ratio (status + content)",
@@ -249,7 +257,7 @@ def error_ratio_row(run: Run) -> Row:
         f"{ratio:.3%}",
         Status.PASS if ratio <= bound else Status.FAIL,
         f"error ratio: {measured.total_failures} of {measured.total_requests} requests failed "
-        f"(status or content), {ratio:.3%}; target <= {bound:.3%}",
+        f"(status or content){raised}, {ratio:.3%}; target <= {bound:.3%}",
         evidence,
         ERROR_FIX,
     )
