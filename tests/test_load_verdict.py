@@ -429,11 +429,35 @@ def test_every_shipped_profile_parses() -> None:
         ({"p99_ms": -1}, "must be a number"),
         ({"p50": 100}, "unknown keys"),
         ({"latency": {"ingest_fast": {"p50_ms": 1}}}, "unknown request kinds"),
+        # A target that is not a number every measurement can be compared with: inf gates
+        # nothing (every latency is <= inf), nan fails everything without saying why.
+        ({"p99_ms": float("inf")}, "finite"),
+        ({"p50_ms": float("nan")}, "finite"),
+        ({"ingest_logs_per_s": float("nan")}, "finite"),
+        ({"read_queries_per_s": float("inf")}, "finite"),
+        ({"max_error_ratio": float("inf")}, "finite"),
+        ({"max_error_ratio": 1.5}, "0 to 1"),
+        # A mistyped key in a per-kind table was ignored: the default bound applied instead.
+        ({"latency": {"read_newest": {"p99": 800}}}, "unknown keys"),
+        ({"latency": {"read_newest": 800}}, "must be a table"),
+        ({"latency": 5}, "must be a table"),
+        ({"run": "fast"}, "must be a table"),
+        ({"run": {"user": 200}}, "run has unknown keys: user"),
     ],
 )
 def test_bad_profiles_are_usage_errors(table: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_profile("bad", table)
+
+
+def test_a_profile_that_is_not_a_table_is_a_usage_error(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.toml"
+    targets.write_text("[profiles]\naws = 5\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="must be a table"):
+        load_profile(targets, "aws")
+    targets.write_text("profiles = 5\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="must be a table"):
+        load_profile(targets, "aws")
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

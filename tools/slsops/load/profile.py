@@ -5,6 +5,7 @@ A target the profile sets is gated; one it leaves out (None) is reported, not ga
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,24 +49,48 @@ _PROFILE_KEYS = {
     "latency",
     "run",
 }
+# What a ``[profiles.NAME.run]`` table may set (slsops.load.run_shape); a mistyped key would
+# leave the run at a default shape the targets were not set for.
+_RUN_KEYS = {
+    "users",
+    "spawn_rate",
+    "run_time",
+    "warmup_s",
+    "task_rate",
+    "batch_size",
+    "read_pages",
+    "processes",
+    "classes",
+    "tags",
+}
 
 
 def _number(value: Any, where: str) -> float | None:
+    """A target: a finite number >= 0 (TOML's inf would gate nothing, nan fail everything)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise UsageError(f"{where} must be a number >= 0, not {value!r}")
+    if not math.isfinite(value):
+        raise UsageError(f"{where} must be a finite number, not {value!r}")
     return float(value)
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise UsageError(f"{where} must be a table, not {value!r}")
+    return value
 
 
 def parse_profile(name: str, table: dict[str, Any]) -> Profile:
     """Build a Profile from one ``[profiles.NAME]`` table; UsageError on anything unknown."""
+    table = _table(table, f"profiles.{name}")
     unknown = set(table) - _PROFILE_KEYS
     if unknown:
         raise UsageError(f"profile {name!r} has unknown keys: {', '.join(sorted(unknown))}")
     default = {k: _number(table.get(k), f"profiles.{name}.{k}") for k in _LATENCY_KEYS}
     latency = {}
-    overrides = table.get("latency", {})
+    overrides = _table(table.get("latency", {}), f"profiles.{name}.latency")
     bad_kinds = set(overrides) - set(KINDS_BY_ID)
     if bad_kinds:
         raise UsageError(
@@ -73,22 +98,42 @@ def parse_profile(name: str, table: dict[str, Any]) -> Profile:
             f"(kinds: {', '.join(KINDS_BY_ID)})"
         )
     for kind in KINDS:
-        own = overrides.get(kind.id, {})
+        own = _table(overrides.get(kind.id, {}), f"profiles.{name}.latency.{kind.id}")
+        if set(own) - set(_LATENCY_KEYS):
+            raise UsageError(
+                f"profiles.{name}.latency.{kind.id} has unknown keys: "
+                f"{', '.join(sorted(set(own) - set(_LATENCY_KEYS)))} (keys: p50_ms, p95_ms, p99_ms)"
+            )
         merged = {
             k: _number(own[k], f"profiles.{name}.latency.{kind.id}.{k}") if k in own else v
             for k, v in default.items()
         }
         latency[kind.id] = LatencyTarget(**merged)
+    run = _table(table.get("run", {}), f"profiles.{name}.run")
+    if set(run) - _RUN_KEYS:
+        raise UsageError(
+            f"profiles.{name}.run has unknown keys: {', '.join(sorted(set(run) - _RUN_KEYS))} "
+            f"(keys: {', '.join(sorted(_RUN_KEYS))})"
+        )
     max_error_ratio = _number(table.get("max_error_ratio", 0.0), f"profiles.{name}.max_error_ratio")
+    if max_error_ratio is not None and max_error_ratio > 1:
+        raise UsageError(
+            f"profiles.{name}.max_error_ratio must be from 0 to 1 (a ratio, 0.001 = 0.1 %), "
+            f"not {max_error_ratio:g}"
+        )
     return Profile(
         name=name,
         description=str(table.get("description", "")),
         latency=latency,
-        ingest_logs_per_s=_number(table.get("ingest_logs_per_s"), f"profiles.{name}.ingest"),
-        read_queries_per_s=_number(table.get("read_queries_per_s"), f"profiles.{name}.read"),
+        ingest_logs_per_s=_number(
+            table.get("ingest_logs_per_s"), f"profiles.{name}.ingest_logs_per_s"
+        ),
+        read_queries_per_s=_number(
+            table.get("read_queries_per_s"), f"profiles.{name}.read_queries_per_s"
+        ),
         max_error_ratio=max_error_ratio or 0.0,
         burst_rps=_number(table.get("burst_rps"), f"profiles.{name}.burst_rps"),
-        run=dict(table.get("run", {})),
+        run=dict(run),
     )
 
 
@@ -100,7 +145,7 @@ def load_profile(path: Path, name: str) -> Profile:
         raise UsageError(f"cannot read targets file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"targets file {path} is not valid TOML: {exc}") from None
-    profiles = document.get("profiles", {})
+    profiles = _table(document.get("profiles", {}), f"{path}: profiles")
     if name not in profiles:
         raise UsageError(
             f"no profile {name!r} in {path}; profiles: {', '.join(sorted(profiles)) or 'none'}"
