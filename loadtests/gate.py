@@ -81,6 +81,7 @@ class GateState:
     batch_size = 25
     read_pages = 3
     started_at = datetime.now(UTC)
+    test_started: float | None = None  # epoch time Locust started the test (test_start)
 
 
 STATE = GateState()
@@ -223,6 +224,21 @@ def _wire_entry_counting(environment: Any) -> None:
         STATE.entries.reset()
 
 
+@events.test_start.add_listener
+def note_test_start(environment: Any, **_kwargs: Any) -> None:
+    """When the test started: with ``--run-time`` it is asked to end run_time s later."""
+    STATE.test_started = time.time()
+
+
+def _asked_end(options: Any, clock: float) -> float:
+    """The epoch time the run was asked to end at: test start + ``--run-time``, or now when
+    the run had no run time (it ran until stopped)."""
+    run_time = getattr(options, "run_time", None)
+    if run_time and STATE.test_started is not None:
+        return STATE.test_started + float(run_time)
+    return clock
+
+
 @events.quitting.add_listener
 def judge(environment: Any, **_kwargs: Any) -> None:
     """Compute, print and write the verdict where the aggregated stats are."""
@@ -242,7 +258,9 @@ def judge(environment: Any, **_kwargs: Any) -> None:
     # Locust's stats): kept by the runner for the whole run, warm-up included.
     exceptions = getattr(environment.runner, "exceptions", None) or {}
     task_errors = sum(int(row.get("count", 0)) for row in exceptions.values())
-    measured = measure(environment.stats, STATE.entries.value, task_errors)
+    measured = measure(
+        environment.stats, STATE.entries.value, task_errors, until=_asked_end(options, clock)
+    )
     narrowed_by = options.gate_narrowed_by
     rows = verdict.evaluate(measured, profile, narrowed_by)
     target = STATE.stack.target() if STATE.stack else {"kind": "unknown"}

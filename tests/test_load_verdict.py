@@ -595,3 +595,50 @@ def test_measure_reads_the_runners_exception_count() -> None:
     measured = measure(stats, 10, task_errors=3)
     assert measured.task_errors == 3 and measured.as_dict()["task_errors"] == 3
     assert measured.error_ratio == 3 / 13
+
+
+# ------------------------------------------------------------------ a run that ended early
+def test_rates_are_over_the_time_asked_when_the_requests_stopped_early() -> None:
+    """100 s asked; the requests stopped after 20 s (workers lost, Locust interrupted): the
+    20 s held 6,000 logs/s, but the run did not sustain 1,000 logs/s over what was asked."""
+    early = replace(healthy(), window_s=20.0, asked_window_s=100.0)
+    assert early.logs_per_s == 1_200 and early.queries_per_s == 600  # over 100 s, not 20 s
+    starved = replace(early, entries_stored=20_000)  # 1,000 logs/s for 20 s, then nothing
+    rows = {r.check_id: r for r in verdict.evaluate(starved, PROFILE)}
+    assert rows["LOAD-INGEST-RATE"].status is Status.FAIL
+    assert "ended 80.0 s early" in rows["LOAD-INGEST-RATE"].detail, rows["LOAD-INGEST-RATE"].detail
+    assert rows["LOAD-INGEST-RATE"].evidence["asked_window_s"] == 100.0
+    assert exit_code(starved) == 1
+    # The requests went on to the end (or past it, stopping users): the window they span.
+    assert replace(healthy(), asked_window_s=99.0).logs_per_s == 1_200
+    assert (
+        "early"
+        not in {r.check_id: r for r in verdict.evaluate(healthy(), PROFILE)}[
+            "LOAD-INGEST-RATE"
+        ].detail
+    )
+
+
+def test_a_burst_of_requests_in_a_tiny_window_is_not_a_high_rate() -> None:
+    """One batch of 100 entries 1 ms after the reset was 100,000 logs/s over the window from
+    the reset to the last request; over the 100 s asked it is 1 log/s."""
+    blip = replace(healthy(), entries_stored=100, window_s=0.001, asked_window_s=100.0)
+    assert blip.logs_per_s == 1.0
+    assert statuses(blip)["LOAD-INGEST-RATE"] is Status.FAIL
+
+
+def test_measure_takes_the_asked_window_from_the_scheduled_end() -> None:
+    entry = SimpleNamespace(
+        num_requests=10, num_failures=0, get_response_time_percentile=lambda p: 5
+    )
+    stats = SimpleNamespace(
+        entries={("/logs (single)", "POST"): entry},
+        total=SimpleNamespace(
+            num_requests=10, num_failures=0, start_time=1000.0, last_request_timestamp=1010.0
+        ),
+    )
+    assert measure(stats, 500).asked_window_s == 0.0  # unknown: the window alone
+    assert measure(stats, 500).logs_per_s == 50.0
+    measured = measure(stats, 500, until=1100.0)
+    assert (measured.window_s, measured.asked_window_s, measured.logs_per_s) == (10, 100, 5.0)
+    assert measured.as_dict()["asked_window_s"] == 100.0

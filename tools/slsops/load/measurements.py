@@ -58,6 +58,12 @@ class Measurements:
 
     ``task_errors``: exceptions the generator's tasks raised. Locust reports a request whose
     check raised as neither success nor failure, so each one counts as a failed request.
+
+    ``window_s`` runs from the stats reset to the last request; ``asked_window_s`` from the
+    reset to the end Locust was asked to stop at (0: unknown). Rates are over the longer of
+    the two: a run whose requests stopped early (workers lost, Locust interrupted) did not
+    sustain its rate over the time asked, and a few requests just after the reset are not a
+    high rate.
     """
 
     kinds: dict[str, KindStats]
@@ -67,15 +73,23 @@ class Measurements:
     total_failures: int
     peak_rps: int = 0
     task_errors: int = 0
+    asked_window_s: float = 0.0
+
+    @property
+    def rate_window_s(self) -> float:
+        """What the rates are over: the window, or the time asked when that is longer."""
+        return max(self.window_s, self.asked_window_s)
 
     @property
     def logs_per_s(self) -> float:
-        return self.entries_stored / self.window_s if self.window_s > 0 else 0.0
+        window = self.rate_window_s
+        return self.entries_stored / window if window > 0 else 0.0
 
     @property
     def queries_per_s(self) -> float:
         ok = sum(s.requests - s.failures for k, s in self.kinds.items() if KINDS_BY_ID[k].is_read)
-        return ok / self.window_s if self.window_s > 0 else 0.0
+        window = self.rate_window_s
+        return ok / window if window > 0 else 0.0
 
     @property
     def error_ratio(self) -> float:
@@ -88,6 +102,7 @@ class Measurements:
     def as_dict(self) -> dict[str, Any]:
         return {
             "window_s": round(self.window_s, 3),
+            "asked_window_s": round(self.asked_window_s, 3),
             "entries_stored": self.entries_stored,
             "logs_per_s": round(self.logs_per_s, 2),
             "queries_per_s": round(self.queries_per_s, 2),
@@ -100,12 +115,15 @@ class Measurements:
         }
 
 
-def measure(stats: Any, entries_stored: int, task_errors: int = 0) -> Measurements:
+def measure(
+    stats: Any, entries_stored: int, task_errors: int = 0, until: float | None = None
+) -> Measurements:
     """Read Locust's aggregated ``RequestStats`` (duck-typed, so no Locust import here).
 
     The window is the one Locust uses for its own averages: from the (last) stats reset to the
     last request. Kinds that made no request are left out. ``task_errors``: the exceptions
-    Locust's runner logged for the run (``runner.exceptions``).
+    Locust's runner logged for the run (``runner.exceptions``). ``until``: the epoch time the
+    run was asked to end at (test start + ``--run-time``), which sets ``asked_window_s``.
     """
     kinds: dict[str, KindStats] = {}
     for kind in KINDS:
@@ -126,6 +144,7 @@ def measure(stats: Any, entries_stored: int, task_errors: int = 0) -> Measuremen
     window = 0.0
     if total.last_request_timestamp and total.start_time:
         window = max(0.0, total.last_request_timestamp - total.start_time)
+    asked = max(0.0, until - total.start_time) if until and total.start_time else 0.0
     per_second = getattr(total, "num_reqs_per_sec", {}) or {}
     return Measurements(
         kinds=kinds,
@@ -135,4 +154,5 @@ def measure(stats: Any, entries_stored: int, task_errors: int = 0) -> Measuremen
         total_failures=total.num_failures,
         peak_rps=max(per_second.values(), default=0),
         task_errors=task_errors,
+        asked_window_s=asked,
     )

@@ -143,10 +143,12 @@ def _rate_row(
 ) -> Row:
     """A rate that must reach ``bound``; ``measured_what`` is None when the run measured it,
     else what the run made none of."""
+    measured = run.measured
     evidence = {
         "measured": round(value, 2),
         "target": bound,
-        "window_s": round(run.measured.window_s, 3),
+        "window_s": round(measured.window_s, 3),
+        "asked_window_s": round(measured.asked_window_s, 3),
     }
     if bound is None:
         return Row(
@@ -178,9 +180,21 @@ def _rate_row(
         target,
         f"{value:.1f} {unit}",
         Status.PASS if value >= bound else Status.FAIL,
-        f"{metric}: {value:.1f} {unit} over {run.measured.window_s:.1f} s (target >= {bound:g})",
+        f"{metric}: {value:.1f} {unit} over {measured.rate_window_s:.1f} s (target >= {bound:g})"
+        + (_early(measured) if check_id != BURST_ID else ""),
         evidence,
         RATE_FIX,
+    )
+
+
+def _early(measured: Measurements) -> str:
+    """Why a rate is over more time than its requests span: the run stopped early."""
+    short = measured.asked_window_s - measured.window_s
+    if short <= 0.1 * measured.asked_window_s:
+        return ""
+    return (
+        f"; the requests ended {short:.1f} s early (last one {measured.window_s:.1f} s into the "
+        f"{measured.asked_window_s:.1f} s asked): rates are over the time asked"
     )
 
 

@@ -33,7 +33,14 @@ def render_table(
         unmeasured = f"Gated targets {cause} left unmeasured: {', '.join(missing)}.\n"
     return (
         f"\nLoad verdict, profile {profile.name!r}: {outcome}\n{table}\n{unmeasured}"
-        f"Window {measured.window_s:.1f} s (measured after ramp-up and warm-up), "
+        f"Window {measured.window_s:.1f} s{_asked(measured)} (measured after ramp-up and "
+        "warm-up), "
         f"{measured.total_requests} requests, {measured.entries_stored} entries stored.\n"
         f"Percentile resolution: {PERCENTILE_RESOLUTION}.\n"
     )
+
+
+def _asked(measured: Measurements) -> str:
+    if not measured.asked_window_s:
+        return ""
+    return f" of {measured.asked_window_s:.1f} s asked (rates over {measured.rate_window_s:.1f} s)"
