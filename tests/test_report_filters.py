@@ -388,6 +388,67 @@ def test_a_stage_runs_its_steps_at_the_same_time_each_timed_and_judged_alone(tmp
     assert hung.status == "error" and "timed out after 1 s" in hung.note
 
 
+def _reporter(name: str, report: object, code: int = 0) -> suite.Step:
+    """A step that writes ``report`` as its JSON report and exits ``code``."""
+    text = json.dumps(report)
+    script = (
+        "import sys; from pathlib import Path; "
+        f"Path(sys.argv[1]).write_text({text!r}); sys.exit({code})"
+    )
+    argv = ("{python}", "-c", script, "{results}/{name}.json")
+    return suite.Step(name, argv, "slsops.harness.suite")
+
+
+def _shaped(*statuses: str) -> dict:
+    checks = [{"id": f"X-{i:03d}", "status": s} for i, s in enumerate(statuses)]
+    counts = {k: sum(s.lower() == k for s in statuses) for k in ("pass", "fail", "warn", "skip")}
+    return {
+        "command": "x",
+        "summary": counts | {"error": statuses.count("ERROR")},
+        "checks": checks,
+    }
+
+
+def test_a_step_is_ok_only_when_its_exit_code_and_its_report_both_pass(tmp_path: Path) -> None:
+    ok, exit_1 = suite.run_stage(
+        (_reporter("ok", _shaped("PASS", "PASS")), _reporter("exit-1", _shaped("PASS"), 1)),
+        tmp_path / "stack.json",
+        tmp_path,
+        [],
+    )
+    assert (ok.status, exit_1.status) == ("ok", "failed")
+
+
+@pytest.mark.parametrize(
+    ("report", "status", "note"),
+    [
+        # Exit 0 beside a report that FAILs: the printed verdict and the exit code disagree.
+        (_shaped("PASS", "FAIL"), "failed", "exit 0 but the report has 1 FAIL/ERROR"),
+        (_shaped("ERROR"), "failed", "exit 0 but the report has 1 FAIL/ERROR"),
+        # A summary that hides a failing check it shows.
+        (
+            {"summary": {"pass": 1}, "checks": [{"id": "X-1", "status": "FAIL"}]},
+            "failed",
+            "exit 0 but the report has 1 FAIL/ERROR",
+        ),
+        # Nothing compared: no check at all, or only (allowlisted) SKIPs.
+        ({"command": "x", "summary": {"pass": 0}, "checks": []}, "failed", "compared nothing"),
+        (_shaped("SKIP"), "failed", "compared nothing"),
+        # Not a report.
+        ([], "error", "not a report"),
+        (None, "error", "not a report"),
+        ({"checks": "PASS"}, "error", "not a report"),
+    ],
+)
+def test_a_step_that_exits_0_with_a_report_that_does_not_pass_fails(
+    tmp_path: Path, report: object, status: str, note: str
+) -> None:
+    allowed = [{"id": "X-*", "reason": "every SKIP allowed: a SKIP alone is not the cause"}]
+    outcome = suite.run_step(_reporter("step", report), tmp_path / "stack.json", tmp_path, allowed)
+    assert (outcome.status, outcome.exit_code) == (status, 0)
+    assert note in outcome.note, outcome.note
+
+
 def test_suite_names_only_modules_that_exist() -> None:
     missing = {s.name: suite.missing_module(s.module) for s in suite.STEPS}
     assert {name: why for name, why in missing.items() if why} == {}

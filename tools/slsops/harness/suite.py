@@ -13,7 +13,9 @@
    still running are stopped first);
 4. one summary table; exit 1 if a step failed or a SKIP is not on the allowlist
    (``tools/slsops/skip_allowlist.toml``), 2 if the stack could not start for a missing
-   prerequisite.
+   prerequisite. A report step passes only when its exit code is 0 and its report agrees:
+   no FAIL or ERROR in it, and at least one check that compared something (not only SKIPs);
+   a missing or malformed report is an error.
 
 To add a step: add one ``Step`` to a stage of ``STAGES``, or a stage of its own when it must
 not share the stack with others (placeholders: ``{python}``, ``{stack}``, ``{results}``,
@@ -230,11 +232,55 @@ def _finish(running: _Running, allowlist: list[dict[str, str]]) -> StepResult:
             seconds,
             note=f"no report JSON at {report_path} (log: {log_path})",
         )
+    if not _is_report(report):
+        return StepResult(
+            step.name,
+            "error",
+            code,
+            seconds,
+            note=f"{report_path} is not a report (summary and checks) (log: {log_path})",
+        )
     report_path.with_suffix(".junit.xml").write_text(junit_xml(report), encoding="utf-8")
     skips = unlisted_skips(report, allowlist)
-    status = "ok" if code == 0 and not skips else "failed"
-    note = f"SKIP not on the allowlist: {', '.join(skips)}" if skips else ""
-    return StepResult(step.name, status, code, seconds, report.get("summary", {}), skips, note)
+    problem = report_problem(report, code)
+    status = "ok" if code == 0 and not skips and not problem else "failed"
+    note = "; ".join(
+        ([f"SKIP not on the allowlist: {', '.join(skips)}"] if skips else [])
+        + [problem] * bool(problem)
+    )
+    return StepResult(step.name, status, code, seconds, report["summary"], skips, note)
+
+
+def _is_report(report: Any) -> bool:
+    return (
+        isinstance(report, dict)
+        and isinstance(report.get("summary"), dict)
+        and isinstance(report.get("checks"), list)
+        and all(isinstance(c, dict) for c in report["checks"])
+    )
+
+
+def report_problem(report: dict[str, Any], code: int) -> str:
+    """Why a step's report does not pass although its exit code may ("" when it does).
+
+    The report and the exit code must agree: a FAIL or ERROR in the summary or among the
+    checks shown fails the step whatever its exit code (no step runs with ``--fail-on``), and
+    a report in which no check compared anything (no result, or only SKIPs) is no PASS.
+    """
+    summary = report["summary"]
+    shown = [c.get("status") for c in report["checks"]]
+    failing = max(
+        int(summary.get("fail", 0)) + int(summary.get("error", 0)),
+        sum(status in ("FAIL", "ERROR") for status in shown),
+    )
+    if failing:
+        return f"exit {code} but the report has {failing} FAIL/ERROR" if code == 0 else ""
+    compared = sum(int(summary.get(k, 0)) for k in ("pass", "warn")) + sum(
+        status in ("PASS", "WARN") for status in shown
+    )
+    if not compared:
+        return "the report compared nothing (no PASS, WARN, FAIL or ERROR)"
+    return ""
 
 
 def _stop(running: list[_Running]) -> None:
