@@ -433,3 +433,55 @@ def test_the_scenario_classes_are_found_without_importing_locust() -> None:
 )
 def test_run_time_syntax(text: str, seconds: int) -> None:
     assert run_seconds(text) == seconds
+
+
+def _verdict_file(tmp_path: Path, statuses: list[str]) -> Path:
+    checks = [
+        {
+            "id": f"LOAD-X-{i}",
+            "title": "t",
+            "status": status,
+            "severity": "high",
+            "detail": "d",
+            "remediation": "r",
+        }
+        for i, status in enumerate(statuses)
+    ]
+    summary = {s.lower(): statuses.count(s) for s in ("PASS", "FAIL", "WARN", "SKIP", "ERROR")}
+    body = {
+        "command": "load",
+        "target": {"kind": "local"},
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "duration_s": 1.0,
+        "summary": summary,
+        "checks": checks,
+    }
+    path = tmp_path / "verdict.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    return path
+
+
+def test_the_exit_code_is_the_verdicts_and_a_verdict_without_checks_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from slsops.commands.common import ReportFilters
+
+    assert (
+        load_run._final_code(0, _verdict_file(tmp_path, ["PASS", "PASS"]), 1.0, ReportFilters())
+        == 0
+    )
+    assert (
+        load_run._final_code(1, _verdict_file(tmp_path, ["PASS", "FAIL"]), 1.0, ReportFilters())
+        == 1
+    )
+    # Locust said 0 but the verdict FAILs: the verdict's.
+    assert load_run._final_code(0, _verdict_file(tmp_path, ["FAIL"]), 1.0, ReportFilters()) == 1
+    # A verdict that judged nothing (no check, or only SKIPs) is no PASS.
+    for statuses in ([], ["SKIP"]):
+        path = _verdict_file(tmp_path, statuses)
+        assert load_run._final_code(0, path, 1.0, ReportFilters()) == 1, statuses
+        assert "judged nothing" in capsys.readouterr().err
+    # Not a verdict: one line, exit 1, no traceback.
+    (tmp_path / "verdict.json").write_text("[]", encoding="utf-8")
+    assert load_run._final_code(0, tmp_path / "verdict.json", 1.0, ReportFilters()) == 1
+    assert "not a verdict" in capsys.readouterr().err

@@ -163,8 +163,19 @@ def _final_code(
             file=sys.stderr,
         )
         return locust_code if locust_code in (EXIT_USAGE, 3) else EXIT_FAILED
-    summary = json.loads(verdict_path.read_text(encoding="utf-8"))["summary"]
-    verdict_code = EXIT_FAILED if summary["fail"] or summary["error"] else 0
+    try:
+        summary = json.loads(verdict_path.read_text(encoding="utf-8"))["summary"]
+        counts = {k: int(summary.get(k, 0)) for k in ("pass", "warn", "fail", "error")}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        print(f"load: {verdict_path} is not a verdict (no summary)", file=sys.stderr)
+        return EXIT_FAILED
+    if not any(counts.values()):
+        print(
+            f"load: the verdict judged nothing (no check PASSed or FAILed) ({verdict_path})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    verdict_code = EXIT_FAILED if counts["fail"] or counts["error"] else 0
     if locust_code not in (0, verdict_code):
         print(
             f"load: Locust exited {locust_code} although the verdict says {verdict_code}",
