@@ -543,6 +543,36 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
     assert "terminated by signal 15" in err and "Traceback" not in err
 
 
+def test_a_suite_narrowed_by_only_says_which_steps_did_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--only verify`` passing is not the suite passing: the verdict line, the table and
+    summary.json name every step that did not run."""
+
+    def fake_cli(
+        args: list[str], timeout_s: float, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def fake_stage(steps, stack, results, allowlist, values=None) -> list[suite.StepResult]:
+        return [suite.StepResult(step.name, "ok", 0) for step in steps]
+
+    monkeypatch.setattr(suite, "_cli", fake_cli)
+    monkeypatch.setattr(suite, "run_stage", fake_stage)
+    results = tmp_path / "results"
+    assert suite.main(["--only", "verify", "--results", str(results)]) == 0
+    out = capsys.readouterr().out
+    not_run = [s.name for s in suite.STEPS if s.name not in ("verify", "seed")]
+    assert f"not run (--only): {', '.join(not_run)}" in out, out
+    assert "suite: passed" not in out and "suite: partial" in out, out
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["passed"] is True and summary["complete"] is False
+    assert summary["not_run"] == not_run
+    assert suite.main(["--results", str(results)]) == 0
+    assert "suite: passed" in capsys.readouterr().out
+    assert json.loads((results / "summary.json").read_text())["complete"] is True
+
+
 @pytest.mark.parametrize("interrupted", ["local up", "seed", "roles", "audit"])
 def test_suite_stops_the_local_stack_when_terminated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: str

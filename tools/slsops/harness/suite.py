@@ -15,7 +15,8 @@
    (``tools/slsops/skip_allowlist.toml``), 2 if the stack could not start for a missing
    prerequisite. A report step passes only when its exit code is 0 and its report agrees:
    no FAIL or ERROR in it, and at least one check that compared something (not only SKIPs);
-   a missing or malformed report is an error.
+   a missing or malformed report is an error. With ``--only``, the verdict is "partial" and
+   names the steps that did not run (``summary.json``: ``complete`` false, ``not_run``).
 
 To add a step: add one ``Step`` to a stage of ``STAGES``, or a stage of its own when it must
 not share the stack with others (placeholders: ``{python}``, ``{stack}``, ``{results}``,
@@ -385,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = results_dir / "stack.json"
     allowlist = load_allowlist()
     outcome: list[StepResult] = []
+    not_run = [s.name for s in STEPS if args.only and not s.always and s.name not in args.only]
     clock = time.monotonic()
 
     _log("starting the local stack")
@@ -411,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [s for s in stage if s.always or not args.only or s.name in args.only]
             if chosen:
                 outcome += run_stage(chosen, stack, results_dir, allowlist, values)
+        outcome += [StepResult(name, "not run", note="--only") for name in not_run]
     finally:
         started = time.monotonic()
         down = _cli(["local", "down", "--stack", str(stack)], timeout_s=120)
@@ -428,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "passed": not failed,
+                "complete": not not_run,
                 "failed_steps": failed,
+                "not_run": not_run,
                 "seconds": time.monotonic() - clock,
                 "steps": [r.__dict__ for r in outcome],
             },
@@ -436,9 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
+    verdict = "partial: the steps run passed" if not_run else "passed"
     print(
-        f"suite: {'FAILED: ' + ', '.join(failed) if failed else 'passed'} in "
+        f"suite: {'FAILED: ' + ', '.join(failed) if failed else verdict} in "
         f"{time.monotonic() - clock:.0f} s (results in {results_dir})"
+        + (f"; not run (--only): {', '.join(not_run)}" if not_run else "")
     )
     return 1 if failed else 0
 
