@@ -42,6 +42,7 @@ from log_service.settings import Settings  # noqa: E402
 from log_service.writer import LogWriter  # noqa: E402
 
 N = 100
+BATCH = 20  # entries per batch request in the load profiles
 
 
 def seed(table, count: int, shards: int, services: int, rng: random.Random) -> list[dict]:
@@ -77,11 +78,16 @@ class CountingClient:
     """Counts the write calls one ingest makes."""
 
     def __init__(self, inner):
-        self.inner, self.puts = inner, 0
+        self.inner, self.puts, self.calls = inner, 0, 0
 
     def put_item(self, **kwargs):
         self.puts += 1
+        self.calls += 1
         return self.inner.put_item(**kwargs)
+
+    def batch_write_item(self, **kwargs):
+        self.calls += 1
+        return self.inner.batch_write_item(**kwargs)
 
     def get_item(self, **kwargs):
         return self.inner.get_item(**kwargs)
@@ -153,6 +159,40 @@ def cold_import_ms(module: str, runs: int = 5) -> float:
     return statistics.median(samples)
 
 
+def batch_rows(client, shards: int, rng: random.Random, batches: int = 20) -> list[list]:
+    """A batch of BATCH entries: put_many (one conditional put per marker, then the log items in
+    BatchWriteItem calls) beside put() per entry (a marker and an item each), on the same moto
+    table, alternating so both see the same table size. Calls per batch and moto time per batch.
+    """
+    settings = Settings(table_name="bench", shard_count=shards)
+    times: dict[str, list[float]] = {"put_many": [], "put per entry": []}
+    calls: dict[str, int] = {}
+    for round_ in range(batches):
+        for name in times if round_ % 2 else reversed(list(times)):
+            counting = CountingClient(client)
+            writer = LogWriter(counting, "bench", shards)
+            entries = [
+                parse_entry({"service_name": f"s{rng.randrange(20)}", "level": "INFO",
+                             "message": f"m{n}"}, settings)
+                for n in range(BATCH)
+            ]  # fmt: skip
+            started = time.perf_counter()
+            if name == "put_many":
+                results = writer.put_many(entries)
+            else:
+                results = [writer.put(entry) for entry in entries]
+            times[name].append(time.perf_counter() - started)
+            assert all(r.status == "stored" for r in results), results
+            calls[name] = counting.calls
+    many, single = (statistics.median(times[n]) * 1000 for n in ("put_many", "put per entry"))
+    return [
+        [f"DynamoDB calls per batch of {BATCH}", calls["put_many"],
+         f"{calls['put per entry']} put per entry", "", ""],
+        [f"moto ms per batch of {BATCH} (median)", f"{many:.1f}",
+         f"{single / many:.2f}x faster than put per entry ({single:.1f})", "", ""],
+    ]  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=20_000)
@@ -221,6 +261,8 @@ def main() -> int:
                 "",
             ]
         )
+
+        rows.extend(batch_rows(boto3.resource("dynamodb").meta.client, args.shards, rng))
 
     shares = Counter(i["gsi_shard"] for i in items)
     largest = max(shares.values()) / len(items)
