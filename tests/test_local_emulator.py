@@ -104,8 +104,14 @@ def toy_zip() -> bytes:
 class Api:
     """The deployed toy API and the handles the tests need."""
 
-    def __init__(self, url: str, creds: dict[str, str] | None = None, name: str = "toy") -> None:
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        creds: dict[str, str] | None = None,
+        name: str = "toy",
+        timeout_s: int = 2,  # the timeout tests wait it out: short
+    ) -> None:
+        self.url, self.timeout_s = url, timeout_s
         self.name = name  # of the function (its role is "<name>-fn"): unique per moto process
         session = boto3.Session(region_name=REGION, **(creds or ADMIN))
         self.iam = session.client("iam", endpoint_url=url)
@@ -135,7 +141,7 @@ class Api:
             Role=role,
             Handler="toy.handler",
             Code={"ZipFile": toy_zip()},
-            Timeout=2,
+            Timeout=self.timeout_s,
             MemorySize=256,
             Environment={"Variables": {"GREETING": "hello"}},
         )["FunctionArn"]
