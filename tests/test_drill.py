@@ -4,7 +4,8 @@ Both modes pass and leave nothing; a drill of an existing backup leaves that bac
 each DRL check is broken by the thing it reads and FAILs naming the cause: a copy-of-now
 restore, a wrong-time restore, a tampered item, a missing marker, a dropped index, another
 key, a setting no runbook step re-applies, a slow restore, an old restore point, a table left
-behind; an entry TTL-expired since the point passes. The source is never changed.
+behind; an entry TTL-expired since the point passes, one only the restore holds FAILs (the
+drill placed the point) or WARNs (a point the user chose). The source is never changed.
 """
 
 from __future__ import annotations
@@ -257,27 +258,66 @@ def test_an_entry_stamped_in_the_future_is_not_judged_after_the_point(endpoint, 
     assert evidence["drill"]["comparison"]["source"]["unplaced"] == 1
 
 
+def _delete_from(endpoint, table, items):
+    ddb = client(endpoint, "dynamodb")
+    for item in items:
+        key = {"service_name": {"S": item["service_name"]}, "sk": {"S": item["sk"]}}
+        ddb.delete_item(TableName=table, Key=key)
+
+
+def _keys(*items):
+    return sorted(f"{i['service_name']}/{i['sk']}" for i in items)
+
+
 def test_an_entry_ttl_expired_since_the_point_passes(endpoint, source, tmp_path):
-    """DynamoDB's TTL deleted an expired entry from the source after the point: explained."""
+    """DynamoDB's TTL deleted an entry expired before the drill began from the source after
+    the point: explained, not failed."""
     name, stack = source
     expired_item, expired_marker = log_item(
         service="svc-old", ingested=datetime.now(UTC) - timedelta(days=3), retention_days=1
     )
-    deleted_item, deleted_marker = log_item(service="svc-gone")
-    put_items(endpoint, name, [expired_item, expired_marker, deleted_item, deleted_marker])
-
-    def lose_since(_ddb, _table):
-        ddb = client(endpoint, "dynamodb")
-        for item in (expired_item, expired_marker, deleted_item, deleted_marker):
-            key = {"service_name": {"S": item["service_name"]}, "sk": {"S": item["sk"]}}
-            ddb.delete_item(TableName=name, Key=key)
-
-    _on_phase("source-scan", lose_since)
+    put_items(endpoint, name, [expired_item, expired_marker])
+    _on_phase(
+        "source-scan", lambda *_: _delete_from(endpoint, name, [expired_item, expired_marker])
+    )
     code, found, _, _ = run(stack, tmp_path)
     assert code == 0, found
     assert found["DRL-004"]["status"] == found["DRL-005"]["status"] == "PASS"
-    assert found["DRL-004"]["evidence"]["lost_since"] == {"ttl_expired": 1, "deleted": 1}
-    assert "1 TTL-expired and 1 deleted since" in found["DRL-004"]["detail"]
+    assert found["DRL-004"]["evidence"]["lost_since"] == {"ttl_expired": 2}
+    assert "2 entries and markers TTL-expired since" in found["DRL-004"]["detail"]
+
+
+@pytest.mark.breaks("DRL-005")
+def test_an_entry_only_the_restore_holds_fails_when_the_drill_placed_the_point(
+    endpoint, source, tmp_path
+):
+    """The service never deletes and the point is seconds old: an entry (not TTL-expired)
+    that the restore holds and the source does not was made up by the restore."""
+    name, stack = source
+    gone_item, gone_marker = log_item(service="svc-gone")
+    put_items(endpoint, name, [gone_item, gone_marker])
+    _on_phase("source-scan", lambda *_: _delete_from(endpoint, name, [gone_item, gone_marker]))
+    code, found, _, _ = run(stack, tmp_path)
+    assert code == 1, found
+    assert found["DRL-005"]["status"] == "FAIL", found["DRL-005"]
+    assert found["DRL-005"]["evidence"]["restore_only"]["keys"] == _keys(gone_item, gone_marker)
+
+
+def test_an_entry_deleted_since_a_chosen_point_warns(endpoint, source, tmp_path):
+    """Since an existing backup an operator may have deleted an entry: WARN naming it."""
+    name, stack = source
+    gone_item, gone_marker = log_item(service="svc-gone")
+    put_items(endpoint, name, [gone_item, gone_marker])
+    ddb = client(endpoint, "dynamodb")
+    arn = ddb.create_backup(TableName=name, BackupName="before-delete")["BackupDetails"][
+        "BackupArn"
+    ]
+    _delete_from(endpoint, name, [gone_item, gone_marker])
+    _, found, _, _ = run(stack, tmp_path, "--mode", "backup", "--backup-arn", arn)
+    assert found["DRL-005"]["status"] == "WARN", found["DRL-005"]
+    assert found["DRL-005"]["evidence"]["restore_only"]["keys"] == _keys(gone_item, gone_marker)
+    assert "deletions log" in found["DRL-005"]["detail"]
+    assert found["DRL-004"]["status"] == "PASS", found["DRL-004"]
 
 
 @pytest.mark.breaks("DRL-001")

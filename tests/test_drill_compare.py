@@ -38,7 +38,7 @@ def test_a_bucket_is_settled_only_when_equal_and_far_from_the_point():
 
 def _judged(source_items, restored_items, window=WINDOW):
     """Pass 2 over every item given: what the comparison says of them."""
-    entries: dict[str, compare._Entry] = {}
+    entries: dict[str, dict[str, compare._Copy]] = {}
     for side, items in ((0, source_items), (1, restored_items)):
         for item in items:
             compare.resolve(entries, side, item, window)
@@ -61,7 +61,8 @@ def test_verdicts_name_each_kind_of_difference():
     assert verdict.missing == [f"svc/{old}#gone"]
     assert verdict.differing == [f"svc/{old}#changed"]
     assert verdict.after_point == [f"svc/{late}#late"]
-    assert (verdict.lost_ttl_expired, verdict.lost_deleted) == (1, 1)
+    assert verdict.lost_ttl_expired == 1
+    assert verdict.restore_only == [f"svc/{old}#deleted"]  # not explained away: named
     assert (
         verdict.explained_sum
         == (item_hash(entry("expired", old, expires=999)) + item_hash(entry("deleted", old)))
@@ -122,7 +123,7 @@ def _drill_verdicts(source_items, restored_items, window=WINDOW):
         compare.count_page(tally, items, window)
         tallies.append(tally)
     buckets = compare.unsettled(*tallies)
-    entries: dict[str, compare._Entry] = {}
+    entries: dict[str, dict[str, compare._Copy]] = {}
     for side, items in ((0, source_items), (1, restored_items)):
         for item in items:
             if compare._bucket(compare._log_id(item)) in buckets:
@@ -144,6 +145,9 @@ def test_completeness_and_identity_skip_when_the_source_held_nothing_before_the_
     found = _drill_verdicts([], [entry("a", OLD), lone_marker("a", OLD)])
     assert found["DRL-004"].status == "SKIP", found["DRL-004"]
     assert "nothing to compare" in found["DRL-004"].detail
+    # what the restore alone holds is still judged (the drill placed the point: made up)
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+    assert _drill_verdicts([], [entry("a", OLD)], CHOSEN)["DRL-005"].status == "WARN"
 
 
 def test_identity_skips_when_no_entry_is_in_both_tables():
@@ -206,3 +210,64 @@ def test_an_entry_without_ingested_at_is_judged_not_left_out():
     found = _drill_verdicts([entry("a", OLD), bare], [entry("a", OLD)])
     assert found["DRL-004"].status == "WARN", found["DRL-004"]
     assert found["DRL-004"].evidence["unplaced"]["keys"] == [f"svc/{OLD}#n"]
+
+
+CHOSEN = compare.PointWindow(
+    WINDOW.before_at_most, WINDOW.after_above, 1_000, point_chosen_by_user=True
+)
+
+
+def test_an_entry_only_the_restore_holds_fails_when_the_drill_placed_the_point():
+    """The service never deletes an entry; nothing but a fabricating restore puts one in the
+    restored table that the source lacks seconds after the point: DRL-005 FAILs naming it."""
+    fabricated = entry("x", OLD)
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), fabricated])
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+    assert found["DRL-005"].evidence["restore_only"]["keys"] == [f"svc/{OLD}#x"]
+    assert f"svc/{OLD}#x" in found["DRL-005"].detail
+
+
+def test_an_entry_only_the_restore_holds_warns_when_the_user_chose_the_point():
+    """Since a point in the past an operator may have deleted it (a duplicate, say): WARN
+    naming it for a person to check, never a silent PASS."""
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD)], CHOSEN)
+    assert found["DRL-005"].status == "WARN", found["DRL-005"]
+    assert found["DRL-005"].evidence["restore_only"]["keys"] == [f"svc/{OLD}#x"]
+    assert "deletions log" in found["DRL-005"].detail
+
+
+def test_a_lone_marker_or_unplaced_item_only_the_restore_holds_fails():
+    bare = {k: v for k, v in entry("n", OLD).items() if k != "ingested_at"}
+    for extra in (lone_marker("m", OLD), bare, entry("w", "2026-01-01T00:00:30.000Z")):
+        found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), extra])
+        assert found["DRL-005"].status == "FAIL", (extra, found["DRL-005"])
+
+
+def test_an_extra_marker_next_to_an_entry_both_tables_hold_fails():
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), lone_marker("a", OLD)])
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+    assert found["DRL-005"].evidence["restore_only"]["keys"] == ["#log_id#a/#"]
+
+
+def test_an_entry_the_restore_alone_holds_is_ttl_explained_only_if_it_expired_before_the_drill():
+    """WINDOW.now (1_000) is the drill's start: TTL may have removed an entry expired by
+    then from the source, not one expiring later."""
+    expired = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD, 1_000)])
+    assert expired["DRL-005"].status == expired["DRL-004"].status == "PASS", expired
+    assert expired["DRL-004"].evidence["lost_since"]["ttl_expired"] == 1
+    later = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD, 1_001)])
+    assert later["DRL-005"].status == "FAIL", later["DRL-005"]
+
+
+def test_a_copy_of_an_entry_under_another_partition_is_compared():
+    """Two items with one log id are two items: the restore's extra copy under another
+    partition is not hidden by the genuine one (and another entry missing makes the
+    whole-table checksum say nothing)."""
+    copy = {**entry("a", OLD), keys.PARTITION_KEY: {"S": "other"}}
+    found = _drill_verdicts([entry("a", OLD), entry("b", OLD)], [copy, entry("a", OLD)])
+    assert found["DRL-004"].status == "FAIL", found["DRL-004"]
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+    assert f"other/{OLD}#a" in found["DRL-005"].detail
+    changed = {**copy, "message": {"S": "x"}}
+    source_copy = _judged([entry("a", OLD), copy], [changed, entry("a", OLD)])
+    assert source_copy.differing == [f"other/{OLD}#a"]

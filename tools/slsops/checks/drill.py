@@ -164,6 +164,7 @@ def complete(ctx: DrillContext) -> Outcome:
         "lost_since": lost,
         "compared": c["compared"],
         "unplaced": c["unplaced"],
+        "restore_only": c["restore_only"],  # judged by DRL-005
     }
     if missing["count"] or markers["count"]:
         return failed(
@@ -180,7 +181,32 @@ def complete(ctx: DrillContext) -> Outcome:
         )
     return passed(
         f"{c['source']['before']} entries before the point restored with their markers; "
-        f"{lost['ttl_expired']} TTL-expired and {lost['deleted']} deleted since, explained",
+        f"{lost['ttl_expired']} entries and markers TTL-expired since, explained",
+        **evidence,
+    )
+
+
+def _restore_only(c: dict[str, Any], evidence: dict[str, Any]) -> Outcome | None:
+    """Items the restore holds and the source does not now (TTL-expired ones aside).
+
+    The service never deletes: when the drill placed the point seconds ago, nothing but the
+    restore can have put them there (FAIL). Since a point the user chose, an operator may
+    have deleted them (duplicates, say): WARN naming them, for a person to check."""
+    extra = c["restore_only"]
+    if not extra["count"]:
+        return None
+    evidence = {**evidence, "restore_only": extra, "point_chosen_by": c["point_chosen_by"]}
+    if c["point_chosen_by"] != "user":
+        return failed(
+            f"{extra['count']} entries or markers are held by the restore, not by the source: "
+            "the drill placed the point seconds ago and the service never deletes, so the "
+            f"restore holds items the source never had, e.g. {extra['keys'][:3]}",
+            **evidence,
+        )
+    return warned(
+        f"{extra['count']} entries or markers are held by the restore, not by the source now: "
+        "deleted since the point, or not in the source at the point - check the deletions "
+        f"log / CloudTrail, e.g. {extra['keys'][:3]}",
         **evidence,
     )
 
@@ -190,26 +216,33 @@ def complete(ctx: DrillContext) -> Outcome:
     "DRL-005",
     "Restored entries and markers are identical to the source's (checksums)",
     Severity.CRITICAL,
-    "The restored data differs from what the source held: investigate (runbook).",
+    "The restored data differs from what the source held: investigate (runbook). Items held "
+    "by the restore alone: with a point the drill placed, the restore made them up; with a "
+    "point you chose, check the deletions log / CloudTrail for each named key.",
     reads=READS_RESULT + "canonical item checksums of both tables (Scan)",
     doc=RUNBOOK,
 )
 def identical(ctx: DrillContext) -> Outcome:
     r = ctx.result
-    verdict = _compared(r, "checksum")
-    if verdict is not None:
-        return verdict
-    c = r.comparison or {}
+    if r.comparison is None:
+        return _missing(r, "checksum")
+    c = r.comparison
     differing, markers = c["differing"], c["differing_markers"]
     source_sum = c["source"]["checksum_before"]
     restored_sum = c["restored_checksum_before_less_lost"]
     evidence = {"source": source_sum, "restored_less_lost": restored_sum, **c["compared"]}
-    if not c["compared"]["in_both"]:
-        return skipped(
+    extra = _restore_only(c, evidence)
+    if extra is not None and extra.status is Status.FAIL:
+        return extra
+    nothing = _compared(r, "checksum")
+    if nothing is None and not c["compared"]["in_both"]:
+        nothing = skipped(
             "no entry or marker from before the point is in both tables: nothing to compare "
             "(DRL-004 names what is missing)",
             **evidence,
         )
+    if nothing is not None:
+        return extra or nothing  # what the restore alone holds is still named
     if differing["count"] or markers["count"]:
         return failed(
             f"{differing['count']} entries and {markers['count']} markers differ from the "
@@ -218,11 +251,12 @@ def identical(ctx: DrillContext) -> Outcome:
             differing_markers=markers,
             **evidence,
         )
-    return expect(
-        source_sum == restored_sum or bool(c["missing"]["count"]),
-        f"checksum {source_sum[:16]}... in both (entries lost since subtracted)",
-        f"source {source_sum[:16]}... != restored {restored_sum[:16]}...",
-        **evidence,
+    if source_sum != restored_sum and not c["missing"]["count"]:
+        return failed(f"source {source_sum[:16]}... != restored {restored_sum[:16]}...", **evidence)
+    if extra is not None:
+        return extra
+    return passed(
+        f"checksum {source_sum[:16]}... in both (entries TTL-expired since subtracted)", **evidence
     )
 
 

@@ -4,10 +4,18 @@ Every log entry is classed by its ``ingested_at`` against the point: ``before`` 
 point - guard: the restored table must hold it, identical, with its idempotency marker),
 ``after`` (later than point + guard: the restored table must not hold it nor its marker) or
 ``window`` (in between: an entry stamped before the point may land after it, so it is counted,
-not judged). What the source has lost since the point (TTL-expired or deleted) is still in a
-correct restore: it is explained and counted, never a failure. A lone marker (its write
-stopped after the claim: no log item in either table) is judged the same way by its own
-``ingested_at``.
+not judged). A marker is classed by its own ``ingested_at`` (one without it, from older
+writers, takes its entry's side); a lone marker (its write stopped after the claim: no log
+item in either table) is judged the same way. Items are compared one by one, by primary key:
+two items with one ``log_id`` (a duplicate under another partition) are two items.
+
+What the restore holds and the source does not now (any class but ``after``) is an item the
+source lost since the point, or one it never had. The service never deletes (TTL only), so:
+expired (``expires_at``) by the drill's start, TTL may have removed it: explained and
+counted. Otherwise it is named (``restore_only``): when the drill placed the point itself
+(seconds ago) nothing but a restore that made it up can explain it (DRL-005 FAIL); when the
+user chose the point (``--restore-time``, an existing backup) a person may have deleted it
+since (duplicates, say), so DRL-005 WARNs naming it for a check of the deletions log.
 
 An item without ``ingested_at``, or with one later than the drill can end (``future_above``:
 start + timeout + the allowed clock skew: a skewed clock or a forged item), has no credible
@@ -21,8 +29,9 @@ Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of
 the count and checksum of its ``before`` entries and of all its markers, and whether it holds
 any ``window``/``after`` entry or marker. A bucket whose tallies agree, and which holds
 nothing near or after the point, is settled. Pass 2 (only when some bucket is not) scans both
-tables again and keeps just the entries of the unsettled buckets, at most ``MAX_RESOLVED``
-log ids, to say which entry is missing, differs, is after the point, or was lost since.
+tables again and keeps just the hashes of the unsettled buckets' items (by primary key under
+their log id), at most ``MAX_RESOLVED`` log ids, to say which item is missing, differs, is
+after the point, or is held by the restore alone.
 """
 
 from __future__ import annotations
@@ -56,6 +65,9 @@ class PointWindow:
     known: dict[str, str] = field(default_factory=dict)
     # The latest credible write time (the drill's end + the allowed clock skew); None: no bound.
     future_above: str | None = None
+    # True when the user chose the point (--restore-time, an existing backup): an item only
+    # the restore holds may have been deleted since. False: the drill placed it seconds ago.
+    point_chosen_by_user: bool = False
 
     def entry_class(self, item: dict[str, Any]) -> str:
         return self.marker_class(item) or "unplaced"  # no write time: cannot be placed
@@ -194,17 +206,14 @@ def unsettled(source: Tally, restored: Tally) -> set[int]:
 
 
 @dataclass
-class _Entry:
-    """One log id in an unsettled bucket: what each table holds for it (hashes only)."""
+class _Copy:
+    """One item (its primary key) of an unsettled bucket, as each table holds it (hashes)."""
 
-    cls: str = "window"
+    key: str
+    marker: bool
+    hashes: list[int | None] = field(default_factory=lambda: [None, None])  # source, restored
+    cls: str | None = None  # its side of the point (None: a marker without ingested_at)
     expired: bool = False
-    item: list[int | None] = field(default_factory=lambda: [None, None])  # source, restored
-    marker: list[int | None] = field(default_factory=lambda: [None, None])
-    key: str = ""
-    marker_cls: str | None = None  # a lone marker's own side of the point
-    marker_expired: bool = False
-    marker_key: str = ""
 
 
 def _collect(
@@ -213,7 +222,7 @@ def _collect(
     side: int,
     buckets: set[int],
     window: PointWindow,
-    entries: dict[str, _Entry],
+    entries: dict[str, dict[str, _Copy]],
     segments: int,
     threads: int,
 ) -> None:
@@ -229,27 +238,25 @@ def _collect(
 
 
 def resolve(
-    entries: dict[str, _Entry], side: int, item: dict[str, Any], window: PointWindow
+    entries: dict[str, dict[str, _Copy]], side: int, item: dict[str, Any], window: PointWindow
 ) -> None:
-    """Record what table ``side`` (0 source, 1 restored) holds for the item's log id."""
+    """Record what table ``side`` (0 source, 1 restored) holds under the item's primary key,
+    grouped by its log id: two items with one log id (a duplicate under another partition)
+    are two copies, each compared."""
     log_id = _log_id(item)
-    entry = entries.get(log_id)
-    if entry is None:
+    copies = entries.get(log_id)
+    if copies is None:
         if len(entries) >= MAX_RESOLVED:
             raise OverflowError(f"more than {MAX_RESOLVED} entries differ or sit near the point")
-        entry = entries[log_id] = _Entry()
-    if _is_marker(item):
-        entry.marker[side] = item_hash(item)
-        if side == 0 or entry.marker[0] is None:  # the source's copy places it
-            entry.marker_cls = window.marker_class(item)
-            entry.marker_expired = window.expired(item)
-            entry.marker_key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
-        return
-    entry.item[side] = item_hash(item)
-    if side == 0 or entry.item[0] is None:  # the source's copy places it, not the restore's
-        entry.cls = window.entry_class(item)
-        entry.expired = window.expired(item)
-        entry.key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+        copies = entries[log_id] = {}
+    key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
+    copy = copies.get(key)
+    if copy is None:
+        copy = copies[key] = _Copy(key, _is_marker(item))
+    copy.hashes[side] = item_hash(item)
+    if side == 0 or copy.hashes[0] is None:  # the source's copy places it, not the restore's
+        copy.cls = window.marker_class(item) if copy.marker else window.entry_class(item)
+        copy.expired = window.expired(item)
 
 
 @dataclass
@@ -262,12 +269,14 @@ class Verdict:
     differing_markers: list[str] = field(default_factory=list)
     after_point: list[str] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)  # only the source holds it, side unknown
-    lost_ttl_expired: int = 0
-    lost_deleted: int = 0
+    # Held by the restore alone and not TTL-expired by the drill's start: nothing of the
+    # service deletes it, so it was deleted since the point by a person, or made up.
+    restore_only: list[str] = field(default_factory=list)
+    lost_ttl_expired: int = 0  # entries and markers held by the restore alone, TTL-expired
     window: int = 0
     resolved: int = 0
     unsettled_buckets: int = 0
-    explained_sum: int = 0  # checksum of the entries the source lost since the point
+    explained_sum: int = 0  # checksum of the before-entries held by the restore alone
     # Entries and markers the source held before the point (each looked for in the restore),
     # and those of them both tables hold (each compared): 0 means that check compared nothing.
     held_before: int = 0
@@ -289,7 +298,8 @@ class Verdict:
             "differing_markers": named(self.differing_markers),
             "after_point": named(self.after_point),
             "unplaced": named(self.unplaced),
-            "lost_since": {"ttl_expired": self.lost_ttl_expired, "deleted": self.lost_deleted},
+            "restore_only": named(self.restore_only),
+            "lost_since": {"ttl_expired": self.lost_ttl_expired},
             "window_entries": self.window,
             "unsettled_buckets": self.unsettled_buckets,
             "resolved_entries": self.resolved,
@@ -297,83 +307,52 @@ class Verdict:
         }
 
 
-def judge(entries: dict[str, _Entry]) -> Verdict:
+def judge(entries: dict[str, dict[str, _Copy]]) -> Verdict:
+    """Each copy on its own, by its side of the point; a marker without ``ingested_at``
+    (older writers) takes its entry's side, and with no entry in either table it is
+    unplaced."""
     verdict = Verdict(resolved=len(entries))
-    for log_id, entry in sorted(entries.items()):
-        key = entry.key or f"marker of {log_id}"
-        s_item, r_item = entry.item
-        s_marker, r_marker = entry.marker
-        if s_item is None and r_item is None:  # a lone marker: no log item in either table
-            _judge_lone_marker(verdict, entry)
-            continue
-        if entry.cls == "after":
-            if r_item is not None or r_marker is not None:
-                verdict.after_point.append(key)
-            continue
-        if entry.cls == "window":
-            verdict.window += 1
-            continue
-        if entry.cls == "unplaced":
-            _judge_unplaced(verdict, key, entry.item, verdict.differing)
-            continue
-        verdict.count(s_item, r_item)
-        verdict.count(s_marker, r_marker)
-        if s_item is None and r_item is not None:  # lost since the point: explained
-            if entry.expired:
-                verdict.lost_ttl_expired += 1
-            else:
-                verdict.lost_deleted += 1
-            verdict.explained_sum = (verdict.explained_sum + r_item) % MODULUS
-            continue
-        if r_item is None:
-            verdict.missing.append(key)
-        elif s_item != r_item:
-            verdict.differing.append(key)
-        if s_marker is not None and r_marker is None:
-            verdict.missing_markers.append(key)
-        elif s_marker is not None and s_marker != r_marker:
-            verdict.differing_markers.append(key)
+    for _log_id, copies in sorted(entries.items()):
+        items = sorted((c for c in copies.values() if not c.marker), key=lambda c: c.key)
+        placed = [c.cls for c in items if c.hashes[0] is not None] + [c.cls for c in items]
+        entry_cls = placed[0] if placed else "unplaced"
+        for _key, copy in sorted(copies.items()):
+            _judge_copy(verdict, copy, copy.cls or entry_cls)
     return verdict
 
 
-def _judge_lone_marker(verdict: Verdict, entry: _Entry) -> None:
-    """A marker whose log item neither table holds (a write interrupted after its claim) is
-    part of the table like any item: judged by its own ``ingested_at``."""
-    source, restored = entry.marker
-    cls, key = entry.marker_cls, entry.marker_key
-    if cls == "after":
+def _judge_copy(verdict: Verdict, copy: _Copy, cls: str) -> None:
+    source, restored = copy.hashes
+    key = copy.key
+    differing = verdict.differing_markers if copy.marker else verdict.differing
+    if cls == "after":  # the restored table must not hold it
         if restored is not None:
             verdict.after_point.append(key)
-    elif cls in ("unplaced", None):
-        _judge_unplaced(verdict, key, entry.marker, verdict.differing_markers)
         return
-    elif cls != "before":  # near the point: counted only
-        verdict.window += 1
-        return
-    verdict.count(source, restored)
-    if source is None:  # only the restored table holds it: lost since the point
-        if entry.marker_expired:
+    if source is None:  # only the restored table holds it
+        if copy.expired:  # TTL may have removed it from the source since the point
             verdict.lost_ttl_expired += 1
         else:
-            verdict.lost_deleted += 1
-    elif restored is None:
-        verdict.missing_markers.append(key)
-    elif source != restored:
-        verdict.differing_markers.append(key)
-
-
-def _judge_unplaced(
-    verdict: Verdict, key: str, hashes: list[int | None], differing: list[str]
-) -> None:
-    """An item whose write time cannot place it: equal in both tables is fine; changed is a
-    difference; held by the source alone it may be lost or written after the point (named)."""
-    source, restored = hashes
-    if source is not None and restored is None:
-        verdict.unplaced.append(key)
-    elif source is not None and source != restored:
-        differing.append(key)
-    else:
+            verdict.restore_only.append(key)
+        if cls == "before" and not copy.marker and restored is not None:
+            verdict.explained_sum = (verdict.explained_sum + restored) % MODULUS
+        return
+    if cls == "window":  # near the point: counted only
         verdict.window += 1
+        return
+    if cls == "unplaced":  # no credible write time: equal passes, changed differs
+        if restored is None:
+            verdict.unplaced.append(key)
+        elif source != restored:
+            differing.append(key)
+        else:
+            verdict.window += 1
+        return
+    verdict.count(source, restored)
+    if restored is None:
+        (verdict.missing_markers if copy.marker else verdict.missing).append(key)
+    elif source != restored:
+        differing.append(key)
 
 
 def settle(verdict: Verdict, source: Tally, restored: Tally, buckets: set[int]) -> Verdict:
@@ -399,7 +378,7 @@ def compare(
 ) -> Verdict:
     """Pass 2 over the unsettled buckets (none: nothing to resolve, the tables agree)."""
     buckets = unsettled(source, restored)
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, dict[str, _Copy]] = {}
     if buckets:
         _collect(client, source_table, 0, buckets, window, entries, segments, threads)
         _collect(client, restored_table, 1, buckets, window, entries, segments, threads)

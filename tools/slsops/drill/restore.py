@@ -245,6 +245,8 @@ def _run(drill: Drill) -> DrillResult:
                 drill.started_wall
                 + timedelta(seconds=options.timeout_s + limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS)
             ),
+            # --restore-time or an existing backup: items may have been deleted since
+            point_chosen_by_user=fixed_point is not None,
         )
         with drill.phase("source-scan") as step:
             scan_started = time.perf_counter()

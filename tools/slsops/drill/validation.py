@@ -62,6 +62,7 @@ def comparison_record(
         "before_at_most": window.before_at_most,
         "after_above": window.after_above,
         "ttl_now": window.now,
+        "point_chosen_by": "user" if window.point_chosen_by_user else "drill",
         "source": source.as_dict(),
         "restored": restored.as_dict(),
         "restored_checksum_before_less_lost": f"{explained:064x}",
