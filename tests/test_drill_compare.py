@@ -271,3 +271,17 @@ def test_a_copy_of_an_entry_under_another_partition_is_compared():
     changed = {**copy, "message": {"S": "x"}}
     source_copy = _judged([entry("a", OLD), copy], [changed, entry("a", OLD)])
     assert source_copy.differing == [f"other/{OLD}#a"]
+
+
+def test_an_entry_near_the_point_both_tables_hold_is_compared():
+    """Whether an entry stamped near the point is restored is not judged (it may have landed
+    after the point); once restored it must be the source's, as items are never rewritten."""
+    near = "2026-01-01T00:00:30.000Z"
+    found = _drill_verdicts(
+        [entry("a", OLD), entry("b", OLD), entry("w", near), lone_marker("m", near)],
+        [entry("a", OLD), entry("w", near, message="x"), lone_marker("m", near, hash_="x")],
+    )
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+    assert found["DRL-005"].evidence["differing"]["keys"] == [f"svc/{near}#w"]
+    assert found["DRL-005"].evidence["differing_markers"]["keys"] == ["#log_id#m/#"]
+    assert _judged([entry("w", near)], []).window == 1  # absent from the restore: counted

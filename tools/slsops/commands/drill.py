@@ -146,7 +146,8 @@ def drill(
         typer.Option(
             "--guard-seconds",
             min=0,
-            help="Entries ingested this close to the point are counted, not judged.",
+            help="Entries ingested this close to the point may be absent from the restore "
+            "(counted); restored, they must be identical.",
         ),
     ] = numbers.DRILL_GUARD_S,
     segments: Annotated[

@@ -52,8 +52,9 @@ PITR_LAG_S = 300.0
 PITR_LAG_ENV = "SLSOPS_LOCAL_PITR_LAG_SECONDS"
 # A documented short lag for tests and CI stacks: drills then wait seconds, not minutes.
 TEST_PITR_LAG_S = 1.0
-# Entries ingested within this many seconds of the restore point are counted, not judged:
-# ingested_at is stamped before the write lands, so one can fall on either side of the point.
+# Entries ingested within this many seconds of the restore point may be absent from the
+# restore (counted, not judged: ingested_at is stamped before the write lands, so one can fall
+# on either side of the point); restored, they must be identical.
 DRILL_GUARD_S = 60.0
 # The canaries sit this far on each side of the restore point (AWS restores to the second).
 CANARY_GAP_S = 2.0

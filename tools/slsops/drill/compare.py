@@ -3,8 +3,9 @@
 Every log entry is classed by its ``ingested_at`` against the point: ``before`` (at most
 point - guard: the restored table must hold it, identical, with its idempotency marker),
 ``after`` (later than point + guard: the restored table must not hold it nor its marker) or
-``window`` (in between: an entry stamped before the point may land after it, so it is counted,
-not judged). A marker is classed by its own ``ingested_at`` (one without it, from older
+``window`` (in between: an entry stamped before the point may land after it, so its absence
+is counted, not judged; restored, it must equal the source's, as no item is ever
+rewritten). A marker is classed by its own ``ingested_at`` (one without it, from older
 writers, takes its entry's side); a lone marker (its write stopped after the claim: no log
 item in either table) is judged the same way. Items are compared one by one, by primary key:
 two items with one ``log_id`` (a duplicate under another partition) are two items.
@@ -337,8 +338,10 @@ def _judge_copy(verdict: Verdict, copy: _Copy, cls: str) -> None:
         if cls == "before" and not copy.marker and restored is not None:
             verdict.explained_sum = (verdict.explained_sum + restored) % MODULUS
         return
-    if cls == "window":  # near the point: counted only
+    if cls == "window":  # near the point: its absence is not judged, a change is
         verdict.window += 1
+        if restored is not None and source != restored:
+            differing.append(key)
         return
     if cls == "unplaced":  # no credible write time: equal passes, changed differs
         if restored is None:
