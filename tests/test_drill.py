@@ -544,6 +544,24 @@ def test_usage_errors_are_exit_2(endpoint, source):
     assert code == 2 and "--mode backup" in error
 
 
+def test_a_table_that_is_not_the_stack_files_is_not_drilled(endpoint, source, tmp_path):
+    """The stack file names the table by ARN (account and region): a table of the same name
+    that the credentials reach elsewhere (another account, a copy) is not the deployment's,
+    and a PASS on it would be recorded as the deployment's."""
+    name, stack = source
+    outputs = json.loads(stack.read_text())
+    real = outputs["table_arn"]["value"]
+    parts = real.split(":")
+    parts[4] = "999999999999"  # the deployment lives in another account
+    outputs["table_arn"]["value"] = ":".join(parts)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(outputs))
+    code, error = invoke("drill", "--stack", str(elsewhere))
+    assert code == 3, error
+    assert real in error and ":".join(parts) in error
+    assert drill_tables(endpoint, name) == []
+
+
 def _table_spec(ddb, name):
     spec = ddb.describe_table(TableName=name)["Table"]
     return {
