@@ -7,6 +7,7 @@ The real run is in test_load_run.py.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -458,6 +459,62 @@ def test_a_profile_that_is_not_a_table_is_a_usage_error(tmp_path: Path) -> None:
     targets.write_text("profiles = 5\n", encoding="utf-8")
     with pytest.raises(UsageError, match="must be a table"):
         load_profile(targets, "aws")
+
+
+AWS_TARGETS = {
+    "p50_ms": 100,
+    "p99_ms": 500,
+    "ingest_logs_per_s": 1000,
+    "read_queries_per_s": 500,
+    "max_error_ratio": 0.001,
+}
+
+
+@pytest.mark.parametrize("deleted", sorted(AWS_TARGETS))
+def test_the_release_profile_must_set_every_architecture_target(deleted: str) -> None:
+    """A target deleted from the aws profile was "reported, not gated": the release gate
+    PASSed without judging it. Now the profile is refused (usage, exit 2), naming the target."""
+    table = {k: v for k, v in AWS_TARGETS.items() if k != deleted}
+    with pytest.raises(UsageError, match=rf"'aws' is the release gate.*leaves out: {deleted}$"):
+        parse_profile("aws", table)
+    parse_profile("staging", table)  # other profiles may leave targets out
+    assert parse_profile("aws", AWS_TARGETS).latency["read_newest"].p99_ms == 500
+
+
+def test_the_release_profile_may_set_latency_per_kind_but_for_every_kind() -> None:
+    per_kind = {k: {"p99_ms": 400} for k in ("ingest_single", "ingest_batch", "read_newest")}
+    table = {k: v for k, v in AWS_TARGETS.items() if k != "p99_ms"} | {"latency": per_kind}
+    with pytest.raises(UsageError, match=r"leaves out: latency\.read_service\.p99_ms$"):
+        parse_profile("aws", table)
+    per_kind["read_service"] = {"p99_ms": 450}
+    assert parse_profile("aws", table).latency["read_service"].p99_ms == 450
+
+
+def test_a_release_profile_without_a_target_exits_2_with_one_line(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.toml"
+    lines = [f"{k} = {v}" for k, v in AWS_TARGETS.items() if k != "read_queries_per_s"]
+    targets.write_text("[profiles.aws]\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run(  # noqa: S603  our own CLI, argv list
+        [
+            sys.executable,
+            "-m",
+            "slsops.load.run",
+            "--profile",
+            "aws",
+            "--targets",
+            str(targets),
+            "--stack",  # never a local stack: without the check the run stops at the stack file
+            str(tmp_path / "none.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "leaves out: read_queries_per_s" in done.stderr
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

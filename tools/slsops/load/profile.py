@@ -1,6 +1,9 @@
 """The targets a load run is judged against: one ``[profiles.NAME]`` of loadtests/targets.toml.
 
-A target the profile sets is gated; one it leaves out (None) is reported, not gated.
+A target the profile sets is gated; one it leaves out (None) is reported, not gated. The
+release gate's profile (``aws``, :data:`RELEASE_PROFILE`) must set every target of the
+architecture document (:data:`ARCHITECTURE_TARGETS`): a target deleted or mistyped there would
+otherwise turn into "reported, not gated" and the gate would PASS without judging it.
 """
 
 from __future__ import annotations
@@ -65,6 +68,18 @@ _RUN_KEYS = {
 }
 
 
+# The profile the release is gated by, and the targets of the architecture document it must
+# set: P50 and P99 of every request kind (at the top, or per kind), both rates, the error ratio.
+RELEASE_PROFILE = "aws"
+ARCHITECTURE_TARGETS = (
+    "p50_ms",
+    "p99_ms",
+    "ingest_logs_per_s",
+    "read_queries_per_s",
+    "max_error_ratio",
+)
+
+
 def _number(value: Any, where: str) -> float | None:
     """A target: a finite number >= 0 (TOML's inf would gate nothing, nan fail everything)."""
     if value is None:
@@ -121,6 +136,8 @@ def parse_profile(name: str, table: dict[str, Any]) -> Profile:
             f"profiles.{name}.max_error_ratio must be from 0 to 1 (a ratio, 0.001 = 0.1 %), "
             f"not {max_error_ratio:g}"
         )
+    if name == RELEASE_PROFILE:
+        _require_architecture_targets(name, table, latency)
     return Profile(
         name=name,
         description=str(table.get("description", "")),
@@ -135,6 +152,28 @@ def parse_profile(name: str, table: dict[str, Any]) -> Profile:
         burst_rps=_number(table.get("burst_rps"), f"profiles.{name}.burst_rps"),
         run=dict(run),
     )
+
+
+def _require_architecture_targets(
+    name: str, table: dict[str, Any], latency: dict[str, LatencyTarget]
+) -> None:
+    """UsageError (one line) naming every architecture target the release profile leaves out."""
+    missing = [
+        key
+        for key in ("ingest_logs_per_s", "read_queries_per_s", "max_error_ratio")
+        if table.get(key) is None
+    ]
+    for key in ("p50_ms", "p99_ms"):
+        kinds = [kind.id for kind in KINDS if getattr(latency[kind.id], key) is None]
+        if len(kinds) == len(KINDS):
+            missing.append(key)
+        else:
+            missing += [f"latency.{kind}.{key}" for kind in kinds]
+    if missing:
+        raise UsageError(
+            f"profile {name!r} is the release gate and must set every architecture target "
+            f"({', '.join(ARCHITECTURE_TARGETS)}); it leaves out: {', '.join(missing)}"
+        )
 
 
 def load_profile(path: Path, name: str) -> Profile:
