@@ -75,6 +75,7 @@ def healthy() -> Measurements:
         total_requests=92_000,
         total_failures=0,
         peak_rps=1_400,
+        asked_window_s=100.0,
     )
 
 
@@ -141,6 +142,9 @@ def _breach(check_id: str) -> Measurements:
         ),
         "LOAD-BURST": replace(m, peak_rps=999),
         "LOAD-ERROR-RATIO": replace(m, total_failures=93),  # 0.101 % > 0.1 %
+        # The requests stopped 11 s before the 100 s asked; the rates (over the 100 s) still
+        # meet their targets.
+        "LOAD-WINDOW": replace(m, window_s=89.0),
     }[check_id]
 
 
@@ -149,6 +153,7 @@ _NAMES = {
     "LOAD-READ-RATE": "queries/s",
     "LOAD-BURST": "requests/s",
     "LOAD-ERROR-RATIO": "error ratio",
+    "LOAD-WINDOW": "measured window",
 }
 
 
@@ -169,6 +174,7 @@ _NAMES = {
     "LOAD-READ-RATE",
     "LOAD-BURST",
     "LOAD-ERROR-RATIO",
+    "LOAD-WINDOW",
 )
 @pytest.mark.parametrize("check_id", [c.id for c in verdict.CHECKS])
 def test_each_load_check_fails_when_its_target_is_breached(check_id: str) -> None:
@@ -188,7 +194,7 @@ def test_each_load_check_fails_when_its_target_is_breached(check_id: str) -> Non
 def test_the_catalogue_lists_every_load_check_with_a_literal_id() -> None:
     source = (ROOT / "tools" / "slsops" / "load" / "check_ids.py").read_text(encoding="utf-8")
     ids = [c.id for c in verdict.CHECKS]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 17
     marked = test_each_load_check_fails_when_its_target_is_breached.pytestmark
     assert set(next(m.args for m in marked if m.name == "breaks")) == set(ids)
     for check in verdict.CHECKS:
@@ -325,6 +331,7 @@ def test_an_ungated_metric_not_measured_is_not_a_check() -> None:
         "LOAD-READ-SERVICE-P50",
         "LOAD-READ-RATE",
         "LOAD-ERROR-RATIO",
+        "LOAD-WINDOW",
     }
     reported = {r["id"] for r in report.extra["load"]["reported"]}
     assert {"LOAD-READ-NEWEST-P99", "LOAD-INGEST-RATE", "LOAD-BURST"} <= reported
@@ -674,6 +681,35 @@ def test_rates_are_over_the_time_asked_when_the_requests_stopped_early() -> None
             "LOAD-INGEST-RATE"
         ].detail
     )
+
+
+@pytest.mark.breaks("LOAD-WINDOW")
+def test_a_run_that_stopped_early_fails_a_profile_without_rate_targets() -> None:
+    """Only the rates noticed an early stop: a profile that gates latency and errors alone
+    PASSed a run whose requests ended after 20 s of the 100 s asked."""
+    latency_only = parse_profile("latency", {"p50_ms": 150, "p99_ms": 500})
+    early = replace(healthy(), window_s=20.0)
+    rows = {r.check_id: r for r in verdict.evaluate(early, latency_only)}
+    assert rows["LOAD-WINDOW"].status is Status.FAIL and rows["LOAD-WINDOW"].gated
+    detail = rows["LOAD-WINDOW"].detail
+    assert "100.0 s asked" in detail and "20.0 s into it" in detail and "80.0 s early" in detail
+    assert exit_code(early, latency_only) == 1
+    assert exit_code(healthy(), latency_only) == 0
+    assert "FAIL (1 breach)" in render_table(list(rows.values()), early, latency_only)
+    # 90 % of the time asked is enough (the last request of a low-rate run comes a little
+    # before the end); no request at all in the time asked fails.
+    assert exit_code(replace(healthy(), window_s=90.0), latency_only) == 0
+    nothing = replace(healthy(), window_s=0.0, total_requests=0, kinds={}, entries_stored=0)
+    row = {r.check_id: r for r in verdict.evaluate(nothing, latency_only)}["LOAD-WINDOW"]
+    assert row.status is Status.FAIL and "no request was made" in row.detail
+
+
+def test_a_run_asked_for_no_run_time_has_no_window_check() -> None:
+    unbounded = replace(healthy(), asked_window_s=0.0)
+    assert "LOAD-WINDOW" not in {r.check_id for r in verdict.evaluate(unbounded, PROFILE)}
+    check = next(c for c in verdict.CHECKS if c.id == "LOAD-WINDOW")
+    outcome = check.run(Run(unbounded, PROFILE))
+    assert outcome.status is Status.SKIP and "no run time" in outcome.detail
 
 
 def test_a_burst_of_requests_in_a_tiny_window_is_not_a_high_rate() -> None:

@@ -21,6 +21,11 @@ PERCENTILE_RESOLUTION = (
 )
 
 
+# The share of the measured time asked for that the requests must cover (LOAD-WINDOW): a run
+# whose last request came earlier stopped early (Locust interrupted, workers lost, users hung).
+WINDOW_COVERAGE = 0.9
+
+
 @dataclass(frozen=True)
 class RequestKind:
     """One kind of request the generator makes, as it is named in Locust's stats."""
@@ -79,6 +84,13 @@ class Measurements:
     def rate_window_s(self) -> float:
         """What the rates are over: the window, or the time asked when that is longer."""
         return max(self.window_s, self.asked_window_s)
+
+    @property
+    def window_coverage(self) -> float | None:
+        """The share of the time asked the requests covered; None when no time was asked."""
+        if self.asked_window_s <= 0:
+            return None
+        return self.window_s / self.asked_window_s
 
     @property
     def logs_per_s(self) -> float:

@@ -12,7 +12,9 @@ Checks: every LOAD- id is written out in :mod:`slsops.load.check_ids`, and :data
 lists them for the catalogue (``slsops checks``). A target the profile sets is gated: PASS
 when met, FAIL when breached, and FAIL when the run made no request of its kind (not measured:
 a narrowed ``--tags``/``--classes`` selection is named as the cause). A metric the profile
-leaves without a target is reported next to the checks, never a check itself.
+leaves without a target is reported next to the checks, never a check itself. LOAD-WINDOW is
+gated whatever the profile (when the run was asked for a run time): a run whose requests
+stopped well before the end asked measured less than it claims.
 
 The pieces: what was measured (:mod:`.measurements`), the targets (:mod:`.profile`), one row
 per metric (:mod:`.verdict_rows`), the operator's table (:mod:`.verdict_table`).
@@ -31,6 +33,7 @@ from slsops.load.check_ids import (
     INGEST_RATE_ID,
     LATENCY_CHECK_IDS,
     READ_RATE_ID,
+    WINDOW_ID,
 )
 from slsops.load.measurements import KINDS_BY_ID, PERCENTILE_RESOLUTION, Measurements, RequestKind
 from slsops.load.profile import Profile
@@ -38,6 +41,7 @@ from slsops.load.verdict_rows import (
     ERROR_FIX,
     LATENCY_FIX,
     RATE_FIX,
+    WINDOW_FIX,
     Row,
     Run,
     burst_row,
@@ -45,6 +49,7 @@ from slsops.load.verdict_rows import (
     ingest_rate_row,
     latency_row,
     read_rate_row,
+    window_row,
 )
 
 DOC = "runbooks/pre-release-load-test.md"
@@ -66,6 +71,13 @@ def _latency_judge(check_id: str, kind: RequestKind, percentile: str) -> Any:
 
 def _whole_run_judge(build: Any) -> Any:
     return lambda run: build(run).outcome(run.profile)
+
+
+def _window_judge(run: Run) -> Outcome:
+    row = window_row(run)
+    if row is None:
+        return skipped("the run was asked for no run time (it ran until stopped): no window")
+    return row.outcome(run.profile)
 
 
 def _catalogue() -> list[Check]:
@@ -126,6 +138,19 @@ def _catalogue() -> list[Check]:
         )
         for check_id, title, build, fix, what in whole_run
     ]
+    checks.append(
+        Check(
+            WINDOW_ID,
+            "The requests cover the measured time asked (the run did not stop early)",
+            Severity.HIGH,
+            WINDOW_FIX,
+            _window_judge,
+            reads=f"{_READS}: the last request's time against the stats reset and the end "
+            "asked (--run-time)",
+            runs_on="both",
+            doc=DOC,
+        )
+    )
     return checks
 
 
@@ -144,6 +169,7 @@ def evaluate(measured: Measurements, profile: Profile, narrowed_by: str = "") ->
         for (kind_id, percentile), check_id in LATENCY_CHECK_IDS.items()
     ]
     rows += [ingest_rate_row(run), read_rate_row(run), burst_row(run), error_ratio_row(run)]
+    rows.append(window_row(run))
     return [row for row in rows if row is not None]
 
 

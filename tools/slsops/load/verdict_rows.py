@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from slsops.framework.model import Outcome, Status, skipped
-from slsops.load.check_ids import BURST_ID, ERROR_RATIO_ID, INGEST_RATE_ID, READ_RATE_ID
-from slsops.load.measurements import KINDS_BY_ID, Measurements, RequestKind
+from slsops.load.check_ids import (
+    BURST_ID,
+    ERROR_RATIO_ID,
+    INGEST_RATE_ID,
+    READ_RATE_ID,
+    WINDOW_ID,
+)
+from slsops.load.measurements import KINDS_BY_ID, WINDOW_COVERAGE, Measurements, RequestKind
 from slsops.load.profile import Profile
 
 
@@ -76,6 +82,10 @@ RATE_FIX = (
 ERROR_FIX = (
     "See runbooks/pre-release-load-test.md, 'Error breach': read the Failures section of the "
     "HTML report (status codes, wrong answers), then the functions' logs."
+)
+WINDOW_FIX = (
+    "See runbooks/pre-release-load-test.md, 'The run ended early': read Locust's log for an "
+    "interruption, lost workers or users that stopped, then re-run to the end."
 )
 _UNMEASURED_FIX = (
     "Run the scenarios that make these requests (drop --tags/--classes, or choose a profile "
@@ -190,7 +200,7 @@ def _rate_row(
 def _early(measured: Measurements) -> str:
     """Why a rate is over more time than its requests span: the run stopped early."""
     short = measured.asked_window_s - measured.window_s
-    if short <= 0.1 * measured.asked_window_s:
+    if short <= (1 - WINDOW_COVERAGE) * measured.asked_window_s:
         return ""
     return (
         f"; the requests ended {short:.1f} s early (last one {measured.window_s:.1f} s into the "
@@ -274,4 +284,43 @@ def error_ratio_row(run: Run) -> Row:
         f"(status or content){raised}, {ratio:.3%}; target <= {bound:.3%}",
         evidence,
         ERROR_FIX,
+    )
+
+
+def window_row(run: Run) -> Row | None:
+    """Did the requests cover the measured time asked (at least WINDOW_COVERAGE of it)?
+
+    Gated whatever the profile: a run that stopped early measured less than it was asked to,
+    whether or not the profile sets a rate (the rates already count the missing time as
+    nothing). None when the run was asked for no run time (it ran until stopped): there is no
+    asked time to cover.
+    """
+    measured = run.measured
+    coverage = measured.window_coverage
+    if coverage is None:
+        return None
+    asked = measured.asked_window_s
+    ok = coverage >= WINDOW_COVERAGE
+    end = (
+        f"the last request came {measured.window_s:.1f} s into it"
+        if measured.total_requests
+        else "no request was made in it"
+    )
+    return Row(
+        WINDOW_ID,
+        "measured window (requests cover the time asked)",
+        f">= {WINDOW_COVERAGE:.0%} of {asked:.1f} s",
+        f"{measured.window_s:.1f} s ({min(coverage, 9.99):.0%})",
+        Status.PASS if ok else Status.FAIL,
+        f"measured window: {asked:.1f} s asked, {end} ({coverage:.0%}; target >= "
+        f"{WINDOW_COVERAGE:.0%})"
+        + ("" if ok else f": the run ended {asked - measured.window_s:.1f} s early"),
+        {
+            "window_s": round(measured.window_s, 3),
+            "asked_window_s": round(asked, 3),
+            "coverage": round(coverage, 4),
+            "target": WINDOW_COVERAGE,
+            "requests": measured.total_requests,
+        },
+        WINDOW_FIX,
     )
