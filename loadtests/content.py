@@ -1,6 +1,12 @@
-"""Content checks of GET /logs/recent and batch POST /logs answers: a wrong answer is a
-failure, like a 5xx.
+"""Content checks of GET /logs/recent and POST /logs answers: a wrong answer is a failure,
+like a 5xx.
 
+The answer shapes are the service's (service/log_service/): a single POST answers 201
+``{"message": ..., "log_id": <the id sent>}`` (ingest.store_single); a batch answers one result
+per entry (``index``, ``log_id``, ``status``) beside a ``message`` (ingest.store_batch); a read
+answers ``{"logs": [...], "count": n, "next_token": <str or null>}`` (recent.handle_get), each
+entry the public view of a stored item (items.public_view) with at least ``log_id``,
+``service_name``, ``timestamp``, ``level`` (one of :data:`LEVELS`) and ``message`` as strings.
 The service promises newest first (timestamp, then log_id, descending, as in the sort key),
 ``count`` equal to the entries returned and never above ``limit``, the service and levels asked
 for, nothing before ``since``, and pages that continue where the previous one stopped.
@@ -12,6 +18,10 @@ No Locust import: the tests use it directly.
 from __future__ import annotations
 
 from typing import Any
+
+# The levels the service stores (service/log_service/limits.py LEVELS; a test keeps them equal).
+LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR"})
+ENTRY_TEXT_FIELDS = ("log_id", "service_name", "timestamp", "level", "message")
 
 
 def order_key(entry: dict) -> tuple[str, str]:
@@ -36,6 +46,13 @@ def check_page(
             return f"{type(entry).__name__} in 'logs' is not a log entry"
         if not isinstance(entry.get("timestamp"), str) or not isinstance(entry.get("log_id"), str):
             return "entry without a timestamp and log_id"
+        missing = [f for f in ENTRY_TEXT_FIELDS if not isinstance(entry.get(f), str)]
+        if missing:
+            return f"entry {entry['log_id']!r} without {', '.join(missing)} (strings)"
+        if entry["level"] not in LEVELS:
+            return f"entry {entry['log_id']!r} with level {entry['level']!r} (not one of LEVELS)"
+    if "next_token" not in body or not isinstance(body["next_token"], str | None):
+        return "body without a 'next_token' (a string or null)"
     if body.get("count") != len(logs):
         return f"count {body.get('count')!r} != {len(logs)} entries returned"
     if len(logs) > limit:
@@ -57,6 +74,18 @@ def check_page(
     return None
 
 
+def single_problem(body: Any, sent_id: str) -> str | None:
+    """Why a 201 answer to a single POST /logs is wrong (None: right): it names the entry
+    sent (``log_id``) and says so (``message``)."""
+    if not isinstance(body, dict):
+        return "201 without a JSON object"
+    if body.get("log_id") != sent_id:
+        return "201 without the log_id sent"
+    if not isinstance(body.get("message"), str) or not body["message"]:
+        return "201 without a message"
+    return None
+
+
 def batch_outcome(body: Any, sent_ids: list[str]) -> tuple[int, str | None]:
     """The entries a 201/207 batch answer shows stored, and why it is wrong (None: right).
 
@@ -75,6 +104,8 @@ def batch_outcome(body: Any, sent_ids: list[str]) -> tuple[int, str | None]:
     stored = sum(ok and r.get("status") == "stored" for ok, r in zip(mine, results, strict=True))
     if not all(mine):
         return stored, f"result {mine.index(False)} is not the entry sent at that index"
+    if not isinstance(body.get("message"), str):
+        return stored, "without a message"
     if stored != size:
         why = sorted({str(r.get("error")) for r in results if r.get("error")})
         return stored, f"{size - stored} of {size} not stored" + (

@@ -14,12 +14,14 @@ OnCallUser             mixed, oncall           services logging while an on-call
 =====================  ======================  ==================================================
 
 Every request is signed with SigV4 just before it is sent, over the exact bytes sent, with the
-ingest role's credentials for POST and the read role's for GET (loadtests/signing.py). Reads
-check the content: newest first (timestamp, then log_id, descending), ``count`` equal to the
-entries returned and not above ``limit``, and for per-service reads the service, levels and time
-range asked for; a wrong answer is a failure, as a wrong status is. A batch that stores only
-some entries (207), or whose results are not the entries sent (index, log_id), is a failure
-too; the entries it shows stored are counted for the logs/s metric.
+ingest role's credentials for POST and the read role's for GET (loadtests/signing.py). Every
+answer is checked against the shape the service documents (loadtests/content.py): a single
+POST names the entry sent, each entry read carries its log_id, service, timestamp, level and
+message. Reads check the content: newest first (timestamp, then log_id, descending),
+``count`` equal to the entries returned and not above ``limit``, and for per-service reads the
+service, levels and time range asked for; a wrong answer is a failure, as a wrong status is.
+A batch that stores only some entries (207), or whose results are not the entries sent (index,
+log_id), is a failure too; the entries it shows stored are counted for the logs/s metric.
 
 Run it through ``nox -s load`` (or ``python -m slsops.load.run``), which also judges the run;
 loadtests/README.md has the command lines, distributed ones included.
@@ -31,7 +33,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from content import batch_outcome, check_page, order_key
+from content import batch_outcome, check_page, order_key, single_problem
 from gate import STATE
 from locust import FastHttpUser, tag, task
 from payloads import LogFactory, body_bytes
@@ -81,9 +83,9 @@ class SignedApiUser(FastHttpUser):
             if response.status_code != 201:
                 response.failure(_status_problem(response))
                 return
-            body = _json(response)
-            if not isinstance(body, dict) or body.get("log_id") != entry["log_id"]:
-                response.failure("201 without the log_id sent")
+            problem = single_problem(_json(response), entry["log_id"])
+            if problem:
+                response.failure(problem)
                 return
             STATE.entries.add(1)
 

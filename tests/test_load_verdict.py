@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "loadtests" / "targets.toml"
 sys.path.insert(0, str(ROOT / "loadtests"))
 
-from content import batch_outcome, check_page  # noqa: E402  (loadtests/ is not a package)
+import content  # noqa: E402  (loadtests/ is not a package)
+from content import batch_outcome, check_page  # noqa: E402
 
 PROFILE = parse_profile(
     "gate",
@@ -531,7 +532,17 @@ def test_unknown_profile_names_the_known_ones() -> None:
 
 # ------------------------------------------------------------------ content checks of reads
 def _entry(ts: str, log_id: str, service: str = "svc", level: str = "ERROR") -> dict:
-    return {"timestamp": ts, "log_id": log_id, "service_name": service, "level": level}
+    """An entry as the service's public view has it (log_service.items.public_view)."""
+    return {
+        "log_id": log_id,
+        "service_name": service,
+        "timestamp": ts,
+        "ingested_at": ts,
+        "level": level,
+        "log_type": "application",
+        "message": "m",
+        "metadata": None,
+    }
 
 
 NEWEST_FIRST = [
@@ -541,8 +552,11 @@ NEWEST_FIRST = [
 ]
 
 
+PAGE = {"logs": NEWEST_FIRST, "count": 3, "next_token": None}
+
+
 def test_a_right_page_passes() -> None:
-    body = {"logs": NEWEST_FIRST, "count": 3, "next_token": None}
+    body = PAGE
     assert (
         check_page(body, 3, service="svc", levels={"ERROR"}, since="2026-01-01T00:00:00.000Z")
         is None
@@ -552,15 +566,15 @@ def test_a_right_page_passes() -> None:
 @pytest.mark.parametrize(
     ("body", "kwargs", "problem"),
     [
-        ({"logs": NEWEST_FIRST[::-1], "count": 3}, {}, "not newest first"),
-        ({"logs": NEWEST_FIRST, "count": 3}, {"limit": 2}, "for limit 2"),
-        ({"logs": NEWEST_FIRST, "count": 2}, {}, "count 2 != 3"),
+        ({"logs": NEWEST_FIRST[::-1], "count": 3, "next_token": None}, {}, "not newest first"),
+        (PAGE, {"limit": 2}, "for limit 2"),
+        ({"logs": NEWEST_FIRST, "count": 2, "next_token": None}, {}, "count 2 != 3"),
         ({"items": []}, {}, "no 'logs' list"),
-        ({"logs": NEWEST_FIRST, "count": 3}, {"service": "other"}, "in a read of 'other'"),
-        ({"logs": NEWEST_FIRST, "count": 3}, {"levels": {"WARN"}}, "outside filter"),
-        ({"logs": NEWEST_FIRST, "count": 3}, {"since": "2026-01-01T00:00:02.000Z"}, "before"),
+        (PAGE, {"service": "other"}, "in a read of 'other'"),
+        (PAGE, {"levels": {"WARN"}}, "outside filter"),
+        (PAGE, {"since": "2026-01-01T00:00:02.000Z"}, "before"),
         (
-            {"logs": NEWEST_FIRST, "count": 3},
+            PAGE,
             {"after": ("2026-01-01T00:00:02.000Z", "q")},
             "newer than the previous page",
         ),
@@ -586,9 +600,64 @@ def test_a_malformed_or_repeated_entry_is_a_failure_not_an_exception(
 ) -> None:
     """A check that raises leaves the request unreported by Locust (neither success nor
     failure): a wrong answer would vanish from the error ratio. Every wrong page is a problem."""
-    body = {"logs": logs, "count": len(logs)}
+    body = {"logs": logs, "count": len(logs), "next_token": None}
     assert problem in (check_page(body, 10, service="svc", levels={"ERROR"}) or "")
     assert problem in (check_page(body, 10) or "")
+
+
+def _without(field: str) -> list[dict]:
+    return [{k: v for k, v in NEWEST_FIRST[0].items() if k != field}]
+
+
+@pytest.mark.parametrize(
+    ("logs", "problem"),
+    [
+        # A newest read (no service or level asked) accepted entries without either.
+        (_without("service_name"), "without service_name"),
+        (_without("level"), "without level"),
+        (_without("message"), "without message"),
+        ([{**NEWEST_FIRST[0], "level": "SEVERE"}], "with level 'SEVERE'"),
+        ([{**NEWEST_FIRST[0], "service_name": 7}], "without service_name"),
+    ],
+)
+def test_an_entry_not_in_the_services_shape_is_a_failure_in_every_read(
+    logs: list, problem: str
+) -> None:
+    body = {"logs": logs, "count": 1, "next_token": None}
+    assert problem in (check_page(body, 10) or "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"logs": [], "count": 0},  # no next_token at all
+        {"logs": [], "count": 0, "next_token": 5},
+    ],
+)
+def test_a_read_answer_without_next_token_is_a_failure(body: dict) -> None:
+    assert "next_token" in (check_page(body, 10) or "")
+    assert check_page({**body, "next_token": "abc"}, 10) is None
+
+
+def test_the_content_checks_know_the_services_levels() -> None:
+    from log_service.limits import LEVELS
+
+    assert set(LEVELS) == content.LEVELS
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"message": "Log entry created successfully", "log_id": "x"}, "without the log_id sent"),
+        ({"log_id": "id-0"}, "without a message"),
+        ({"message": "", "log_id": "id-0"}, "without a message"),
+        (["id-0"], "without a JSON object"),
+        (None, "without a JSON object"),
+    ],
+)
+def test_a_wrong_single_ingest_answer_is_a_failure(body: object, problem: str) -> None:
+    assert problem in (content.single_problem(body, "id-0") or "")
+    assert content.single_problem({"message": "ok", "log_id": "id-0"}, "id-0") is None
 
 
 # ------------------------------------------------------------------ content checks of batches
@@ -617,6 +686,7 @@ def test_a_batch_answer_with_every_entry_stored_passes() -> None:
         (_results("stored", "stored", "stored", ids=["id-0", "id-1", "x"]), 2, "not the entry"),
         (_results("stored", "stored", "stored", ids=["id-1", "id-0", "id-2"]), 1, "not the entry"),
         ({"results": [{"index": 0, "log_id": "id-0", "status": "stored"}, 1, 2]}, 1, "not the"),
+        ({"results": _results("stored", "stored", "stored")["results"]}, 3, "without a message"),
     ],
 )
 def test_a_wrong_batch_answer_is_a_failure_and_counts_only_its_stored_entries(
