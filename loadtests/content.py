@@ -12,11 +12,14 @@ The service promises newest first (timestamp, then log_id, descending, as in the
 for, nothing before ``since``, and pages that continue where the previous one stopped.
 A check never raises on a malformed answer: Locust reports neither success nor failure for a
 request whose check raised, so the wrong answer would vanish from the error ratio.
-No Locust import: the tests use it directly.
+An empty read is wrong too once this run has had entries acknowledged that the read must
+include (:class:`Acknowledged`). No Locust import: the tests use it directly.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 # The levels the service stores (service/log_service/limits.py LEVELS; a test keeps them equal).
@@ -112,3 +115,82 @@ def batch_outcome(body: Any, sent_ids: list[str]) -> tuple[int, str | None]:
             f" ({'; '.join(why)})" if why else ""
         )
     return stored, None
+
+
+# How long after an acknowledged write a read may still miss it. Both reads are eventually
+# consistent on AWS (service/log_service/reader.py queries without ConsistentRead): the newest
+# read across services goes through the write-sharded global secondary index, which DynamoDB
+# updates asynchronously (usually within a second, longer under load): a few seconds; the
+# per-service read queries the table itself, whose eventually consistent reads reflect a write
+# "usually within a second": 2 s. The local stack (moto) is consistent at once.
+NEWEST_READ_GRACE_S = 5.0
+SERVICE_READ_GRACE_S = 2.0
+
+
+@dataclass
+class _Slot:
+    """Entries acknowledged for one (service, level): how many, the first and the newest
+    (entry timestamp, monotonic time of the acknowledgement)."""
+
+    count: int
+    first: tuple[str, float]
+    newest: tuple[str, float]
+
+
+class Acknowledged:
+    """What this process saw stored, as little as the empty-read check needs.
+
+    One slot per (service, level), so memory is bounded by the generator's services and the
+    four levels whatever the run's length: the count, the first entry and the newest entry
+    acknowledged (its timestamp and when the acknowledgement came). A read must not be empty
+    when a slot it covers holds an entry acknowledged more than ``grace_s`` ago whose timestamp
+    is within the read's ``since``; checking the first and the newest entry of a slot only
+    misses some empty reads (never flags a right one).
+    """
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._slots: dict[tuple[str, str], _Slot] = {}
+
+    def note(self, service: str, level: str, timestamp: str) -> None:
+        """An entry the service acknowledged as stored (201, or ``stored`` in a batch)."""
+        seen = (timestamp, self._clock())
+        slot = self._slots.get((service, level))
+        if slot is None:
+            self._slots[(service, level)] = _Slot(1, seen, seen)
+            return
+        slot.count += 1
+        if timestamp >= slot.newest[0]:
+            slot.newest = seen
+
+    def empty_problem(
+        self,
+        grace_s: float,
+        service: str | None = None,
+        levels: set[str] | None = None,
+        since: str | None = None,
+    ) -> str | None:
+        """Why an empty first page of this read is wrong, or None when it may be empty."""
+        now = self._clock()
+        slots = [
+            slot
+            for (slot_service, level), slot in self._slots.items()
+            if (service is None or slot_service == service) and (levels is None or level in levels)
+        ]
+        due = [
+            acked
+            for slot in slots
+            for timestamp, acked in (slot.first, slot.newest)
+            if now - acked > grace_s and (since is None or timestamp >= since)
+        ]
+        if not due:
+            return None
+        count = sum(slot.count for slot in slots)
+        what = f"service {service!r}" if service is not None else "any service"
+        if levels is not None:
+            what += f" at level {'/'.join(sorted(levels))}"
+        return (
+            f"empty page, although this run had {count} entr{'y' if count == 1 else 'ies'} of "
+            f"{what} acknowledged, the first {now - min(due):.1f} s ago (a read may lag "
+            f"{grace_s:g} s)"
+        )

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from content import Acknowledged
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 from signing import RoleCredentialCache
@@ -78,6 +79,7 @@ class GateState:
     stack: Stack | None = None
     credentials: RoleCredentialCache | None = None
     entries = EntryCounter()
+    acknowledged = Acknowledged()  # what this process saw stored: empty reads are checked by it
     batch_size = 25
     read_pages = 3
     started_at = datetime.now(UTC)

@@ -33,7 +33,14 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from content import batch_outcome, check_page, order_key, single_problem
+from content import (
+    NEWEST_READ_GRACE_S,
+    SERVICE_READ_GRACE_S,
+    batch_outcome,
+    check_page,
+    order_key,
+    single_problem,
+)
 from gate import STATE
 from locust import FastHttpUser, tag, task
 from payloads import LogFactory, body_bytes
@@ -88,6 +95,7 @@ class SignedApiUser(FastHttpUser):
                 response.failure(problem)
                 return
             STATE.entries.add(1)
+            STATE.acknowledged.note(entry["service_name"], entry["level"], entry["timestamp"])
 
     def ingest_batch(self) -> None:
         batch = self.logs.batch(STATE.batch_size)
@@ -100,6 +108,9 @@ class SignedApiUser(FastHttpUser):
             STATE.entries.add(stored)
             if problem:
                 response.failure(f"{response.status_code}: {problem}")
+                return
+            for entry in batch["logs"]:  # every one stored (a partial answer noted none)
+                STATE.acknowledged.note(entry["service_name"], entry["level"], entry["timestamp"])
 
     def read_newest(self) -> None:
         limit = self.logs.limit()
@@ -107,7 +118,10 @@ class SignedApiUser(FastHttpUser):
             if response.status_code != 200:
                 response.failure(_status_problem(response))
                 return
-            problem = check_page(_json(response), limit)
+            body = _json(response)
+            problem = check_page(body, limit)
+            if not problem and not body["logs"]:
+                problem = STATE.acknowledged.empty_problem(NEWEST_READ_GRACE_S)
             if problem:
                 response.failure(problem)
 
@@ -128,6 +142,12 @@ class SignedApiUser(FastHttpUser):
                     return
                 body = _json(response)
                 problem = check_page(body, limit, last_key, service, level_set, since)
+                if not problem and not body["logs"] and "next_token" not in params:
+                    # The first page (a later one may be empty: the service stops at the limit
+                    # without reading further).
+                    problem = STATE.acknowledged.empty_problem(
+                        SERVICE_READ_GRACE_S, service, level_set, since
+                    )
                 if problem:
                     response.failure(problem)
                     return

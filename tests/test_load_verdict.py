@@ -660,6 +660,58 @@ def test_a_wrong_single_ingest_answer_is_a_failure(body: object, problem: str) -
     assert content.single_problem({"message": "ok", "log_id": "id-0"}, "id-0") is None
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+T0 = "2026-01-01T00:00:00.000Z"
+
+
+def test_an_empty_read_after_acknowledged_entries_is_a_failure() -> None:
+    """A read service that always answered an empty list passed every content check and
+    counted toward queries/s. Once this run has had entries acknowledged that a read must
+    include, for longer than the read may lag, an empty first page is a wrong answer."""
+    clock = FakeClock()
+    acked = content.Acknowledged(clock)
+    assert acked.empty_problem(5.0) is None  # nothing stored yet: empty is right
+    acked.note("svc-a", "ERROR", T0)
+    acked.note("svc-a", "INFO", T0)
+    assert acked.empty_problem(5.0) is None  # within the grace (the index may lag)
+    assert acked.empty_problem(2.0, "svc-a") is None
+    clock.now += 2.5
+    assert acked.empty_problem(5.0) is None  # the newest read's index: 5 s
+    problem = acked.empty_problem(2.0, "svc-a")  # the table itself: 2 s
+    assert problem and "2 entries of service 'svc-a' acknowledged" in problem, problem
+    clock.now += 3
+    problem = acked.empty_problem(5.0)
+    assert problem and "empty page" in problem and "any service" in problem, problem
+    # What the read asks for decides: another service, another level, a later since.
+    assert acked.empty_problem(2.0, "svc-b") is None
+    assert acked.empty_problem(2.0, "svc-a", {"WARN"}) is None
+    assert "1 entry of service 'svc-a' at level DEBUG/ERROR" in (
+        acked.empty_problem(2.0, "svc-a", {"ERROR", "DEBUG"}) or ""
+    )
+    assert acked.empty_problem(2.0, "svc-a", None, "2026-01-01T00:00:01.000Z") is None
+
+
+def test_the_empty_read_check_remembers_the_newest_entry_of_a_slot() -> None:
+    """Bounded memory (one slot per service and level), yet a later entry within ``since``
+    still makes an empty read wrong when the first one is older than ``since``."""
+    clock = FakeClock()
+    acked = content.Acknowledged(clock)
+    for second in range(1000):
+        acked.note("svc", "INFO", f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}.000Z")
+    assert len(acked._slots) == 1
+    clock.now += 3
+    since = "2026-01-01T00:16:00.000Z"  # after the first entry, before the newest
+    problem = acked.empty_problem(2.0, "svc", None, since)
+    assert problem and "1000 entries" in problem, problem
+
+
 # ------------------------------------------------------------------ content checks of batches
 SENT = ["id-0", "id-1", "id-2"]
 
