@@ -8,6 +8,8 @@ Imported by locustfile.py; keeps Locust's event plumbing out of the user classes
   counts requests. In distributed mode every worker sends its count with each stats report
   (``report_to_master``) and the master adds them up (``worker_report``), so the master's
   total matches its aggregated request stats.
+* Exceptions of the users' tasks (``user_error``) and the times of successful requests (a
+  second ``RequestStats``: latency is judged over successes only) are counted the same way.
 * Warm-up: ``--warmup S`` resets Locust's stats and the entry count S seconds after every
   user has started (on the master, whose stats are the aggregate), so cold starts and first
   connections stay out of the verdict; with ``--reset-stats`` instead, the reset happens as
@@ -32,6 +34,7 @@ import gevent
 from content import Acknowledged
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import RequestStats, StatsEntry
 from signing import RoleCredentialCache
 
 from slsops.contract import ROUTE_CLIENT_ROLES
@@ -79,6 +82,10 @@ class GateState:
     stack: Stack | None = None
     credentials: RoleCredentialCache | None = None
     entries = EntryCounter()
+    task_errors = EntryCounter()  # exceptions of the users' tasks since the last reset
+    # Only the requests that succeeded (no exception): their times are the latency judged
+    # (slsops.load.measurements.measure says why).
+    successes = RequestStats(use_response_times_cache=False)
     acknowledged = Acknowledged()  # what this process saw stored: empty reads are checked by it
     batch_size = 25
     read_pages = 3
@@ -196,34 +203,64 @@ def _preflight_credentials() -> None:
             _fail_fast(f"cannot assume the {role} role: {type(exc).__name__}: {exc}", 3)
 
 
+def _reset_counts() -> None:
+    """With Locust's stats: the entry count, the task exceptions, the successes' times."""
+    STATE.entries.reset()
+    STATE.task_errors.reset()
+    STATE.successes.reset_all()
+
+
 def _wire_entry_counting(environment: Any) -> None:
+    """Count entries stored, task exceptions and successful requests' times in each process,
+    send them with every worker report, add them up on the master; reset them with the stats."""
     runner = environment.runner
+
+    @environment.events.request.add_listener
+    def time_success(
+        request_type: str, name: str, response_time: Any, response_length: int, **kw: Any
+    ) -> None:
+        if kw.get("exception") is None:
+            STATE.successes.log_request(request_type, name, response_time, response_length)
+
+    @environment.events.user_error.add_listener
+    def count_task_error(**_kw: Any) -> None:
+        STATE.task_errors.add(1)
 
     if isinstance(runner, WorkerRunner):
 
         @environment.events.report_to_master.add_listener
         def send_entries(client_id: str, data: dict, **_kw: Any) -> None:
             data["slsops_entries_stored"] = STATE.entries.take()
+            data["slsops_task_errors"] = STATE.task_errors.take()
+            data["slsops_successes"] = [
+                entry.get_stripped_report()  # serialised, then zeroed: a delta, as Locust's
+                for entry in STATE.successes.entries.values()
+                if entry.num_requests
+            ]
 
     elif isinstance(runner, MasterRunner):
 
         @environment.events.worker_report.add_listener
         def add_entries(client_id: str, data: dict, **_kw: Any) -> None:
             STATE.entries.add(int(data.get("slsops_entries_stored", 0)))
+            STATE.task_errors.add(int(data.get("slsops_task_errors", 0)))
+            for report in data.get("slsops_successes", []):
+                entry = StatsEntry.unserialize(report, STATE.successes)
+                STATE.successes.entries[(entry.name, entry.method)].extend(entry)
 
     warmup = float(getattr(environment.parsed_options, "warmup", 0.0) or 0.0)
 
     @environment.events.spawning_complete.add_listener
     def reset_with_stats(user_count: int, **_kw: Any) -> None:
         if environment.reset_stats:  # Locust resets its stats now (--reset-stats)
-            STATE.entries.reset()
+            _reset_counts()
         if warmup > 0 and not isinstance(runner, WorkerRunner):
             gevent.spawn_later(warmup, end_warmup)
 
     def end_warmup() -> None:
         log.info("warm-up of %.0f s over: stats and entry count reset", warmup)
         environment.stats.reset_all()
-        STATE.entries.reset()
+        _reset_counts()
 
 
 @events.test_start.add_listener
@@ -257,11 +294,14 @@ def judge(environment: Any, **_kwargs: Any) -> None:
         environment.process_exit_code = exc.exit_code
         return
     # Exceptions of the users' tasks (a content check that raised leaves its request out of
-    # Locust's stats): kept by the runner for the whole run, warm-up included.
-    exceptions = getattr(environment.runner, "exceptions", None) or {}
-    task_errors = sum(int(row.get("count", 0)) for row in exceptions.values())
+    # Locust's stats), counted since the stats reset: the runner's own ``exceptions`` table
+    # covers the whole run, warm-up included.
     measured = measure(
-        environment.stats, STATE.entries.value, task_errors, until=_asked_end(options, clock)
+        environment.stats,
+        STATE.entries.value,
+        STATE.task_errors.value,
+        until=_asked_end(options, clock),
+        successes=STATE.successes,
     )
     narrowed_by = options.gate_narrowed_by
     rows = verdict.evaluate(measured, profile, narrowed_by)

@@ -416,6 +416,54 @@ def test_measure_reads_locust_stats_shape() -> None:
     assert measured.window_s == 10.0 and measured.logs_per_s == 9.9 and measured.peak_rps == 12
 
 
+def _stats_entry(n: int, fails: int, times: dict[int, int]) -> SimpleNamespace:
+    """A StatsEntry stand-in: counts and a histogram of response times (ms -> requests)."""
+
+    def percentile(p: float) -> int:
+        seen = 0
+        for t in sorted(times):
+            seen += times[t]
+            if seen >= n * p:
+                return t
+        return 0
+
+    return SimpleNamespace(
+        num_requests=n, num_failures=fails, get_response_time_percentile=percentile
+    )
+
+
+def test_latency_is_judged_over_successful_requests_only() -> None:
+    """Locust logs every request's time, failed or not: 60 fast failures (a 2 ms 503) among
+    100 single ingests made the P50 2 ms although every success took 300 ms. The percentiles
+    come from the successes' histogram the gate keeps; the counts from Locust's stats."""
+    key = ("/logs (single)", "POST")
+    everything = _stats_entry(100, 60, {2: 60, 300: 40})
+    stats = SimpleNamespace(
+        entries={key: everything},
+        total=SimpleNamespace(
+            num_requests=100, num_failures=60, start_time=1000.0, last_request_timestamp=1100.0
+        ),
+    )
+    successes = SimpleNamespace(entries={key: _stats_entry(40, 0, {300: 40})})
+    measured = measure(stats, 40, successes=successes)
+    single = measured.kinds["ingest_single"]
+    assert (single.requests, single.failures, single.p50_ms, single.timed) == (100, 60, 300, 40)
+    row = {r.check_id: r for r in verdict.evaluate(measured, PROFILE)}["LOAD-INGEST-SINGLE-P50"]
+    assert row.status is Status.FAIL and "300 ms over 40 successful requests" in row.detail
+    assert "(60 failed excluded)" in row.detail, row.detail
+    # Locust's own percentiles (no successes' histogram): the failures are in them, so a gated
+    # latency FAILs rather than passing on the failures' times.
+    locust_only = measure(stats, 40)
+    assert locust_only.kinds["ingest_single"].p50_ms == 2
+    rows = {r.check_id: r for r in verdict.evaluate(locust_only, PROFILE)}
+    assert rows["LOAD-INGEST-SINGLE-P50"].status is Status.FAIL
+    assert "60 of them failed" in rows["LOAD-INGEST-SINGLE-P50"].detail
+    # Every request failed: no latency to judge, a FAIL (never a 0 ms PASS).
+    none_ok = measure(stats, 0, successes=SimpleNamespace(entries={}))
+    row = {r.check_id: r for r in verdict.evaluate(none_ok, PROFILE)}["LOAD-INGEST-SINGLE-P99"]
+    assert row.status is Status.FAIL and "no latency to judge" in row.detail
+
+
 def test_every_shipped_profile_parses() -> None:
     for name in ("aws", "local", "impossible"):
         profile = load_profile(TARGETS, name)

@@ -50,11 +50,26 @@ KINDS_BY_ID = {kind.id: kind for kind in KINDS}
 
 @dataclass(frozen=True)
 class KindStats:
+    """One request kind: requests, failures, and percentiles of the response times.
+
+    ``timed``: the requests the percentiles are over; None means every successful one
+    (``requests - failures``). ``failures_timed``: failed requests whose times are in the
+    percentiles (Locust's own percentiles count them): a latency check judges nothing it
+    cannot separate from failures (see :func:`measure`).
+    """
+
     requests: int
     failures: int
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    timed: int | None = None
+    failures_timed: int = 0
+
+    @property
+    def successes_timed(self) -> int:
+        timed = self.requests - self.failures if self.timed is None else self.timed
+        return timed - self.failures_timed
 
 
 @dataclass(frozen=True)
@@ -123,19 +138,34 @@ class Measurements:
             "task_errors": self.task_errors,
             "error_ratio": round(self.error_ratio, 6),
             "peak_rps": self.peak_rps,
-            "kinds": {k: vars(s) for k, s in self.kinds.items()},
+            "kinds": {
+                k: vars(s) | {"successes_timed": s.successes_timed} for k, s in self.kinds.items()
+            },
         }
 
 
 def measure(
-    stats: Any, entries_stored: int, task_errors: int = 0, until: float | None = None
+    stats: Any,
+    entries_stored: int,
+    task_errors: int = 0,
+    until: float | None = None,
+    successes: Any = None,
 ) -> Measurements:
     """Read Locust's aggregated ``RequestStats`` (duck-typed, so no Locust import here).
 
     The window is the one Locust uses for its own averages: from the (last) stats reset to the
-    last request. Kinds that made no request are left out. ``task_errors``: the exceptions
-    Locust's runner logged for the run (``runner.exceptions``). ``until``: the epoch time the
-    run was asked to end at (test start + ``--run-time``), which sets ``asked_window_s``.
+    last request. Kinds that made no request are left out. ``task_errors``: the exceptions the
+    users' tasks raised in the measured window. ``until``: the epoch time the run was asked to
+    end at (test start + ``--run-time``), which sets ``asked_window_s``.
+
+    Latency is judged over successful requests only. Locust logs every request's time in its
+    stats, failed or not (``runners.Runner``'s ``on_request`` calls ``log_request`` before
+    ``log_error``), so a fast 4xx/5xx or a fast empty answer would lower the percentiles. The
+    gate keeps a second ``RequestStats`` into which only requests without an exception are
+    logged (loadtests/gate.py; aggregated from workers like Locust's own), and passes it as
+    ``successes``: the percentiles come from it, the counts from ``stats``. Without it the
+    percentiles are Locust's, and ``failures_timed`` says how many failures they include, which
+    fails a gated latency check rather than judging it (verdict_rows.latency_row).
     """
     kinds: dict[str, KindStats] = {}
     for kind in KINDS:
@@ -145,12 +175,20 @@ def measure(
         entry = stats.entries[key]
         if entry.num_requests == 0:
             continue
+        if successes is None:
+            timed, failures_timed, source = entry.num_requests, entry.num_failures, entry
+        else:
+            source = successes.entries.get(key)  # .get: indexing would create an entry
+            timed = source.num_requests if source is not None else 0
+            failures_timed = 0
         kinds[kind.id] = KindStats(
             requests=entry.num_requests,
             failures=entry.num_failures,
-            p50_ms=entry.get_response_time_percentile(0.50),
-            p95_ms=entry.get_response_time_percentile(0.95),
-            p99_ms=entry.get_response_time_percentile(0.99),
+            p50_ms=source.get_response_time_percentile(0.50) if timed else 0,
+            p95_ms=source.get_response_time_percentile(0.95) if timed else 0,
+            p99_ms=source.get_response_time_percentile(0.99) if timed else 0,
+            timed=timed,
+            failures_timed=failures_timed,
         )
     total = stats.total
     window = 0.0

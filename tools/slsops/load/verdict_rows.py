@@ -127,6 +127,40 @@ def latency_row(check_id: str, kind: RequestKind, percentile: str, run: Run) -> 
             _UNMEASURED_FIX,
         )
     value = getattr(stats, key)
+    ok_count = stats.successes_timed
+    evidence |= {
+        "requests": stats.requests,
+        "failures": stats.failures,
+        "successes_timed": ok_count,
+        "failures_timed": stats.failures_timed,
+    }
+    if ok_count <= 0:
+        return Row(
+            check_id,
+            metric,
+            _ms(bound),
+            "no success",
+            Status.FAIL,
+            f"{percentile} of {kind.method} {kind.name}: none of its {stats.requests} requests "
+            "succeeded, so there is no latency to judge (failures' times are not a latency)",
+            evidence,
+            ERROR_FIX,
+            gated=bound is not None,
+        )
+    if stats.failures_timed and bound is not None:
+        return Row(
+            check_id,
+            metric,
+            _ms(bound),
+            f"{value:g} ms (with failures)",
+            Status.FAIL,
+            f"{percentile} of {kind.method} {kind.name} is {value:g} ms over {stats.requests} "
+            f"requests, {stats.failures_timed} of them failed: failures' times would lower it, "
+            "so it is not judged",
+            evidence | {"measured_ms": value},
+            ERROR_FIX,
+        )
+    excluded = f" ({stats.failures} failed excluded)" if stats.failures else ""
     ok = bound is None or value <= bound
     return Row(
         check_id,
@@ -135,8 +169,9 @@ def latency_row(check_id: str, kind: RequestKind, percentile: str, run: Run) -> 
         f"{value:g} ms",
         Status.PASS if ok else Status.FAIL,
         f"{percentile} of {kind.method} {kind.name} is {value:g} ms over "
-        f"{stats.requests} requests" + ("" if bound is None else f" (target <= {bound:g} ms)"),
-        evidence | {"measured_ms": value, "requests": stats.requests},
+        f"{ok_count} successful requests{excluded}"
+        + ("" if bound is None else f" (target <= {bound:g} ms)"),
+        evidence | {"measured_ms": value},
         LATENCY_FIX,
         gated=bound is not None,
     )
