@@ -340,6 +340,20 @@ def test_unreachable_endpoint_is_exit_3(clean, tmp_path):
     assert code == 3 and "cannot reach" in error
 
 
+def test_a_table_that_is_not_the_stack_files_is_not_audited(clean, tmp_path):
+    """A table of the same name in another account or region is not the deployment's."""
+    data = json.loads(clean.read_text())
+    real = data["table_arn"]["value"]
+    parts = real.split(":")
+    parts[3] = "eu-west-3"  # the deployment lives in another region
+    data["table_arn"]["value"] = ":".join(parts)
+    stack = tmp_path / "stack.json"
+    stack.write_text(json.dumps(data))
+    code, output, error = invoke("audit", "--stack", str(stack))
+    assert code == 3, output
+    assert real in error and ":".join(parts) in error
+
+
 def test_bad_options_are_exit_2(clean, tmp_path):
     assert invoke("audit", "--stack", str(tmp_path / "none.json"))[0] == 2
     assert invoke("audit", "--stack", str(clean), "--format", "yaml")[0] == 2

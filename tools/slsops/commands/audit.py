@@ -52,15 +52,24 @@ LOCAL_EXPORT_BUCKET = "slsops-audit-exports"
 
 
 def describe_source(stack: Stack) -> dict:
-    """DescribeTable of the stack's table; exit 3 when it cannot be read."""
+    """DescribeTable of the stack's table; exit 3 when it cannot be read, or when the table
+    these credentials reach by that name is not the stack file's (``table_arn``: another
+    account or region), whose verdict would be recorded as the deployment's."""
     name = str(stack["table_name"])
     try:
-        return stack.client("dynamodb").describe_table(TableName=name)["Table"]
+        table = stack.client("dynamodb").describe_table(TableName=name)["Table"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         raise PreflightError(f"cannot describe table {name}: {code}") from None
     except BotoCoreError as exc:
         raise PreflightError(f"cannot describe table {name}: {type(exc).__name__}") from None
+    if table.get("TableArn") != stack["table_arn"]:
+        raise PreflightError(
+            f"the table {name} these credentials reach is {table.get('TableArn')}, not the "
+            f"stack file's {stack['table_arn']}: another account or region (check "
+            "AWS_PROFILE and the stack file)"
+        )
+    return table
 
 
 def audit(

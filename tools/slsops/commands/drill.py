@@ -43,7 +43,7 @@ from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
 from slsops.drill.restore import Drill
 from slsops.drill.result import DrillOptions, DrillResult, parse_restore_time
-from slsops.errors import PreflightError, Terminated, UsageError
+from slsops.errors import Terminated, UsageError
 from slsops.framework.formats import emit, write_atomically
 from slsops.framework.report import Report
 from slsops.framework.runner import run_planned
@@ -169,12 +169,6 @@ def drill(
     operator = caller_identity(target)
     table = describe_source(target)
     source = str(target["table_name"])
-    if table.get("TableArn") != target["table_arn"]:
-        raise PreflightError(
-            f"the table {source} these credentials reach is {table.get('TableArn')}, not the "
-            f"stack file's {target['table_arn']}: another account or region (check "
-            "AWS_PROFILE and the stack file); a drill of it would not be the deployment's"
-        )
     client = target.client("dynamodb")
     n_segments = segments or default_segments(int(table.get("ItemCount") or 0))
     writer = canary_writer(target)
