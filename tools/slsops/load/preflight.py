@@ -25,7 +25,7 @@ API_TIMEOUT = (3.05, 10.0)
 
 def check(stack: Stack) -> None:
     """Raise PreflightError (exit 3) unless the generator could sign and reach the API."""
-    preflight.caller_identity(stack)
+    preflight.caller_identity(stack, in_deployment_account=False)  # signs with assumed roles
     for role in ROLES:
         try:
             assume_role(stack, role, session_name=f"slsops-load-preflight-{role}")
