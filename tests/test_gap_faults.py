@@ -249,13 +249,9 @@ def test_delete_answers_final_counters_and_switches_off(endpoint, ddb):
 
 
 def _stack_file(tmp_path, endpoint):
-    from slsops.deployment.stack import REQUIRED_OUTPUTS
+    from stack_outputs import stack_outputs
 
-    outputs = {
-        name: {"value": "x", "type": "string", "sensitive": False} for name in REQUIRED_OUTPUTS
-    }
-    if endpoint:
-        outputs["local_endpoint_url"] = {"value": endpoint, "type": "string", "sensitive": False}
+    outputs = stack_outputs(**({"local_endpoint_url": endpoint} if endpoint else {}))
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(outputs))
     return str(path)

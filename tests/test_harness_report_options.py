@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from stack_outputs import stack_outputs
 
 from slsops.commands.common import ReportFilters
-from slsops.deployment.stack import REQUIRED_OUTPUTS
 from slsops.errors import UsageError
 from slsops.framework.formats import render
 from slsops.framework.model import CheckResult, Severity, Status
@@ -201,9 +201,9 @@ runpy.run_module("slsops.load.run", run_name="__main__", alter_sys=True)
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_load_interrupted_in_its_preflight_exits(signum, code, tmp_path):
-    outputs = {name: {"value": "x"} for name in REQUIRED_OUTPUTS}
-    outputs["api_url"] = {"value": "http://127.0.0.1:9/prod"}
-    outputs["local_endpoint_url"] = {"value": "http://127.0.0.1:9"}
+    outputs = stack_outputs(
+        api_url="http://127.0.0.1:9/prod", local_endpoint_url="http://127.0.0.1:9"
+    )
     stack = tmp_path / "stack.json"
     stack.write_text(json.dumps(outputs), encoding="utf-8")
     script = LOAD_INTERRUPTED.replace("STACK", repr(str(stack))).replace(

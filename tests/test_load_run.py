@@ -19,8 +19,9 @@ from unittest import mock
 
 import pytest
 from botocore.credentials import Credentials
+from stack_outputs import stack_outputs
 
-from slsops.deployment.stack import REQUIRED_OUTPUTS, Stack
+from slsops.deployment.stack import Stack
 from slsops.errors import UsageError
 from slsops.load import run as load_run
 from slsops.load import scenarios
@@ -326,9 +327,9 @@ def test_bad_arguments_are_usage_errors(args: list[str], message: str, tmp_path:
 
 
 def test_a_local_stack_off_loopback_is_refused(tmp_path: Path) -> None:
-    outputs = {name: {"value": "x"} for name in REQUIRED_OUTPUTS}
-    outputs["api_url"] = {"value": "http://10.1.2.3:4567/prod"}
-    outputs["local_endpoint_url"] = {"value": "http://127.0.0.1:4566"}
+    outputs = stack_outputs(
+        api_url="http://10.1.2.3:4567/prod", local_endpoint_url="http://127.0.0.1:4566"
+    )
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(outputs), encoding="utf-8")
     with pytest.raises(UsageError, match="not on loopback"):

@@ -41,12 +41,9 @@ def malformed_stack(tmp_path: Path) -> Path:
 @pytest.fixture
 def aws_stack(tmp_path: Path) -> Path:
     """A well-formed stack file of an AWS deployment (no local outputs)."""
-    from slsops.deployment.stack import REQUIRED_OUTPUTS
+    from stack_outputs import write_stack
 
-    path = tmp_path / "aws.json"
-    outputs = {n: {"value": "x", "type": "string", "sensitive": False} for n in REQUIRED_OUTPUTS}
-    path.write_text(json.dumps(outputs))
-    return path
+    return write_stack(tmp_path / "aws.json")
 
 
 @pytest.mark.parametrize("command", [("local", "status"), ("local", "down"), ("doctor",)])

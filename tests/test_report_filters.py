@@ -21,12 +21,12 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import typer
+from stack_outputs import stack_outputs
 from typer.testing import CliRunner
 
 from slsops.cli import app
 from slsops.commands.common import ReportFilters, run_report
 from slsops.contract import LOCAL_GAPS
-from slsops.deployment.stack import REQUIRED_OUTPUTS
 from slsops.errors import SlsopsError, Terminated, UsageError
 from slsops.framework import formats
 from slsops.framework.model import Check, CheckResult, Severity, Status, failed, passed, warned
@@ -516,13 +516,10 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         silent.settimeout(60)
-        outputs = {name: {"value": "x", "type": "string"} for name in REQUIRED_OUTPUTS}
-        outputs["region"] = {"value": "us-east-1"}
-        outputs["local_endpoint_url"] = {"value": f"http://127.0.0.1:{silent.getsockname()[1]}"}
-        outputs["local_credentials"] = {
-            "value": {"access_key_id": "test", "secret_access_key": "test"},
-            "sensitive": True,
-        }
+        outputs = stack_outputs(
+            local_endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            local_credentials={"access_key_id": "test", "secret_access_key": "test"},
+        )
         stack = tmp_path / "stack.json"
         stack.write_text(json.dumps(outputs))
         process = subprocess.Popen(  # noqa: S603 - our own CLI

@@ -125,6 +125,7 @@ from stack_breaks import (
     ttl_on,
     unscoped_invoke_permission,
 )
+from stack_outputs import stack_outputs
 from typer.testing import CliRunner
 
 from slsops import contract
@@ -132,7 +133,7 @@ from slsops.checks.function_permissions import permission_problems
 from slsops.checks.iam_roles import review_trust, trust_problems
 from slsops.cli import app
 from slsops.commands.verify import verify_checks
-from slsops.deployment.stack import REQUIRED_OUTPUTS, Stack
+from slsops.deployment.stack import Stack
 from slsops.deployment.verify_context import Lookups, deployment_names
 from slsops.framework.compare import compared, differences
 from slsops.framework.model import Status
@@ -286,8 +287,7 @@ def _closed_port() -> int:
 
 
 def _write_stack(tmp_path: Path, **extra: Any) -> Path:
-    outputs = {name: {"value": f"x-{name}"} for name in REQUIRED_OUTPUTS}
-    outputs.update({k: {"value": v} for k, v in extra.items()})
+    outputs = stack_outputs(**extra)
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(outputs), encoding="utf-8")
     return path
