@@ -343,6 +343,90 @@ def test_cli_output_pointing_at_a_directory_exits_2_before_any_work(tmp_path: Pa
     assert "is a directory" in flat(real.output)
 
 
+def test_cli_output_in_a_folder_that_is_a_file_exits_2_before_any_work(tmp_path: Path) -> None:
+    """The report would fail to be written only after every check ran (exit 1, work lost)."""
+    (tmp_path / "notes.txt").write_text("not a folder")
+    calls: list[str] = []
+    done = run(demo_app(calls), "report", "-o", str(tmp_path / "notes.txt" / "report.json"))
+    assert done.exit_code == 2 and calls == [], "refused while parsing, before the command ran"
+    assert "is not a directory" in flat(done.output)
+
+
+def test_cli_output_in_a_folder_still_to_be_made_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "deeper" / "report.json"
+    done = run(demo_app(), "report", "-f", "json", "-o", str(out))
+    assert done.exit_code == 1
+    assert json.loads(out.read_text())["command"] == "demo"
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), [("audit", "--violations"), ("drill", "--evidence")]
+)
+def test_the_other_files_a_command_writes_are_checked_while_parsing(
+    tmp_path: Path, command: str, option: str
+) -> None:
+    """A directory, or a folder that is a file, as --violations/--evidence failed only when
+    the audit or the drill had finished (exit 1, the scan or the drill's evidence lost)."""
+    done = run(app, command, option, str(tmp_path), "--stack", "/no/such/file")
+    assert done.exit_code == 2 and "is a directory" in flat(done.output)
+    (tmp_path / "notes.txt").write_text("not a folder")
+    inside_a_file = str(tmp_path / "notes.txt" / "out.json")
+    done = run(app, command, option, inside_a_file, "--stack", "/no/such/file")
+    assert done.exit_code == 2 and "is not a directory" in flat(done.output)
+
+
+@pytest.fixture
+def reachable_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stack file whose preflight passes (stubbed) and whose AWS calls fail at once."""
+    from slsops.commands import audit, drill, stack_report
+
+    for module in (stack_report, audit, drill):
+        monkeypatch.setattr(module, "caller_identity", lambda _stack: {"Arn": "operator"})
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    stack = tmp_path / "stack.json"
+    outputs = stack_outputs(
+        local_endpoint_url=f"http://127.0.0.1:{port}",
+        local_credentials={"access_key_id": "test", "secret_access_key": "test"},
+    )
+    stack.write_text(json.dumps(outputs))
+    return stack
+
+
+def test_a_report_over_its_own_stack_file_exits_2_and_keeps_the_stack_file(
+    reachable_stack: Path,
+) -> None:
+    """`verify -o stack.json --stack stack.json` replaced the stack file with the report."""
+    before = reachable_stack.read_text()
+    args = ["--only", "DDB-001", "-f", "json", "-o", str(reachable_stack)]
+    done = run(app, "verify", "--stack", str(reachable_stack), *args)
+    assert done.exit_code == 2
+    assert "same file as --stack" in str(done.exception)
+    assert reachable_stack.read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), [("audit", "--violations"), ("drill", "--evidence")]
+)
+def test_two_outputs_naming_one_file_exit_2(
+    reachable_stack: Path, tmp_path: Path, command: str, option: str
+) -> None:
+    out = tmp_path / "out.json"
+    done = run(app, command, "--stack", str(reachable_stack), "-o", str(out), option, str(out))
+    assert done.exit_code == 2
+    assert f"{option} {out} is the same file as --output" in str(done.exception)
+    assert not out.exists()
+
+
+def test_a_drill_report_over_the_drill_record_exits_2(reachable_stack: Path) -> None:
+    record = reachable_stack.parent / "drills.json"
+    done = run(app, "drill", "--stack", str(reachable_stack), "-o", str(record))
+    assert done.exit_code == 2
+    assert "same file as the drill record" in str(done.exception)
+
+
 @pytest.mark.parametrize("command", ["verify", "roles", "audit", "drill"])
 def test_real_commands_refuse_unmatched_patterns_before_reading_the_stack(command: str) -> None:
     done = run(app, command, "--only", "NOPE-1", "--stack", "/no/such/file")

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, get_args
 
 import typer
 
-from slsops.framework.formats import FormatName
+from slsops.framework.formats import FormatName, unwritable_reason
 from slsops.framework.model import Status
 
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -19,9 +19,12 @@ SEVERITIES: tuple[str, ...] = get_args(SeverityName)
 STATUSES = tuple(s.value for s in Status)
 
 
-def _refuse_directory(path: Path | None) -> Path | None:
-    if path is not None and path.is_dir():
-        raise typer.BadParameter(f"{path} is a directory; give a file path")
+def writable_file(path: Path | None) -> Path | None:
+    """Callback of a path the command writes: refused while parsing (exit 2), before any
+    work, when it is a directory or its folder cannot be made or written."""
+    problem = unwritable_reason(path)
+    if problem:
+        raise typer.BadParameter(f"{path} {problem}")
     return path
 
 
@@ -65,7 +68,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
-        callback=_refuse_directory,
+        callback=writable_file,
         help="Write the report to this file instead of stdout (the path is printed on stderr).",
     ),
 ]

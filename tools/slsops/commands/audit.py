@@ -29,9 +29,14 @@ from slsops.audit.result import AuditResult
 from slsops.audit.rules import RuleSettings
 from slsops.audit.scan import MAX_THREADS, default_segments, default_threads
 from slsops.checks.audit import CHECKS, AuditContext
-from slsops.commands.common import ReportFilters, check_report_options, report_epilog
+from slsops.commands.common import (
+    ReportFilters,
+    check_report_options,
+    refuse_same_file,
+    report_epilog,
+)
 from slsops.deployment.preflight import caller_identity
-from slsops.deployment.stack import Stack, load_stack
+from slsops.deployment.stack import Stack, default_stack_path, load_stack
 from slsops.errors import PreflightError, UsageError
 from slsops.framework.formats import emit
 from slsops.framework.report import Report
@@ -45,6 +50,7 @@ from slsops.options import (
     SkipOption,
     StackOption,
     StatusFilterOption,
+    writable_file,
 )
 
 # The export bucket's name must end in -audit-exports: operator-audit.json grants S3 on those.
@@ -99,7 +105,11 @@ def audit(
     ] = None,
     violations: Annotated[
         Path | None,
-        typer.Option("--violations", help="Write every violation here as JSON lines."),
+        typer.Option(
+            "--violations",
+            callback=writable_file,
+            help="Write every violation here as JSON lines.",
+        ),
     ] = None,
     max_retention_days: Annotated[
         int | None,
@@ -178,6 +188,9 @@ def audit(
     """Audit the stored data: per-item rules, duplicates, index consistency, table settings."""
     filters = ReportFilters.of(only, skip, severity, status, fail_on)
     fmt = check_report_options(fmt, output, filters)
+    refuse_same_file(
+        {"--stack": stack or default_stack_path(), "--output": output, "--violations": violations}
+    )
     planned = filters.plan(CHECKS)
     if engine not in export.ENGINES:
         raise UsageError(f"--engine must be one of {', '.join(export.ENGINES)}, not {engine!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -94,6 +95,28 @@ def check_report_options(
     if checks:
         filters.plan(checks)
     return fmt
+
+
+def refuse_same_file(paths: dict[str, Path | None]) -> None:
+    """Exit 2 when two of a command's paths name one file (``-o`` over its own ``--stack``
+    would replace the stack file with the report, ``--violations`` over ``-o`` lose one)."""
+    seen: list[tuple[str, Path]] = []
+    for option, path in paths.items():
+        if path is None:
+            continue
+        for other_option, other in seen:
+            if _same_file(path, other):
+                raise UsageError(
+                    f"{option} {path} is the same file as {other_option} {other}; give another path"
+                )
+        seen.append((option, path))
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist (yet)
+        return one.resolve() == other.resolve()
 
 
 def finish(report: Report, fmt: str, output: Path | None, filters: ReportFilters) -> None:

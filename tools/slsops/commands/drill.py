@@ -34,10 +34,15 @@ from slsops.audit import progress
 from slsops.audit.scan import default_segments, default_threads
 from slsops.checks.drill import CHECKS, DrillContext, evidence
 from slsops.commands.audit import describe_source
-from slsops.commands.common import ReportFilters, check_report_options, report_epilog
+from slsops.commands.common import (
+    ReportFilters,
+    check_report_options,
+    refuse_same_file,
+    report_epilog,
+)
 from slsops.contract import numbers
 from slsops.deployment.preflight import caller_identity
-from slsops.deployment.stack import Stack, load_stack
+from slsops.deployment.stack import Stack, default_stack_path, load_stack
 from slsops.deployment.wire_items import wire_items
 from slsops.drill import cleanup as drill_cleanup
 from slsops.drill.canary import ApiCanaryWriter, CanaryWriter
@@ -56,6 +61,7 @@ from slsops.options import (
     SkipOption,
     StackOption,
     StatusFilterOption,
+    writable_file,
 )
 
 
@@ -139,7 +145,11 @@ def drill(
     ] = False,
     evidence_path: Annotated[
         Path | None,
-        typer.Option("--evidence", help="Write a JSON record of the drill here (for auditors)."),
+        typer.Option(
+            "--evidence",
+            callback=writable_file,
+            help="Write a JSON record of the drill here (for auditors).",
+        ),
     ] = None,
     guard_seconds: Annotated[
         float,
@@ -161,6 +171,15 @@ def drill(
         return
     filters = ReportFilters.of(only, skip, severity, status, fail_on)
     fmt = check_report_options(fmt, output, filters)
+    stack_path = stack or default_stack_path()
+    refuse_same_file(
+        {
+            "--stack": stack_path,
+            "the drill record": drill_cleanup.DrillRecord.beside(stack_path).path,
+            "--output": output,
+            "--evidence": evidence_path,
+        }
+    )
     planned = filters.plan(CHECKS)
     if backup_arn is not None and mode is not Mode.backup:
         raise UsageError("--backup-arn applies to --mode backup only")

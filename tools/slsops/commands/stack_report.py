@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from slsops.commands.common import ReportFilters, check_report_options, run_report
+from slsops.commands.common import (
+    ReportFilters,
+    check_report_options,
+    refuse_same_file,
+    run_report,
+)
 from slsops.deployment.preflight import caller_identity
-from slsops.deployment.stack import load_stack
+from slsops.deployment.stack import default_stack_path, load_stack
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.model import Check, CheckResult
 
@@ -33,6 +38,7 @@ def run_stack_report(
     ``after_table`` sees the results when the format is ``table`` (extra output on stderr).
     """
     fmt = check_report_options(fmt, output, filters, checks)
+    refuse_same_file({"--stack": stack or default_stack_path(), "--output": output})
     target = load_stack(stack)
     caller_identity(target)
     run_report(

@@ -229,10 +229,29 @@ def wants_colour(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
-def refuse_directory(path: Path | None) -> None:
-    """A report path that is a directory is a usage error (exit 2), found before any work."""
-    if path is not None and path.is_dir():
-        raise UsageError(f"--output {path} is a directory; give a file path")
+def refuse_directory(path: Path | None, option: str = "--output") -> None:
+    """A report path that is a directory, or whose folder cannot be made or written, is a
+    usage error (exit 2), found before any work."""
+    problem = unwritable_reason(path)
+    if problem:
+        raise UsageError(f"{option} {path} {problem}")
+
+
+def unwritable_reason(path: Path | None) -> str | None:
+    """Why :func:`write_atomically` could not write ``path`` (``None``: it could, as far as
+    can be told before writing): a directory, a folder that is a file, a folder not writable."""
+    if path is None:
+        return None
+    if path.is_dir():
+        return "is a directory; give a file path"
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # write_atomically creates the missing folders
+    if not folder.is_dir():
+        return f"cannot be written: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be written: no permission to write in {folder}"
+    return None
 
 
 def write_atomically(path: Path, text: str) -> None:
