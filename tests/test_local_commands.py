@@ -61,6 +61,97 @@ def test_a_stack_on_aws_is_refused_by_local_commands(command, aws_stack):
     assert "not a local stack" in one_line_error(done)
 
 
+def _up_in_process(monkeypatch, *args: str) -> tuple[int, str, list[str]]:
+    """``slsops local up`` in this process with the start replaced by a record of it."""
+    from typer.testing import CliRunner
+
+    from slsops.cli import app
+    from slsops.errors import SlsopsError
+    from slsops.local import process, runner
+
+    started: list[str] = []
+    monkeypatch.setattr(process, "start_detached", lambda *a, **k: started.append("detached"))
+    monkeypatch.setattr(runner, "run_foreground", lambda *a, **k: started.append("foreground"))
+    result = CliRunner().invoke(app, ["local", "up", *args])
+    if isinstance(result.exception, SlsopsError):
+        return result.exception.exit_code, str(result.exception), started
+    return result.exit_code, result.output, started
+
+
+@pytest.mark.parametrize("detach", [(), ("--detach",)])
+def test_up_over_an_aws_stack_file_is_exit_2_and_keeps_it(monkeypatch, aws_stack, detach):
+    """`local up --stack prod.json` deleted the AWS deployment's stack file (as a stale local
+    one) and started a local stack in its place."""
+    before = aws_stack.read_text()
+    code, message, started = _up_in_process(monkeypatch, "--stack", str(aws_stack), *detach)
+    assert code == 2 and "not a local stack" in message
+    assert started == []
+    assert aws_stack.read_text() == before
+
+
+def test_up_over_a_file_that_is_not_a_stack_file_is_exit_2_and_keeps_it(
+    monkeypatch, malformed_stack
+):
+    code, message, started = _up_in_process(monkeypatch, "--stack", str(malformed_stack), "-d")
+    assert code == 2 and "not readable JSON" in message
+    assert started == [] and malformed_stack.read_text() == "{not json"
+
+
+def _stale_stack(tmp_path: Path, pid: int) -> Path:
+    stale = tmp_path / "local.json"
+    outputs = {"local_endpoint_url": "http://127.0.0.1:1", "local_pid": pid}
+    stale.write_text(json.dumps({k: {"value": v} for k, v in outputs.items()}))
+    return stale
+
+
+def test_up_over_a_stale_local_stack_file_replaces_it(monkeypatch, tmp_path):
+    """A local stack file whose process is gone is still removed and the stack started."""
+    child = subprocess.Popen(["true"])  # noqa: S607 - a process that is gone
+    child.wait()
+    stale = _stale_stack(tmp_path, child.pid)
+    code, _, started = _up_in_process(monkeypatch, "--stack", str(stale), "-d")
+    assert code == 0 and started == ["detached"]
+    assert not stale.exists()
+
+
+def test_a_recorded_pid_of_0_is_no_process(tmp_path):
+    """kill(0) signals the caller's own process group: a stack file saying local_pid 0 made
+    `up` refuse ("already running") and `down` SIGTERM, then SIGKILL, its own group."""
+    from slsops.local import process
+
+    stale = _stale_stack(tmp_path, 0)
+    assert process.recorded_pid(stale) is None
+    assert process.is_stack_process(0) is False
+    with pytest.raises(ValueError):
+        process.stop_pid(0)
+
+
+def test_down_with_a_recorded_pid_of_0_removes_the_file_and_signals_nobody(tmp_path):
+    stale = _stale_stack(tmp_path, 0)
+    done = subprocess.run(  # noqa: S603 - our own CLI; a session of its own contains kill(0)
+        [*CLI, "local", "down", "--stack", str(stale)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        start_new_session=True,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert "was not running" in done.stdout
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize("timeout", ["-5", "0", "nan"])
+def test_up_with_a_timeout_below_a_second_is_exit_2_before_starting(monkeypatch, tmp_path, timeout):
+    """`local up -d --timeout -5` started the stack, then stopped it: exit 1."""
+    stack = tmp_path / "local.json"
+    code, message, started = _up_in_process(
+        monkeypatch, "--stack", str(stack), "-d", "--timeout", timeout
+    )
+    assert code == 2 and "--timeout" in message
+    assert started == []
+
+
 def test_down_when_already_down_exits_0(tmp_path):
     done = run("local", "down", "--stack", str(tmp_path / "gone.json"))
     assert done.returncode == 0, done.stderr

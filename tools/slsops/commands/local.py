@@ -37,6 +37,10 @@ def _stack_path(stack: Path | None) -> Path:
 
 
 def _refuse_if_running(path: Path) -> None:
+    """Exit 2 when ``path`` names a running local stack, or a file that is no local stack's
+    stack file (an AWS deployment's, say: it is never deleted); a stale one is removed."""
+    if _local_outputs(path) is None:
+        return
     pid = process.recorded_pid(path)
     if pid is not None and process.is_stack_process(pid):
         raise UsageError(
@@ -75,7 +79,8 @@ def up(
         bool, typer.Option("--detach", "-d", help="Run in the background; return when ready")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds --detach waits for the stack to be ready")
+        float,
+        typer.Option("--timeout", min=1, help="Seconds --detach waits for the stack to be ready"),
     ] = process.DETACH_TIMEOUT_S,
     no_cache: Annotated[
         bool,

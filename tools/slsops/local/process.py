@@ -25,7 +25,12 @@ POLL_S = 0.25
 
 
 def is_stack_process(pid: int) -> bool:
-    """True when ``pid`` is alive and runs a slsops local stack."""
+    """True when ``pid`` is alive and runs a slsops local stack.
+
+    Never for a pid below 1: ``kill(0, ...)`` signals the caller's own process group.
+    """
+    if pid < 1:
+        return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
@@ -40,7 +45,9 @@ def is_stack_process(pid: int) -> bool:
 def recorded_pid(stack_path: Path) -> int | None:
     outputs = stack_file.read_raw(stack_path) or {}
     value = (outputs.get("local_pid") or {}).get("value")
-    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else None
+    if not isinstance(value, int | float | str) or not str(value).isdigit():
+        return None
+    return int(value) or None  # 0 is no process (and kill(0) is our own process group)
 
 
 def start_detached(
@@ -108,6 +115,8 @@ def _failure_from_log(log_path: Path, code: int) -> SlsopsError:
 
 def stop_pid(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """SIGTERM, wait up to ``timeout_s``, then SIGKILL; True when it had to be killed."""
+    if pid < 1:  # kill(0) and killpg(0) would signal our own process group
+        raise ValueError(f"not a process id: {pid}")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
