@@ -591,11 +591,69 @@ def test_signal_exits_with_its_code_after_clean_up(tmp_path: Path, signum: int, 
     assert process.returncode == code, err
     assert (tmp_path / "cleaned").read_text() == "yes", "the command's finally block ran"
     assert "Traceback" not in err
+    # One line says why (Ctrl-C exited 130 in silence: typer turns it into Exit(130)).
+    assert err.splitlines() == [SIGNAL_LINES[signum]], err
 
 
-def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Path) -> None:
+SIGNAL_LINES = {
+    signal.SIGINT: "slsops: interrupted",
+    signal.SIGTERM: "slsops: terminated by signal 15",
+}
+
+SLOW_IMPORT = textwrap.dedent(
+    """
+    import importlib.abc, runpy, sys, time
+    from pathlib import Path
+
+    marks = Path(sys.argv[1])
+
+    class Slow(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "slsops.commands.doctor":  # the last command module cli.py loads
+                marks.joinpath("started").write_text("yes")
+                time.sleep(60)
+            return None
+
+    sys.meta_path.insert(0, Slow())
+    sys.argv = ["slsops", "doctor"]
+    runpy.run_module("slsops.cli", run_name="__main__", alter_sys=True)
+    """
+)
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(tmp_path: Path) -> None:
+    """Loading the commands takes a second or two (boto3, moto); Ctrl-C then printed a
+    traceback of the import."""
+    script = tmp_path / "slow_import.py"
+    script.write_text(SLOW_IMPORT)
+    process = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):
+            if (tmp_path / "started").exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists(), process.communicate(timeout=5)
+        os.kill(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert err.splitlines() == ["slsops: interrupted"], err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_a_real_command_waits_on_the_target(
+    tmp_path: Path, signum: int, code: int
+) -> None:
     """`slsops verify` blocked in its preflight call (a loopback server that accepts and never
-    answers) ends with 143 on SIGTERM, not with a traceback or the preflight's exit 3."""
+    answers) ends with 143 on SIGTERM, 130 on Ctrl-C, not with a traceback or the
+    preflight's exit 3; one line on stderr says why."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
@@ -615,13 +673,13 @@ def test_sigterm_while_a_real_command_waits_on_the_target_exits_143(tmp_path: Pa
         try:
             connection, _ = silent.accept()
             with connection:
-                os.kill(process.pid, signal.SIGTERM)
+                os.kill(process.pid, signum)
                 _, err = process.communicate(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
-    assert process.returncode == 143, err
-    assert "terminated by signal 15" in err and "Traceback" not in err
+    assert process.returncode == code, err
+    assert err.splitlines() == [SIGNAL_LINES[signum]], err
 
 
 def test_a_suite_narrowed_by_only_says_which_steps_did_not_run(

@@ -8,9 +8,16 @@ import sys
 import typer
 
 from slsops import __version__
-from slsops.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, SlsopsError, Terminated
+from slsops.errors import (
+    EXIT_FAILED,
+    EXIT_SIGINT,
+    EXIT_USAGE,
+    Interrupted,
+    SlsopsError,
+    Terminated,
+)
 from slsops.redact import redact_text
-from slsops.signals import raise_on_sigterm
+from slsops.signals import note_sigint, raise_on_sigterm, sigint_seen
 
 # Each module defines ``register(app)``; the order is the order of ``slsops --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -48,8 +55,16 @@ def root(
     """Operations toolkit of the Simple Log Service."""
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+try:
+    _register_commands()
+except KeyboardInterrupt:  # Ctrl-C while the commands load (a second or two): no traceback
+    print("slsops: interrupted", file=sys.stderr)
+    sys.exit(EXIT_SIGINT)
 
 
 def _command_line_error(exc: typer.TyperException) -> int:
@@ -70,13 +85,17 @@ def main() -> None:
     Ctrl-C exits 130 and SIGTERM 143, each after the command's ``finally`` blocks ran.
     """
     raise_on_sigterm()
+    note_sigint()
     try:
-        sys.exit(app(prog_name="slsops", standalone_mode=False) or 0)
+        code = app(prog_name="slsops", standalone_mode=False) or 0
     except typer.Abort:  # the command line's own Ctrl-C (at a prompt)
         print("slsops: interrupted", file=sys.stderr)
         sys.exit(EXIT_SIGINT)
     except typer.TyperException as exc:  # a bad option or value: one line, not a boxed page
         sys.exit(_command_line_error(exc))
+    except Interrupted as exc:
+        print(f"slsops: {redact_text(str(exc))}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except SlsopsError as exc:
         print(f"slsops: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -92,6 +111,9 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(EXIT_FAILED)
+    if code == EXIT_SIGINT and sigint_seen():  # typer's silent Exit(130) for Ctrl-C
+        print("slsops: interrupted", file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

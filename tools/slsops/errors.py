@@ -30,6 +30,12 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
+class Interrupted(SlsopsError):
+    """Ctrl-C, with what was done about it (``slsops: <message>``, exit 130)."""
+
+    exit_code = EXIT_SIGINT
+
+
 class Terminated(BaseException):
     """Raised in the main thread when the process gets SIGTERM, so ``finally`` blocks and
     context managers clean up before ``slsops`` exits 143.

@@ -31,6 +31,27 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _terminate)
 
 
+_sigint_seen = False
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Python's own SIGINT handler (KeyboardInterrupt), remembering that it ran."""
+    global _sigint_seen
+    _sigint_seen = True
+    signal.default_int_handler(signum, frame)
+
+
+def note_sigint() -> None:
+    """From now on :func:`sigint_seen` tells whether Ctrl-C was pressed. typer turns the
+    KeyboardInterrupt into a silent ``Exit(130)``; this is how ``main`` knows to say why."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+def sigint_seen() -> bool:
+    return _sigint_seen
+
+
 def run_main(main: Callable[[], int], name: str = "slsops") -> NoReturn:
     """Run ``main`` and exit with its code; 130 after Ctrl-C, 143 after SIGTERM."""
     raise_on_sigterm()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from slsops.contract import numbers
 from slsops.deployment.api_client import RoleAssumptionError, RoleCredentials, assume_role
 from slsops.deployment.preflight import caller_identity
 from slsops.deployment.stack import Stack, default_stack_path, load_stack
-from slsops.errors import PreflightError, SlsopsError, UsageError
+from slsops.errors import Interrupted, PreflightError, SlsopsError, UsageError
 from slsops.local import process, stack_file
 from slsops.options import StackOption
 
@@ -118,8 +117,7 @@ def up(
     try:
         run_foreground(StackOptions(path.resolve(), aws_port, api_port))
     except KeyboardInterrupt:
-        print("slsops local: interrupted during start-up; stopped", file=sys.stderr)
-        raise typer.Exit(130) from None
+        raise Interrupted("interrupted during start-up; everything started is stopped") from None
 
 
 def _local_outputs(path: Path) -> dict | None:
