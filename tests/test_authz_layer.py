@@ -571,3 +571,15 @@ def test_a_policy_removed_refuses_the_next_call_though_decisions_are_remembered(
         assert world["table"] in user.list_tables()["TableNames"]
     iam.delete_user_policy(UserName=name, PolicyName="list")
     assert_client_error(lambda: user.list_tables(), "AccessDeniedException")
+
+
+@pytest.mark.parametrize("declared", ["abc", "-5", "\u00b2", " 1\u00b2 "])
+def test_a_content_length_that_is_not_ascii_digits_is_refused_with_400(declared):
+    """Header bytes arrive as Latin-1: "\u00b2" is a digit to str.isdigit() that int() refuses
+    (a 500 from the embedded AWS instead of its 400)."""
+    import io
+
+    from slsops.local.authz.layer import read_body
+
+    refusal = read_body({"CONTENT_LENGTH": declared, "wsgi.input": io.BytesIO(b"{}")})
+    assert refusal.status == 400, refusal

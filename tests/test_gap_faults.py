@@ -308,6 +308,7 @@ def test_cli_set_show_clear(endpoint, tmp_path):
         (["--rule", "PutItem:throttle"], "OPERATION:KIND:RATE"),
         (["--rule", "PutItem:throttle:lots"], "RATE must be a number"),
         (["--rule", "PutItem:throttle:0.5:later"], "WHEN must be before or after"),
+        (["--rule", "PutItem:latency:0.5:after:\u00b2"], "DELAY_MS must be a whole number"),
         (["--rule", "PutItem:explode:0.5"], "KIND must be one of"),
         (["--rule", "PutItems:throttle:0.5"], "'PutItems' is not a DynamoDB operation"),
         ([], "nothing to set"),

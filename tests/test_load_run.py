@@ -486,3 +486,10 @@ def test_the_exit_code_is_the_verdicts_and_a_verdict_without_checks_fails(
     (tmp_path / "verdict.json").write_text("[]", encoding="utf-8")
     assert load_run._final_code(0, tmp_path / "verdict.json", 1.0, ReportFilters()) == 1
     assert "not a verdict" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "1\u00b2", "", "5 minutes"])
+def test_a_bad_run_time_is_a_usage_error(text: str) -> None:
+    """str.isdigit() is true of "\u00b2", which int() refuses: a ValueError, not exit 2."""
+    with pytest.raises(UsageError, match="--run-time"):
+        run_seconds(text)

@@ -126,6 +126,15 @@ def test_a_recorded_pid_of_0_is_no_process(tmp_path):
         process.stop_pid(0)
 
 
+def test_a_recorded_pid_that_is_not_ascii_digits_is_no_process(tmp_path):
+    """str.isdigit() is true of "\u00b2", which int() refuses: local down/status/up ended
+    with 'unexpected error' (exit 1) on such a stack file."""
+    from slsops.local import process
+
+    assert process.recorded_pid(_stale_stack(tmp_path, "\u00b2")) is None
+    assert process.recorded_pid(_stale_stack(tmp_path, "4242")) == 4242
+
+
 def test_down_with_a_recorded_pid_of_0_removes_the_file_and_signals_nobody(tmp_path):
     stale = _stale_stack(tmp_path, 0)
     done = subprocess.run(  # noqa: S603 - our own CLI; a session of its own contains kill(0)

@@ -387,7 +387,7 @@ def test_workers_per_function_come_from_the_environment(monkeypatch) -> None:
     assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 2
     monkeypatch.setenv(numbers.LOCAL_WORKERS_ENV, "4")
     assert lifecycle.StackOptions(Path("s.json")).workers_per_function == 4
-    for bad in ("0", "17", "two", "-1"):
+    for bad in ("0", "17", "two", "-1", "\u00b2"):  # "\u00b2".isdigit(), but int() refuses it
         monkeypatch.setenv(numbers.LOCAL_WORKERS_ENV, bad)
         with pytest.raises(UsageError, match="SLSOPS_LOCAL_WORKERS"):
             lifecycle.StackOptions(Path("s.json"))

@@ -279,6 +279,10 @@ def test_batch_over_100_entries_is_refused(service):
         {"since": "not-a-time"},
         {"bogus": "1"},
         {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        # str.isdigit() is true of a superscript two, which int() refuses (was a 500)
+        {"limit": "\u00b2"},
+        {"since": "\u00b2"},
+        {"until": "1\u00b3"},
     ],
 )
 def test_bad_read_parameters_are_400(service, params):

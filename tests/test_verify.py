@@ -338,7 +338,7 @@ def test_bad_input_is_exit_2_with_one_line(tmp_path: Path, args: list[str], mess
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1"])
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "\u00b2"])
 def test_a_bad_max_attempts_variable_is_exit_2_with_one_line(tmp_path: Path, value: str) -> None:
     path = _write_stack(tmp_path)
     result = _slsops("verify", "--stack", str(path), env={**os.environ, "AWS_MAX_ATTEMPTS": value})

@@ -34,10 +34,15 @@ def _single_values(multi: dict[str, list[str]] | None) -> dict[str, str]:
     return values
 
 
+def _is_whole_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` is also true of "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _limit(text: str | None) -> int:
     if text is None:
         return limits.DEFAULT_LIMIT
-    if not text.isdigit() or not limits.MIN_LIMIT <= int(text) <= limits.MAX_LIMIT:
+    if not _is_whole_number(text) or not limits.MIN_LIMIT <= int(text) <= limits.MAX_LIMIT:
         raise ValidationError(
             "limit", f"must be an integer from {limits.MIN_LIMIT} to {limits.MAX_LIMIT}"
         )
@@ -47,7 +52,7 @@ def _limit(text: str | None) -> int:
 def _time_bound(text: str | None, name: str) -> str | None:
     if text is None:
         return None
-    value: Any = int(text) if text.isdigit() else text
+    value: Any = int(text) if _is_whole_number(text) else text
     return keys.format_timestamp(parse_client_timestamp(value, name))
 
 

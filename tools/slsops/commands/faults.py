@@ -60,7 +60,7 @@ def parse_rule(text: str) -> dict[str, Any]:
             raise UsageError(f"--rule {text!r}: WHEN must be before or after")
         rule["when"] = rest[0]
     if len(rest) == 2:
-        if not rest[1].isdigit():
+        if not (rest[1].isascii() and rest[1].isdigit()):
             raise UsageError(f"--rule {text!r}: DELAY_MS must be a whole number")
         rule["delay_ms"] = int(rest[1])
     return rule

@@ -84,7 +84,7 @@ def boto_config() -> Config:
     given = os.environ.get(MAX_ATTEMPTS_ENV, "").strip()
     if not given:
         retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
-    elif not given.isdigit() or int(given) < 1:
+    elif not (given.isascii() and given.isdigit()) or int(given) < 1:
         raise UsageError(f"{MAX_ATTEMPTS_ENV}={given!r}: expected a whole number of at least 1")
     return Config(retries=retries, max_pool_connections=32)
 

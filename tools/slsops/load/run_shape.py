@@ -36,7 +36,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
 def run_seconds(text: str) -> int:
     """Locust's run-time syntax (``90``, ``45s``, ``5m``, ``1h30m``) in seconds."""
     text = str(text).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²": int() refuses it
         return int(text)
     match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
     if not text or not match:

@@ -83,7 +83,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
             return body
         if not raw_length:
             return b""
-        if not raw_length.isdigit():
+        if not (raw_length.isascii() and raw_length.isdigit()):  # not "²"
             raise _bad_request("Invalid Content-Length")
         length = int(raw_length)
         if length > MAX_PAYLOAD_BYTES:

@@ -43,7 +43,7 @@ def workers_from_environment() -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return numbers.LOCAL_WORKERS
-    if not text.isdigit() or not 1 <= int(text) <= most:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= most:
         raise UsageError(f"{name}={text!r}: give a whole number from 1 to {most}")
     return int(text)
 

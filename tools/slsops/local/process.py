@@ -45,9 +45,10 @@ def is_stack_process(pid: int) -> bool:
 def recorded_pid(stack_path: Path) -> int | None:
     outputs = stack_file.read_raw(stack_path) or {}
     value = (outputs.get("local_pid") or {}).get("value")
-    if not isinstance(value, int | float | str) or not str(value).isdigit():
+    text = str(value)
+    if not isinstance(value, int | float | str) or not (text.isascii() and text.isdigit()):
         return None
-    return int(value) or None  # 0 is no process (and kill(0) is our own process group)
+    return int(text) or None  # 0 is no process (and kill(0) is our own process group)
 
 
 def start_detached(

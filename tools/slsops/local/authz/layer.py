@@ -96,7 +96,7 @@ def read_body(environ: dict[str, Any]) -> bytes | Refusal:
         body = stream.read() if environ.get("wsgi.input_terminated") else b""
     else:
         text = str(declared).strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # not "²", which int() refuses
             return Refusal(400, "InvalidRequest", f"Invalid Content-Length: {declared!r}")
         length = int(text)
         if length > MAX_BODY_BYTES:
