@@ -320,6 +320,19 @@ def test_cli_refuses_bad_rules_with_exit_2(endpoint, tmp_path, args, message):
     assert message in out
 
 
+@pytest.mark.parametrize("plan", ["null", "[]", '"PutItem:throttle:1"'])
+def test_cli_refuses_a_plan_file_that_is_not_an_object(endpoint, tmp_path, plan):
+    """A plan file holding null was sent as no body, which the admin path takes for an
+    empty plan: exit 0 and no faults, as if the plan had been applied."""
+    path = tmp_path / "plan.json"
+    path.write_text(plan)
+    fault_admin.clear(endpoint)
+    stack = _stack_file(tmp_path, endpoint)
+    code, out = _cli("local", "faults", "set", "--stack", stack, "--plan", str(path))
+    assert code == 2 and "object" in out, out
+    assert fault_admin.show(endpoint)["enabled"] is False
+
+
 def test_cli_refuses_a_stack_on_aws(tmp_path):
     code, out = _cli("local", "faults", "show", "--stack", _stack_file(tmp_path, None))
     assert code == 2

@@ -101,6 +101,8 @@ def set_faults(
             document = json.loads(plan.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(f"--plan {plan}: not a readable JSON file: {exc}") from None
+        if not isinstance(document, dict):  # null was sent as no body: an empty plan, exit 0
+            raise UsageError(f"--plan {plan}: expected a JSON object {{seed, rules}}")
     elif rule:
         document = {"seed": seed, "rules": [parse_rule(r) for r in rule]}
     else:
