@@ -71,6 +71,12 @@ def test_a_wrong_type_names_the_output_and_what_it_expects(
     assert "\n" not in message
 
 
+def test_a_directory_is_named_as_one(tmp_path: Path) -> None:
+    """A directory was reported as 'no stack file at ...', as if nothing were there."""
+    with pytest.raises(UsageError, match="is a directory"):
+        load_stack(tmp_path)
+
+
 def test_a_role_without_an_external_id_loads(tmp_path: Path) -> None:
     """External ids are optional in the loader (ROLE checks judge their length)."""
     path = write_stack(tmp_path / "stack.json", roles={"read": {"arn": ROLE_ARN}})

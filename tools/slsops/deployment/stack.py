@@ -169,6 +169,8 @@ class Stack:
 def load_stack(path: Path | None = None) -> Stack:
     """Read and check a stack file; UsageError (exit 2) with one line when it is unusable."""
     path = Path(path) if path else default_stack_path()
+    if path.is_dir():
+        raise UsageError(f"stack file {path} is a directory; give the JSON file in it")
     if not path.is_file():
         raise UsageError(f"no stack file at {path}; run `slsops local up --detach` or pass --stack")
     try:
