@@ -670,3 +670,22 @@ def test_a_recorded_intent_not_yet_created_is_kept_for_later(endpoint, source, m
     code, out = invoke("drill", "cleanup", "--stack", str(stack))
     assert code == 0 and f"table {pending}: never created" in out
     assert record.load()["tables"] == {}
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999", "inf", "-1e20", "nan"])
+def test_a_restore_time_out_of_range_is_a_usage_error(text: str) -> None:
+    """Epoch seconds no datetime holds ended in 'unexpected error: OverflowError' (exit 1)."""
+    from slsops.drill.result import parse_restore_time
+    from slsops.errors import UsageError
+
+    with pytest.raises(UsageError, match="--restore-time"):
+        parse_restore_time(text)
+
+
+def test_a_restore_time_in_epoch_seconds_or_iso_8601_is_read() -> None:
+    from slsops.drill.result import parse_restore_time
+
+    moment = datetime(2026, 1, 31, 12, tzinfo=UTC)
+    assert parse_restore_time(str(int(moment.timestamp()))) == moment
+    assert parse_restore_time("2026-01-31T12:00:00Z") == moment
+    assert parse_restore_time("  ") is None

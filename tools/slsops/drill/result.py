@@ -27,9 +27,16 @@ def parse_restore_time(text: str | None) -> datetime | None:
         return None
     value = text.strip()
     try:
-        return datetime.fromtimestamp(float(value), UTC)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):  # inf, nan, 1e20: no datetime has them
+            raise UsageError(
+                f"--restore-time {text!r}: epoch seconds out of range (years 1 to 9999)"
+            ) from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
