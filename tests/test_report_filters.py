@@ -240,6 +240,51 @@ def test_output_to_a_file_says_where_on_stderr(tmp_path: Path, capsys) -> None:
     assert out.read_text().startswith("command,target_kind")
 
 
+def test_output_to_a_pipe_or_device_is_written_in_place(tmp_path: Path) -> None:
+    """`-o /dev/stdout` (a FIFO here): the report was written to a temporary file beside it,
+    then renamed over it, putting a regular file where the device or pipe was (as root,
+    /dev/stdout itself) and leaving the reader with nothing."""
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a writer's open then succeeds
+    try:
+        formats.emit(ran_report(), "json", fifo)
+        received = b""
+        while chunk := os.read(reader, 65536):
+            received += chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.stat().st_mode), "the pipe was replaced by a regular file"
+    assert json.loads(received)["command"] == ran_report().command
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_violations_to_a_pipe_are_streamed_in_place(tmp_path: Path) -> None:
+    """`audit --violations /dev/stdout` had the same rename over the device or pipe."""
+    import stat
+
+    from slsops.audit.kinds import KINDS, Violation
+    from slsops.audit.violation_log import ViolationLog
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        log = ViolationLog(fifo)
+        log.record([Violation(KINDS[0].name, {"service_name": "a", "sk": "b"}, "bad")])
+        log.close()
+        received = os.read(reader, 65536)
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.stat().st_mode), "the pipe was replaced by a regular file"
+    assert json.loads(received)["detail"] == "bad"
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
 # --- the shared options on a command --------------------------------------------------------
 def demo_app(calls: list[str] | None = None) -> typer.Typer:
     """A command declared like verify, over the known CHECKS (no stack to reach)."""

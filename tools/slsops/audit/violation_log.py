@@ -34,7 +34,10 @@ class ViolationLog:
         self._lock = threading.Lock()
         self._handle = None
         self._tmp: str | None = None
-        if path is not None:
+        if path is not None and path.exists() and not path.is_file() and not path.is_dir():
+            # /dev/stdout, a FIFO: streamed in place (a rename would put a file there)
+            self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        elif path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             self._handle = os.fdopen(fd, "w", encoding="utf-8")
@@ -59,6 +62,10 @@ class ViolationLog:
 
     def close(self, keep: bool = True) -> None:
         """Finish the file (atomically in place) or drop it."""
+        if self._handle is not None and self._tmp is None:  # a pipe or device: nothing to move
+            self._handle.close()
+            self._handle = None
+            return
         if self._handle is None or self._tmp is None:
             return
         self._handle.close()

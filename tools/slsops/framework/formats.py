@@ -244,6 +244,8 @@ def unwritable_reason(path: Path | None) -> str | None:
         return None
     if path.is_dir():
         return "is a directory; give a file path"
+    if path.exists() and not path.is_file():  # /dev/stdout, a FIFO: written in place
+        return None if os.access(path, os.W_OK) else "cannot be written: no permission"
     folder = path.absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # write_atomically creates the missing folders
@@ -255,7 +257,15 @@ def unwritable_reason(path: Path | None) -> str | None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader never sees half a file."""
+    """Write ``text`` to ``path`` so a reader never sees half a file.
+
+    A path that exists and is no regular file (``/dev/stdout``, a FIFO) is written in place:
+    replacing it would put a regular file where the device or pipe was.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
