@@ -173,6 +173,19 @@ def test_status_without_a_stack_says_down(tmp_path):
     assert json.loads(done.stdout)["state"] == "down"
 
 
+@pytest.mark.parametrize("state", ["[]", '{"resources": 3}', "\udcff", "null"])
+def test_status_with_a_malformed_terraform_state_still_reports(tmp_path, state):
+    """A state file holding a list ended status in 'unexpected error: AttributeError'."""
+    stack = tmp_path / "local.json"
+    stack.write_text(json.dumps({"local_endpoint_url": {"value": "http://127.0.0.1:1"}}))
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "terraform.tfstate").write_bytes(state.encode("utf-8", "surrogateescape"))
+    done = run("local", "status", "--json", "--stack", str(stack))
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["state"] == "down" and report["resources"] is None
+
+
 def test_doctor_with_a_named_missing_stack_file_is_exit_2(tmp_path):
     done = run("doctor", "--stack", str(tmp_path / "gone.json"))
     assert done.returncode == 2

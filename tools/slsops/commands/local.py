@@ -194,9 +194,11 @@ def status(
     resources = None
     if state_file.is_file():
         try:
-            resources = len(json.loads(state_file.read_text()).get("resources", []))
-        except ValueError:
-            resources = None
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = None
+        if isinstance(state, dict) and isinstance(state.get("resources"), list):
+            resources = len(state["resources"])
     report = {
         "state": "up" if alive and reachable else ("unreachable" if alive else "down"),
         "stack_file": str(path),
