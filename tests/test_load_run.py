@@ -317,6 +317,10 @@ def test_role_credentials_are_refreshed_before_they_expire() -> None:
         (["--users", "0"], "--users must be >= 1"),
         (["--batch-size", "101"], "--batch-size must be 1..100"),
         (["--warmup", "-1"], "--warmup must be >= 0"),
+        # NaN passed every `<= 0` check, then ended in a ValueError traceback
+        (["--spawn-rate", "nan"], "must be finite"),
+        (["--warmup", "nan"], "must be finite"),
+        (["--task-rate", "inf"], "must be finite"),
         (["--classes", "SingleIngestUser,GhostUser"], "unknown user class GhostUser"),
         (["--bogus"], "unrecognized arguments"),
     ],
@@ -324,6 +328,19 @@ def test_role_credentials_are_refreshed_before_they_expire() -> None:
 def test_bad_arguments_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=message):
         load_run.run_load(["--stack", str(tmp_path / "none.json"), *args])
+
+
+def test_results_in_a_file_and_a_targets_file_not_utf8_are_usage_errors(tmp_path: Path) -> None:
+    """Both ended in a traceback (FileExistsError/NotADirectoryError, UnicodeDecodeError)."""
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    for results in (taken, taken / "sub"):
+        with pytest.raises(UsageError, match="--results"):
+            load_run.run_load(["--stack", str(tmp_path / "none.json"), "--results", str(results)])
+    targets = tmp_path / "targets.toml"
+    targets.write_bytes(b"[profiles.local]\nname = '\xff'\n")
+    with pytest.raises(UsageError, match="not UTF-8"):
+        load_run.run_load(["--stack", str(tmp_path / "none.json"), "--targets", str(targets)])
 
 
 def test_a_local_stack_off_loopback_is_refused(tmp_path: Path) -> None:

@@ -182,6 +182,8 @@ def load_profile(path: Path, name: str) -> Profile:
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read targets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"targets file {path} is not UTF-8 text: {exc.reason}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"targets file {path} is not valid TOML: {exc}") from None
     profiles = _table(document.get("profiles", {}), f"{path}: profiles")

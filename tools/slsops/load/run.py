@@ -130,7 +130,12 @@ def run_load(argv: Sequence[str]) -> int:
         known = ", ".join(sorted(scenario_classes(args.locustfile)))
         raise UsageError(f"unknown user class {', '.join(sorted(unknown))}; classes: {known}")
     narrowed_by = announce_left_out(args, shape, profile)
-    args.results.mkdir(parents=True, exist_ok=True)
+    try:
+        args.results.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file, or a folder inside one, or no permission
+        raise UsageError(
+            f"--results {args.results}: cannot make the folder: {exc.strerror}"
+        ) from None
     verdict_path = args.results / "verdict.json"
     verdict_path.unlink(missing_ok=True)
     budget = locust_seconds(shape) + STOP_TIMEOUT_S + LOCUST_GRACE_S

@@ -7,6 +7,7 @@ usage error (exit 2) before anything starts.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from dataclasses import dataclass
 
@@ -65,6 +66,8 @@ def shape_from(args: argparse.Namespace, profile_run: dict) -> RunShape:
         classes=_csv(args.classes) or (() if args.tags else tuple(profile_run.get("classes", ()))),
         tags=_csv(args.tags) or tuple(profile_run.get("tags", ())),
     )
+    if not all(math.isfinite(v) for v in (shape.spawn_rate, shape.warmup_s, shape.task_rate)):
+        raise UsageError("--spawn-rate, --warmup and --task-rate must be finite numbers")
     if shape.users < 1 or shape.spawn_rate <= 0:
         raise UsageError("--users must be >= 1 and --spawn-rate > 0")
     if not 1 <= shape.batch_size <= 100:
