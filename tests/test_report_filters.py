@@ -583,6 +583,49 @@ def test_suite_names_only_modules_that_exist() -> None:
     assert {name: why for name, why in missing.items() if why} == {}
 
 
+def _suite_without_a_stack(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """suite._cli replaced: `local up` fails at once (exit 2), nothing starts."""
+    calls: list[str] = []
+
+    def fake_cli(args, timeout_s, env=None):
+        calls.append(" ".join(args[:2]))
+        return subprocess.CompletedProcess(args, 2, "", "slsops: error: not started in tests\n")
+
+    monkeypatch.setattr(suite, "_cli", fake_cli)
+    return calls
+
+
+def test_suite_refuses_to_empty_a_folder_it_did_not_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--results .` (or any folder of one's own) was deleted with everything in it."""
+    calls = _suite_without_a_stack(monkeypatch)
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    with pytest.raises(SystemExit) as exited:
+        suite.main(["--results", str(mine)])
+    assert exited.value.code == 2 and calls == []
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    taken = tmp_path / "a-file"
+    taken.write_text("x")
+    with pytest.raises(SystemExit) as exited:  # was a NotADirectoryError traceback
+        suite.main(["--results", str(taken)])
+    assert exited.value.code == 2 and taken.read_text() == "x"
+
+
+def test_suite_empties_its_own_results_folder_and_a_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _suite_without_a_stack(monkeypatch)
+    results = tmp_path / "results"
+    assert suite.main(["--results", str(results)]) == 2  # local up failed: exit 2
+    (results / "old-step.json").write_text("{}")
+    assert suite.main(["--results", str(results)]) == 2
+    assert not (results / "old-step.json").exists(), "its own folder is emptied"
+    assert calls == ["local up", "local up"]
+
+
 def test_suite_refuses_an_unknown_step_name() -> None:
     with pytest.raises(SystemExit) as exited:
         suite.main(["--only", "verfy"])

@@ -369,6 +369,25 @@ def print_summary(results: list[StepResult], out: Any = sys.stdout) -> None:
     print(tabulate(rows, headers=["step", "status", "exit", "seconds", "checks", "note"]), file=out)
 
 
+RESULTS_MARK = ".slsops-suite"
+"""The file that marks a results folder as the suite's own: only such a folder (or the
+default one, or an empty one) is emptied at the start of a run."""
+
+
+def _unusable_results(path: Path) -> str | None:
+    """Why ``path`` must not be emptied and used as the results folder (None: it may)."""
+    if path.exists() and not path.is_dir():
+        return "is not a folder"
+    if not path.is_dir() or path == DEFAULT_RESULTS.resolve() or (path / RESULTS_MARK).is_file():
+        return None
+    if any(path.iterdir()):
+        return (
+            "holds files the suite did not write, and each run empties its results folder; "
+            "give a new or empty folder"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m slsops.harness.suite", description=__doc__)
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
@@ -380,9 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only {', '.join(unknown)}: no such step")
     results_dir: Path = args.results.resolve()
+    problem = _unusable_results(results_dir)
+    if problem:
+        parser.error(f"--results {args.results}: {problem}")
     if results_dir.exists():
         shutil.rmtree(results_dir)
     results_dir.mkdir(parents=True)
+    (results_dir / RESULTS_MARK).write_text("made by the suite; emptied at its next run\n")
     stack = results_dir / "stack.json"
     allowlist = load_allowlist()
     outcome: list[StepResult] = []
