@@ -64,6 +64,53 @@ def reliability_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
+def test_reliability_refuses_a_report_over_its_stack_file(reliability_run, tmp_path):
+    """`--output stack.json --stack stack.json` ran the whole job, then replaced the stack
+    file with the report."""
+    stack = tmp_path / "stack.json"
+    stack.write_text("{}")
+    code = reliability.main(["--stack", str(stack), "--output", str(stack), "--format", "json"])
+    assert code == 2 and reliability_run == []
+    assert stack.read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-seconds", "nan"], "--max-seconds"),
+        (["--max-seconds", "-1"], "--max-seconds"),
+        (["--output", "NOTES/figures.json"], "is not a directory"),
+        (["--output", "DIR"], "is a directory"),
+        (["--output", "STACK"], "same file as --stack"),
+    ],
+)
+def test_fuzz_refuses_bad_options_before_starting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys, args: list[str], message: str
+) -> None:
+    """Each was found only after the fuzz run (the figures lost) or not at all (NaN seconds:
+    no deadline; -1: no case ran, and 'all held')."""
+    from slsops.harness import fuzz
+
+    started: list[str] = []
+
+    @contextlib.contextmanager
+    def stack_for_run(path: Path | None, purpose: str):
+        started.append(purpose)
+        yield _Stack()
+
+    monkeypatch.setattr(fuzz, "stack_for_run", stack_for_run)
+    monkeypatch.setattr(fuzz, "run", lambda *a: pytest.fail("the fuzz run started"))
+    (tmp_path / "NOTES").write_text("a file")
+    stack = tmp_path / "stack.json"
+    stack.write_text("{}")
+    paths = {"NOTES/figures.json": str(tmp_path / "NOTES" / "figures.json")}
+    paths |= {"DIR": str(tmp_path), "STACK": str(stack)}
+    code = fuzz.main(["--stack", str(stack), *[paths.get(a, a) for a in args]])
+    assert code == 2 and started == []
+    assert message in capsys.readouterr().err
+    assert stack.read_text() == "{}"
+
+
 def test_reliability_status_filter_narrows_the_report_not_the_exit(reliability_run, tmp_path):
     out = tmp_path / "report.json"
     code = reliability.main(["--format", "json", "--output", str(out), "--status", "FAIL"])

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -45,9 +46,11 @@ import requests
 from log_service import keys
 from log_service.settings import Settings
 from slsops import contract
+from slsops.commands.common import refuse_same_file
 from slsops.deployment.api_client import assume_role
 from slsops.deployment.stack import Stack
 from slsops.errors import SlsopsError, UsageError
+from slsops.framework.formats import refuse_directory, write_atomically
 from slsops.harness.fuzz_figures import FuzzFigures, print_figures
 from slsops.harness.fuzz_repair import entries_of, repair_body
 from slsops.harness.fuzz_signing import BotocoreSigV4, canonical_query
@@ -355,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 1 <= args.cases <= 1_000_000:
             raise UsageError("--cases must be 1..1000000")
+        if not math.isfinite(args.max_seconds) or args.max_seconds <= 0:
+            raise UsageError("--max-seconds must be a number of seconds above 0")
+        # The figures are written after the run: a path that cannot take them is found first.
+        refuse_directory(args.output)
+        refuse_same_file({"--stack": args.stack, "--output": args.output})
         with stack_for_run(args.stack, "fuzz") as stack:
             figures = run(stack, args.cases, args.seed, args.max_seconds)
     except SlsopsError as exc:
@@ -362,8 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print_figures(figures)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(figures.as_dict(), indent=2), encoding="utf-8")
+        write_atomically(args.output, json.dumps(figures.as_dict(), indent=2))
     return 0 if figures.ok else 1
 
 

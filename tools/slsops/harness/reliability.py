@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slsops.commands.common import check_report_options
+from slsops.commands.common import check_report_options, refuse_same_file
 from slsops.deployment.stack import Stack
 from slsops.errors import EXIT_USAGE, SlsopsError, UsageError
 from slsops.framework.formats import emit
@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         filters = filters_from(args)
         fmt = check_report_options(args.fmt, args.output, filters)
+        refuse_same_file({"--stack": args.stack, "--output": args.output})
         if args.cases is not None:
             if not 1 <= args.cases <= 1_000_000:
                 raise UsageError("--cases must be 1..1000000")
