@@ -285,3 +285,92 @@ def test_an_entry_near_the_point_both_tables_hold_is_compared():
     assert found["DRL-005"].evidence["differing"]["keys"] == [f"svc/{near}#w"]
     assert found["DRL-005"].evidence["differing_markers"]["keys"] == ["#log_id#m/#"]
     assert _judged([entry("w", near)], []).window == 1  # absent from the restore: counted
+
+
+def indexed(log_id: str, message: str = "m") -> dict:
+    """A log item carrying the index's keys (``gsi_shard`` and ``sk``)."""
+    return {**entry(log_id, OLD, message=message), keys.INDEX_PARTITION_KEY: {"N": "1"}}
+
+
+class TwoScans:
+    """A client whose scans answer the table's items, or the index's when IndexName is set."""
+
+    def __init__(self, table: list[dict], *index_scans: list[dict]) -> None:
+        self.table, self.index_scans, self.index_reads = table, list(index_scans), 0
+
+    def scan(self, **request) -> dict:
+        if "IndexName" not in request:
+            return {"Items": self.table}
+        assert "ConsistentRead" not in request  # a global index has no consistent read
+        self.index_reads += 1
+        return {"Items": self.index_scans[min(self.index_reads, len(self.index_scans)) - 1]}
+
+
+def _index_record(monkeypatch, table: list[dict], *index_scans: list[dict]) -> dict:
+    """The restored table's pass-1 tally (markers too: they do not carry the index keys),
+    then the index comparison against the scans given (the last repeats)."""
+    from slsops.drill import index
+
+    tally = compare.Tally(index=index.IndexTally((keys.INDEX_PARTITION_KEY, keys.INDEX_SORT_KEY)))
+    compare.count_page(tally, table + [lone_marker(i["log_id"]["S"], OLD) for i in table], WINDOW)
+    monkeypatch.setattr(index, "RESCAN_PAUSE_S", 0.0)
+    client = TwoScans(table, *index_scans)
+    record = index.compare_index(client, "t", "i", tally.index, 1, 1)
+    return {**record, "index_reads": client.index_reads}
+
+
+def _drl006(contents: dict, reads: dict | None = None):
+    from slsops.checks.drill import CHECKS, DrillContext
+    from slsops.drill.result import DrillResult
+    from slsops.framework.runner import run_checks
+
+    result = DrillResult("pitr", "src", "2026-01-01T00:00:00.000Z")
+    result.index_contents = contents
+    result.index_reads = reads or {"checked": 0, "missing": [], "differing": []}
+    (verdict,) = run_checks([c for c in CHECKS if c.id == "DRL-006"], DrillContext(result))
+    return verdict
+
+
+def test_an_index_lacking_changing_or_adding_items_is_named(monkeypatch):
+    """Sampled reads passed such an index; the contents comparison names each difference."""
+    table = [indexed("same"), indexed("gone"), indexed("changed"), indexed("twice")]
+    index = [indexed("same"), indexed("changed", "x"), indexed("extra")]
+    index += [indexed("twice"), indexed("twice")]
+    record = _index_record(monkeypatch, table, index)
+    assert record["table"]["count"] == 4 and record["index_scan"]["count"] == 5
+    assert record["scans"] == 2 and record["index_reads"] == 3  # re-scan, then naming pass
+    assert record["missing"]["keys"] == [f"svc/{OLD}#gone"]
+    assert record["differing"]["keys"] == [f"svc/{OLD}#changed"]
+    assert record["index_only"]["keys"] == [f"svc/{OLD}#extra"]
+    assert record["duplicated"]["keys"] == [f"svc/{OLD}#twice"]
+    verdict = _drl006(record)
+    assert verdict.status == "FAIL", verdict
+    assert "1 missing from the index, 1 differing, 1 held by the index alone" in verdict.detail
+
+
+def test_an_index_equal_to_its_table_passes_after_one_re_scan_at_most(monkeypatch):
+    table = [indexed("a"), indexed("b"), entry("no-shard", OLD)]  # not indexed: not expected
+    record = _index_record(monkeypatch, table, [indexed("a")], table[:2])
+    assert record["scans"] == 2 and record["differing_buckets"] == 0
+    assert record["table"] == record["index_scan"] and record["table"]["count"] == 2
+    assert _drl006(record).status == "PASS"
+    stale = _index_record(monkeypatch, table, [indexed("a")])  # still short
+    assert _drl006(stale).status == "FAIL"
+
+
+def test_the_index_check_skips_when_no_item_carries_the_index_keys(monkeypatch):
+    """Nothing compared is not a PASS; an index holding items its table lacks is a FAIL."""
+    nothing = _index_record(monkeypatch, [entry("no-shard", OLD)], [])
+    verdict = _drl006(nothing)
+    assert verdict.status == "SKIP", verdict
+    assert "nothing compared" in verdict.detail
+    stray = _index_record(monkeypatch, [], [indexed("stray")])
+    assert _drl006(stray).status == "FAIL"
+
+
+def test_sampled_reads_the_index_does_not_serve_still_fail(monkeypatch):
+    record = _index_record(monkeypatch, [indexed("a")], [indexed("a")])
+    reads = {"checked": 1, "missing": [f"svc/{OLD}#a"], "differing": []}
+    assert _drl006(record, reads).status == "FAIL"
+    assert _drl006({"error": "the restored table has no index i"}).status == "FAIL"
+    assert _drl006({}).status == "FAIL"  # the drill stopped before: its error is the detail

@@ -47,6 +47,7 @@ from log_service import keys
 from slsops.audit.aggregate import Reservoir
 from slsops.audit.scan import parallel_scan
 from slsops.drill.checksum import MODULUS, hex_of, item_hash
+from slsops.drill.index import IndexTally
 
 BUCKETS = 1024
 MAX_RESOLVED = 200_000
@@ -132,6 +133,8 @@ class Tally:
     )
     sample: list[dict[str, Any]] = field(default_factory=list)
     scan_s: float = 0.0
+    # The items the index must hold (the restored table's tally only; see ``drill.index``).
+    index: IndexTally | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _reservoir: Reservoir = field(
         default_factory=lambda: Reservoir(SAMPLE_SIZE, seed=7), repr=False, compare=False
@@ -153,9 +156,11 @@ def tally(
     segments: int,
     threads: int,
     advance: Callable[[int], None] | None = None,
+    index_keys: tuple[str, ...] | None = None,
 ) -> Tally:
-    """Pass 1 over ``table`` (strongly consistent parallel scan)."""
-    result = Tally()
+    """Pass 1 over ``table`` (strongly consistent parallel scan); with ``index_keys``, also
+    the tally of the items carrying them, which the table's index must hold."""
+    result = Tally(index=None if index_keys is None else IndexTally(index_keys))
 
     def on_page(items: list[dict[str, Any]]) -> None:
         count_page(result, items, window)
@@ -179,6 +184,8 @@ def count_page(result: Tally, items: list[dict[str, Any]], window: PointWindow) 
         result.scanned += len(items)
         for cls, bucket, digest, item, near in rows:
             result.counts[cls] += 1
+            if result.index is not None:
+                result.index.add(item, digest)
             row = result.buckets[bucket]
             if near:  # a marker claimed near or after the point: resolve it in pass 2
                 row[4] += 1

@@ -102,6 +102,7 @@ class DrillResult:
     schema_differences: list[str] | None = None
     encryption: dict[str, Any] = field(default_factory=dict)
     index_reads: dict[str, Any] = field(default_factory=dict)
+    index_contents: dict[str, Any] = field(default_factory=dict)  # slsops.drill.index
     not_carried_over: list[dict[str, str]] = field(default_factory=list)
     not_reapplicable: list[str] | None = None
     rto_s: float | None = None
@@ -135,6 +136,7 @@ class DrillResult:
             "schema_differences": self.schema_differences,
             "encryption": self.encryption,
             "index_reads": self.index_reads,
+            "index_contents": self.index_contents,
             "not_carried_over": self.not_carried_over,
             "not_reapplicable": self.not_reapplicable,
             "rto_s": None if self.rto_s is None else round(self.rto_s, 3),

@@ -1,7 +1,8 @@
 """The drill's ``validate`` phase: is the restored table what the source held at the point?
 
 Schema and encryption against the source's description, the bulk comparison (``compare``),
-the canaries (``canary``), and a few sampled entries read back through the restored index
+the canaries (``canary``), and the restored index: its contents against the restored table's
+(``index``) and a few sampled source entries read back through it with the read API's query
 (the index is what the read API uses, so a table whose index does not serve is not usable).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from log_service import keys
-from slsops.drill import canary, compare, settings
+from slsops.drill import canary, compare, index, settings
 from slsops.drill.checksum import canonical_item
 from slsops.drill.result import DrillOptions, DrillResult
 
@@ -32,7 +33,10 @@ def validate(
         "source": settings.sse(source_desc),
         "restored": settings.sse(restored_desc),
     }
-    restored_tally = compare.tally(client, table, window, options.segments, options.threads)
+    index_keys = index.key_names(restored_desc, options.index_name)
+    restored_tally = compare.tally(
+        client, table, window, options.segments, options.threads, index_keys=index_keys
+    )
     verdict = compare.compare(
         client,
         result.source_table,
@@ -45,7 +49,13 @@ def validate(
     )
     result.comparison = comparison_record(window, options, source_tally, restored_tally, verdict)
     result.canaries = canary.verify(client, result.source_table, table, canaries)
+    if restored_tally.index is None:  # DRL-002 names the schema difference
+        result.index_contents = {"error": f"the restored table has no index {options.index_name}"}
+        return restored_desc
     result.index_reads = index_reads(client, table, options.index_name, source_tally.sample)
+    result.index_contents = index.compare_index(
+        client, table, options.index_name, restored_tally.index, options.segments, options.threads
+    )
     return restored_desc
 
 
