@@ -5,12 +5,12 @@ through the API around the point, see ``canary``), ``await-point`` (PITR only: u
 restorable window reaches the point), ``source-scan`` (what the source holds, reported apart
 from the RTO), ``restore`` (the restore call, after recording the intent), ``wait`` (until
 the table and its indexes are ACTIVE; tagged then), ``validate`` (schema, encryption, the bulk
-comparison at the point, the canaries, reads through the index), ``settings`` (what a restore
-does not carry over) and ``cleanup`` (always: on failure, timeout, Ctrl-C and SIGTERM too,
-unless ``--keep``). RTO runs from the restore call to the end of ``validate``; RPO is the
-incident time minus the restore point used. The source table is only read (and written to
-through the API, under the drill's reserved service name); the only deletes are of what this
-drill recorded before creating it.
+comparison at the point, the canaries, the index against its table and reads through it),
+``settings`` (what a restore does not carry over) and ``cleanup`` (always: on failure,
+timeout, Ctrl-C and SIGTERM too, unless ``--keep``). RTO runs from the restore call to the
+end of ``validate``; RPO is the incident time minus the restore point used. The source table
+is only read (and written to through the API, under the drill's reserved service name); the
+only deletes are of what this drill recorded before creating it.
 """
 
 from __future__ import annotations
