@@ -262,10 +262,48 @@ def planted():
             [("unknown_attribute", keys.marker_key(item["log_id"]))],
         )
     )
+    item = base()
+    written = keys.parse_stored_timestamp(item["ingested_at"]).timestamp()
+    case("AUD-012", "bad_ttl", {**item, keys.TTL_ATTRIBUTE: int(written + 1.5 * 86_400)})
+    _marker_cases(cases, base)
     item, marker = log_item(message="as written")
     edited = {**item, "message": "edited in place"}  # the marker still holds the old hash
     cases.append(("AUD-024", [edited, marker], [("content_hash_mismatch", key_of(edited))]))
     return cases
+
+
+def _marker_cases(cases, base):
+    """Markers that disagree with their entry, or whose own ingested_at is broken."""
+    item = base()
+    early = {**marker_for(item), keys.TTL_ATTRIBUTE: item[keys.TTL_ATTRIBUTE] - 20 * 86_400}
+    # The marker expires 20 days before its entry: a retry after that stores a second copy.
+    cases.append(("AUD-014", [item, early], [("bad_marker", key_of(early))]))
+    item = base(retention_days=20)  # 3 days earlier, its expires_at is still 23 whole days on
+    three_days_before = keys.parse_stored_timestamp(item["ingested_at"]) - timedelta(days=3)
+    moved = {**marker_for(item), "ingested_at": keys.format_timestamp(three_days_before)}
+    cases.append(("AUD-014", [item, moved], [("bad_marker", key_of(moved))]))
+    unparsed = {**marker_for(base()), "ingested_at": "garbage"}  # AUD-021 cannot age it
+    cases.append(("AUD-004", [unparsed], [("bad_timestamp", key_of(unparsed))]))
+    tomorrow = keys.format_timestamp(datetime.now(UTC) + timedelta(days=1))
+    ahead = {
+        **marker_for(base()),
+        "ingested_at": tomorrow,
+        keys.TTL_ATTRIBUTE: keys.expires_at(tomorrow, 30),
+    }
+    cases.append(("AUD-013", [ahead], [("clock_skew", key_of(ahead))]))
+    old = keys.format_timestamp(datetime.now(UTC) - timedelta(days=3))
+    forever = {
+        **marker_for(base()),
+        "ingested_at": old,
+        keys.TTL_ATTRIBUTE: keys.expires_at(old, 400),
+    }
+    cases.append(
+        (
+            "AUD-012",
+            [forever],
+            [("bad_ttl", key_of(forever)), ("marker_without_entry", key_of(forever))],
+        )
+    )
 
 
 def reserved_corruptions():

@@ -117,6 +117,17 @@ LEFT JOIN entries e ON e.log_id = m.log_id
 WHERE e.log_id IS NULL AND (m.ingested_at IS NULL OR m.ingested_at <= '{cutoff}')
 """
     ),
+    # A marker that points at its entry but disagrees with it on when it was written or when
+    # it expires (the writer copies both): a marker expiring first lets a retry store a copy.
+    "bad_marker": _with_sets(
+        """
+SELECT 'bad_marker' AS kind, m.pk, m.sk, m.log_id,
+       e.pk AS other_pk, e.sk AS other_sk, CAST(NULL AS BIGINT) AS copies
+FROM markers m
+JOIN entries e ON e.pk = m.entry_service AND e.sk = m.entry_sk
+WHERE m.expires_at <> e.expires_at OR m.ingested_at <> e.ingested_at
+"""
+    ),
     # A log item whose content is not what its marker recorded when it was written.
     "content_hash_mismatch": _with_sets(
         """
@@ -281,6 +292,13 @@ def finding(row: tuple[Any, ...]) -> Finding:
             other_pk,
             {"entry_key": {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}},
         )
+    if kind == "bad_marker":
+        detail = (
+            f"expires_at or ingested_at differs from its entry's at {other_pk}/{other_sk} "
+            "(the writer copies both): a marker that expires first lets a retry store a copy"
+        )
+        entry = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}
+        return Finding(kind, key, detail, other_pk, {"entry_key": entry})
     if kind == "content_hash_mismatch":
         detail = (
             f"content differs from the hash its marker {other_pk} recorded at write time: "

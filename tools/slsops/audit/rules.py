@@ -51,7 +51,7 @@ STORED_RULES: dict[str, str] = {
     api_rules.METADATA_DEPTH: "metadata nests at most MAX_METADATA_DEPTH",
     api_rules.METADATA_REPRESENTABLE: "metadata is strict canonical JSON",
     api_rules.METADATA_SIZE: "metadata within MAX_METADATA_BYTES",
-    api_rules.RETENTION_RANGE: "expires_at within 1 .. RETENTION_DAYS after ingested_at",
+    api_rules.RETENTION_RANGE: "expires_at a whole 1 .. RETENTION_DAYS days after ingested_at",
     api_rules.UNKNOWN_FIELDS: "no attribute outside the data model",
 }
 DAY = 86_400
@@ -72,7 +72,7 @@ def check_item(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     if string(item, keys.PARTITION_KEY) and keys.is_marker(
         {keys.PARTITION_KEY: string(item, keys.PARTITION_KEY)}
     ):
-        return _check_marker(item)
+        return _check_marker(item, settings)
     return _check_log_item(item, settings)
 
 
@@ -260,22 +260,36 @@ def _ttl(
     if ingested is None:
         return [] if value > 0 else [Violation("bad_ttl", key, f"expires_at {value}")]
     lifetime = value - ingested.timestamp()
-    # keys.expires_at truncates to whole seconds: allow one second either side.
-    if not DAY - 1 <= lifetime <= settings.max_retention_days * DAY + 1:
+    # keys.expires_at is ingested_at + retention_days whole days, truncated to whole seconds:
+    # allow one second either side of a whole number of days.
+    days = round(lifetime / DAY)
+    if not 1 <= days <= settings.max_retention_days or abs(lifetime - days * DAY) > 1:
         return [
             Violation(
                 "bad_ttl",
                 key,
                 f"expires_at is {lifetime / DAY:.2f} days after ingested_at "
-                f"(allowed 1 .. {settings.max_retention_days})",
+                f"(allowed a whole number of days, 1 .. {settings.max_retention_days})",
             )
         ]
     return []
 
 
-def _check_marker(item: dict[str, Any]) -> list[Violation]:
+def _check_marker(item: dict[str, Any], settings: RuleSettings) -> list[Violation]:
     key = item_key(item)
     found = _types(item, key, MARKER_TYPES, MARKER_ALL_TYPES, MARKER_ATTRIBUTES)
+    # The writer's markers carry their entry's ingested_at (older ones none): it must be the
+    # stored form and not in the future (AUD-021 ages a lone marker by it), and expires_at
+    # the entry's retention after it.
+    ingested_text = string(item, "ingested_at")
+    ingested = _parse_time(ingested_text)
+    if ingested_text is not None and ingested is None:
+        detail = f"not normalised: ingested_at {ingested_text[:40]!r}"
+        found.append(Violation("bad_timestamp", key, detail))
+    if ingested and ingested.timestamp() > settings.now + settings.max_clock_skew_seconds:
+        found.append(Violation("clock_skew", key, f"ingested_at {ingested_text} is in the future"))
+    if ingested is not None:
+        found.extend(_ttl(item, key, ingested, settings))
     problems = []
     log_id = string(item, "log_id")
     if log_id is not None and string(item, keys.PARTITION_KEY) != keys.MARKER_PREFIX + log_id:
