@@ -301,9 +301,12 @@ def _marker_cases(cases, base):
         (
             "AUD-012",
             [forever],
-            [("bad_ttl", key_of(forever)), ("marker_without_entry", key_of(forever))],
+            [("bad_ttl", key_of(forever)), ("entry_lost", key_of(forever))],
         )
     )
+    # Its entry deleted three days after it was written (or a write nobody retried since).
+    lost = {**marker_for(base()), "ingested_at": old, keys.TTL_ATTRIBUTE: keys.expires_at(old, 30)}
+    cases.append(("AUD-025", [lost], [("entry_lost", key_of(lost))]))
 
 
 def reserved_corruptions():

@@ -153,6 +153,7 @@ def as_set(findings):
     "AUD-022",
     "AUD-023",
     "AUD-024",
+    "AUD-025",
 )
 def test_each_planted_corruption_is_caught_by_its_check(corrupted_report):
     """Every planted case is found with exactly the expected kinds and keys, nothing else."""
@@ -180,6 +181,7 @@ def test_each_planted_corruption_is_caught_by_its_check(corrupted_report):
         "AUD-022",
         "AUD-023",
         "AUD-024",
+        "AUD-025",
     ]  # the ids in the marker above
     expected = as_set(f for _, _, findings in cases for f in findings)
     assert as_set((v["kind"], v["key"]) for v in found) == expected

@@ -147,6 +147,15 @@ KINDS: tuple[Kind, ...] = (
         "genuine (runbook).",
         content=True,
     ),
+    Kind(
+        "entry_lost",
+        "AUD-025",
+        "No marker is without its entry for more than a day (a lost entry)",
+        "The entry was deleted after it was written, or its write was interrupted and never "
+        "retried: look for the entry in a backup or a point-in-time restore "
+        "(runbooks/restore-the-log-table.md) and put it back; if it never was stored, delete "
+        "the marker (runbook, step 4).",
+    ),
 )
 KINDS_BY_NAME = {k.name: k for k in KINDS}
 

@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,13 @@ COLUMNS = (
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 NAMES = tuple(name for name, _ in COLUMNS)
 MEMORY_LIMIT = "256MB"
+# A lone marker older than this is no interrupted write any client still retries (AUD-025).
+RETRY_WINDOW_S = 86_400
 ENGINE_THREADS = 2
 
 # Parameters are substituted as literals: {now} epoch seconds, {cutoff} a stored timestamp,
-# {items} the relation's table or view name.
+# {retried_by} the stored timestamp RETRY_WINDOW_S before now, {items} the relation's table or
+# view name.
 _SETS = """
 WITH entries AS (
   SELECT * FROM {items} WHERE NOT is_marker AND log_id IS NOT NULL AND pk IS NOT NULL
@@ -107,14 +111,27 @@ LEFT JOIN entries target ON target.pk = m.entry_service AND target.sk = m.entry_
 WHERE target.pk IS NULL
 """
     ),
-    # A settled, live marker with no log item of its log id anywhere: an interrupted write.
+    # A settled, live marker with no log item of its log id anywhere, written within the last
+    # day (or of unknown age): an interrupted write, which the client's retry finishes.
     "marker_without_entry": _with_sets(
         """
 SELECT 'marker_without_entry' AS kind, m.pk, m.sk, m.log_id,
        m.entry_service AS other_pk, m.entry_sk AS other_sk, CAST(NULL AS BIGINT) AS copies
 FROM live_markers m
 LEFT JOIN entries e ON e.log_id = m.log_id
-WHERE e.log_id IS NULL AND (m.ingested_at IS NULL OR m.ingested_at <= '{cutoff}')
+WHERE e.log_id IS NULL AND (m.ingested_at IS NULL
+  OR (m.ingested_at <= '{cutoff}' AND m.ingested_at > '{retried_by}'))
+"""
+    ),
+    # The same, written more than a day ago: nobody retries any more, so the entry was lost
+    # (deleted after it was written, or a write abandoned).
+    "entry_lost": _with_sets(
+        """
+SELECT 'entry_lost' AS kind, m.pk, m.sk, m.log_id,
+       m.entry_service AS other_pk, m.entry_sk AS other_sk, CAST(NULL AS BIGINT) AS copies
+FROM live_markers m
+LEFT JOIN entries e ON e.log_id = m.log_id
+WHERE e.log_id IS NULL AND m.ingested_at <= '{retried_by}'
 """
     ),
     # A marker that points at its entry but disagrees with it on when it was written or when
@@ -160,7 +177,8 @@ def _filled(sql: str, now: float, cutoff: str, items: str) -> str:
         raise ValueError(f"cutoff must be a stored timestamp: {cutoff!r}")
     if not IDENTIFIER.match(items):
         raise ValueError(f"not a table name: {items!r}")
-    return sql.format(now=int(now), cutoff=cutoff, items=items)
+    retried_by = keys.format_timestamp(datetime.fromtimestamp(now - RETRY_WINDOW_S, UTC))
+    return sql.format(now=int(now), cutoff=cutoff, items=items, retried_by=retried_by)
 
 
 def content_compared_duckdb(con: Any, now: float, cutoff: str) -> int:
@@ -306,6 +324,12 @@ def finding(row: tuple[Any, ...]) -> Finding:
         )
         marker = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}
         return Finding(kind, key, detail, pk, {"marker_key": marker})
+    if kind == "entry_lost":
+        detail = (
+            f"no log item of log_id {log_id!r} (marker points at {other_pk}/{other_sk}) more "
+            "than a day after it was written: the entry was deleted, or its write abandoned"
+        )
+        return Finding(kind, key, detail, other_pk, {})
     detail = (
         f"no log item of log_id {log_id!r} (marker points at {other_pk}/{other_sk}): "
         "an interrupted write"

@@ -142,7 +142,7 @@ def _kind_check(kind: Kind) -> None:
     if kind.warn:
         severity = Severity.LOW
     elif kind.name.startswith(
-        ("index", "duplicate", "entry_without", "marker_points", "content_hash")
+        ("index", "duplicate", "entry_without", "entry_lost", "marker_points", "content_hash")
     ):
         severity = Severity.HIGH
     else:
