@@ -10,6 +10,7 @@ like from the outside.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -276,8 +277,8 @@ def test_table_format_prints_summary_of_kinds(corrupted):
 
 @pytest.mark.breaks("AUD-016", "AUD-017")
 def test_index_differing_from_the_table_is_reported(clean, tmp_path, monkeypatch):
-    """The index answers one item short in shard 0, another key in shard 1, and lacks one
-    sampled key: all three are named."""
+    """The index answers one item short in shard 0, another key in shard 1, an entry the table
+    does not hold in shard 2, and lacks one sampled key: all four are named."""
     real_tally, real_has = aggregate.tally_index_per_shard, aggregate.index_has_item
     missing_key = {}
 
@@ -286,6 +287,7 @@ def test_index_differing_from_the_table_is_reported(clean, tmp_path, monkeypatch
         short, swapped = tallies[0], tallies[1]
         tallies[0] = aggregate.ShardTally(short.count - 1, short.keys_sum)
         tallies[1] = aggregate.ShardTally(swapped.count, (swapped.keys_sum + 1) % 2**64)
+        tallies[2].add("ghost", keys.sort_key("2026-01-01T00:00:00.000Z", "ghost"))
         return tallies
 
     def has_item(client, table, index, shard, sort_key, partition):
@@ -317,8 +319,11 @@ def test_index_differing_from_the_table_is_reported(clean, tmp_path, monkeypatch
     assert [v["key"] for v in mismatches] == [
         {keys.INDEX_PARTITION_KEY: "0"},
         {keys.INDEX_PARTITION_KEY: "1"},
+        {keys.INDEX_PARTITION_KEY: "2"},
     ]
     assert "other keys" in mismatches[1]["detail"] and "other keys" not in mismatches[0]["detail"]
+    table_count, index_count = map(int, re.findall(r"(\d+) items", mismatches[2]["detail"]))
+    assert index_count == table_count + 1  # the index holds an entry the table does not
     assert [v["key"] for v in found if v["kind"] == "index_sample_missing"] == [missing_key]
 
 
