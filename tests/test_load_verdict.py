@@ -831,6 +831,62 @@ def test_measure_reads_the_runners_exception_count() -> None:
     assert measured.error_ratio == 3 / 13
 
 
+def test_the_error_ratio_names_the_most_frequent_failures() -> None:
+    """The verdict says what failed, not only how often: Locust's errors table (one entry per
+    request name and reason), the most frequent first, the rest counted."""
+
+    def error(name: str, why: str, occurrences: int, method: str = "GET") -> SimpleNamespace:
+        return SimpleNamespace(
+            method=method,
+            name=name,
+            error=why,
+            occurrences=occurrences,
+            to_name=lambda: f"{method} {name}: {why}",
+        )
+
+    newest = "/logs/recent (all services)"
+    stats = SimpleNamespace(
+        entries={(newest, "GET"): _stats_entry(100, 60, {5: 100})},
+        total=SimpleNamespace(
+            num_requests=100, num_failures=60, start_time=1.0, last_request_timestamp=11.0
+        ),
+        errors={
+            "a": error(newest, "entries are not newest first", 41),
+            "b": error(newest, "status 500: Internal server error", 12),
+            "c": error("/logs (batch)", "201: without 10 results", 5, "POST"),
+            "d": error(newest, "x" * 400, 2),
+        },
+    )
+    measured = measure(stats, 0)
+    assert [f.occurrences for f in measured.failures_seen] == [41, 12, 5]
+    assert measured.failure_kinds == 4
+    row = {r.check_id: r for r in verdict.evaluate(measured, PROFILE)}["LOAD-ERROR-RATIO"]
+    assert row.status is Status.FAIL
+    assert (
+        "Most frequent: GET /logs/recent (all services): entries are not newest first (41x); "
+        "GET /logs/recent (all services): status 500: Internal server error (12x); "
+        "POST /logs (batch): 201: without 10 results (5x); 1 other kind in locust_failures.csv"
+    ) in row.detail, row.detail
+    assert row.evidence["failures_seen"][0] == {
+        "what": "GET /logs/recent (all services): entries are not newest first",
+        "occurrences": 41,
+    }
+    assert measured.as_dict()["failure_kinds"] == 4
+    table = render_table(verdict.evaluate(measured, PROFILE), measured, PROFILE)
+    assert "Most frequent failures (of 4 kinds):" in table
+    assert "  41x GET /logs/recent (all services): entries are not newest first" in table
+    # Long reasons are cut; a stats object without to_name (or without errors) still works.
+    stats.errors = {"d": SimpleNamespace(method="GET", name=newest, error="y" * 400, occurrences=1)}
+    only = measure(stats, 0).failures_seen[0]
+    assert only.what.startswith(f"GET {newest}: yyy") and len(only.what) == 300
+    del stats.errors
+    assert measure(stats, 0).failures_seen == () and "Most frequent" not in (
+        {r.check_id: r for r in verdict.evaluate(measure(stats, 0), PROFILE)}[
+            "LOAD-ERROR-RATIO"
+        ].detail
+    )
+
+
 # ------------------------------------------------------------------ a run that ended early
 def test_rates_are_over_the_time_asked_when_the_requests_stopped_early() -> None:
     """100 s asked; the requests stopped after 20 s (workers lost, Locust interrupted): the

@@ -24,6 +24,10 @@ PERCENTILE_RESOLUTION = (
 # The share of the measured time asked for that the requests must cover (LOAD-WINDOW): a run
 # whose last request came earlier stopped early (Locust interrupted, workers lost, users hung).
 WINDOW_COVERAGE = 0.9
+# The failures the verdict names (the most frequent; Locust's failures CSV and HTML report list
+# every one), each cut to this many characters.
+FAILURES_NAMED = 3
+FAILURE_TEXT_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ class KindStats:
 
 
 @dataclass(frozen=True)
+class FailureSeen:
+    """One kind of failure Locust recorded: the request and why it failed (``GET /logs/recent
+    (all services): entries are not newest first``), and how often."""
+
+    what: str
+    occurrences: int
+
+
+@dataclass(frozen=True)
 class Measurements:
     """What one run measured, in plain numbers (from Locust's stats or made up by a test).
 
@@ -94,6 +107,9 @@ class Measurements:
     peak_rps: int = 0
     task_errors: int = 0
     asked_window_s: float = 0.0
+    # The most frequent failures (FAILURES_NAMED of them) and how many kinds there were.
+    failures_seen: tuple[FailureSeen, ...] = ()
+    failure_kinds: int = 0
 
     @property
     def rate_window_s(self) -> float:
@@ -138,6 +154,8 @@ class Measurements:
             "task_errors": self.task_errors,
             "error_ratio": round(self.error_ratio, 6),
             "peak_rps": self.peak_rps,
+            "failures_seen": [vars(f) for f in self.failures_seen],
+            "failure_kinds": self.failure_kinds,
             "kinds": {
                 k: vars(s) | {"successes_timed": s.successes_timed} for k, s in self.kinds.items()
             },
@@ -166,6 +184,10 @@ def measure(
     ``successes``: the percentiles come from it, the counts from ``stats``. Without it the
     percentiles are Locust's, and ``failures_timed`` says how many failures they include, which
     fails a gated latency check rather than judging it (verdict_rows.latency_row).
+
+    What failed: Locust's ``stats.errors`` (one entry per request name and reason, reset with
+    the stats, aggregated on the master), the FAILURES_NAMED most frequent, so the verdict
+    names the problem (``entries are not newest first``) and not only the ratio.
     """
     kinds: dict[str, KindStats] = {}
     for kind in KINDS:
@@ -196,6 +218,13 @@ def measure(
         window = max(0.0, total.last_request_timestamp - total.start_time)
     asked = max(0.0, until - total.start_time) if until and total.start_time else 0.0
     per_second = getattr(total, "num_reqs_per_sec", {}) or {}
+    seen = sorted(
+        (
+            FailureSeen(_failure_text(error), int(error.occurrences))
+            for error in (getattr(stats, "errors", None) or {}).values()
+        ),
+        key=lambda f: (-f.occurrences, f.what),
+    )
     return Measurements(
         kinds=kinds,
         entries_stored=entries_stored,
@@ -205,4 +234,14 @@ def measure(
         peak_rps=max(per_second.values(), default=0),
         task_errors=task_errors,
         asked_window_s=asked,
+        failures_seen=tuple(seen[:FAILURES_NAMED]),
+        failure_kinds=len(seen),
     )
+
+
+def _failure_text(error: Any) -> str:
+    """``METHOD name: why`` of one of Locust's StatsError (its own ``to_name``, which unwraps
+    a content check's CatchResponseError), cut to FAILURE_TEXT_MAX characters."""
+    to_name = getattr(error, "to_name", None)
+    text = to_name() if callable(to_name) else f"{error.method} {error.name}: {error.error}"
+    return text if len(text) <= FAILURE_TEXT_MAX else text[: FAILURE_TEXT_MAX - 3] + "..."

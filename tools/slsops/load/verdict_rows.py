@@ -316,10 +316,21 @@ def error_ratio_row(run: Run) -> Row:
         f"{ratio:.3%}",
         Status.PASS if ratio <= bound else Status.FAIL,
         f"error ratio: {measured.total_failures} of {measured.total_requests} requests failed "
-        f"(status or content){raised}, {ratio:.3%}; target <= {bound:.3%}",
-        evidence,
+        f"(status or content){raised}, {ratio:.3%}; target <= {bound:.3%}"
+        + _most_frequent(measured),
+        evidence | {"failures_seen": [vars(f) for f in measured.failures_seen]},
         ERROR_FIX,
     )
+
+
+def _most_frequent(measured: Measurements) -> str:
+    """What the failures were: the most frequent ones (the failures CSV lists them all)."""
+    if not measured.failures_seen:
+        return ""
+    named = "; ".join(f"{f.what} ({f.occurrences}x)" for f in measured.failures_seen)
+    others = measured.failure_kinds - len(measured.failures_seen)
+    more = f"; {others} other kind{'s' * (others != 1)} in locust_failures.csv" if others else ""
+    return f". Most frequent: {named}{more}"
 
 
 def window_row(run: Run) -> Row | None:

@@ -36,8 +36,17 @@ def render_table(
         f"Window {measured.window_s:.1f} s{_asked(measured)} (measured after ramp-up and "
         "warm-up), "
         f"{measured.total_requests} requests, {measured.entries_stored} entries stored.\n"
+        f"{_failures(measured)}"
         f"Percentile resolution: {PERCENTILE_RESOLUTION}.\n"
     )
+
+
+def _failures(measured: Measurements) -> str:
+    """The most frequent failures, one a line (locust_failures.csv lists every one)."""
+    if not measured.failures_seen:
+        return ""
+    lines = "".join(f"  {f.occurrences}x {f.what}\n" for f in measured.failures_seen)
+    return f"Most frequent failures (of {measured.failure_kinds} kinds):\n{lines}"
 
 
 def _asked(measured: Measurements) -> str:
