@@ -44,8 +44,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+import stack_outputs
 
-from slsops.deployment.stack import REQUIRED_OUTPUTS
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,24 +277,18 @@ def aws() -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
 
 def write_stack(path: Path, endpoint: str, roles: dict, api_url: str) -> Path:
     """A stack file in ``terraform output -json`` shape: the double's API, moto's STS."""
-    values: dict[str, Any] = {name: f"unused-{name}" for name in REQUIRED_OUTPUTS}
-    values.update(
+    return stack_outputs.write_stack(
+        path,
         region=REGION,
         account_id=ACCOUNT,
         stage_name=STAGE,
         api_url=api_url,
         shard_count=4,
         roles=roles,
-        trusted_principal_arns=[],
-        alarm_names=[],
-        config_rules_enabled=False,
         local_endpoint_url=endpoint,
         local_credentials=KEYS,
         local_pid=0,
     )
-    outputs = {name: {"value": value, "sensitive": False} for name, value in values.items()}
-    path.write_text(json.dumps(outputs), encoding="utf-8")
-    return path
 
 
 @dataclass
