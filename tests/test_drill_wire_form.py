@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 
 import moto
+from moto_in_process import dynamodb_client
 
 from log_service import keys
 from slsops.deployment.wire_items import wire_items
 from slsops.drill import compare
 from slsops.drill.checksum import canonical_item, item_hash
-from tests.moto_in_process import dynamodb_client
 
 WINDOW = compare.PointWindow("2026-01-01T00:00:00.000Z", "2026-01-01T00:01:00.000Z", 1_000)
 RAW = b"\x00\xffbinary"
