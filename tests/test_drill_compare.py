@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from log_service import keys
 from slsops.drill import compare
-from slsops.drill.checksum import item_hash
+from slsops.drill.checksum import bucket_of, item_hash
 
 WINDOW = compare.PointWindow("2026-01-01T00:00:00.000Z", "2026-01-01T00:01:00.000Z", 1_000)
 
@@ -107,7 +107,7 @@ def test_a_bucket_with_a_lone_marker_near_or_after_the_point_is_unsettled():
         tally = compare.Tally()
         compare.count_page(tally, [late], WINDOW)
         tallies.append(tally)
-    assert compare.unsettled(*tallies) == {compare._bucket("late")}
+    assert compare.unsettled(*tallies) == {bucket_of("late")}
 
 
 def _drill_verdicts(source_items, restored_items, window=WINDOW):
@@ -126,7 +126,7 @@ def _drill_verdicts(source_items, restored_items, window=WINDOW):
     entries: dict[str, dict[str, compare._Copy]] = {}
     for side, items in ((0, source_items), (1, restored_items)):
         for item in items:
-            if compare._bucket(compare._log_id(item)) in buckets:
+            if bucket_of(compare._log_id(item)) in buckets:
                 compare.resolve(entries, side, item, window)
     verdict = compare.settle(compare.judge(entries), *tallies, buckets)
     options = DrillOptions("pitr", None, 60, False, 60, 1, 1, keys.DEFAULT_INDEX_NAME)

@@ -1,4 +1,5 @@
-"""Canonical items and their hashes: an order-independent checksum of what a table holds.
+"""Canonical items and their hashes: an order-independent checksum of what a table holds, and
+the buckets of keys the drill keeps its tallies in (the comparison and the index check alike).
 
 Canonical item: the item in DynamoDB's wire form, sets sorted, binary as base64, rendered as
 JSON with sorted keys and no spaces. A binary value may come as bytes (botocore's parser) or
@@ -13,9 +14,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import zlib
 from typing import Any
 
+from log_service import keys
+
 MODULUS = 2**256
+BUCKETS = 1024  # tallies are kept per bucket of keys, so a difference is found in one bucket
 
 
 def _base64(value: bytes | str) -> str:
@@ -49,3 +54,13 @@ def item_hash(item: dict[str, Any]) -> int:
 
 def hex_of(checksum: int) -> str:
     return f"{checksum % MODULUS:064x}"
+
+
+def primary_key(item: dict[str, Any]) -> str:
+    """``partition/sort`` of a log table item."""
+    partition = (item.get(keys.PARTITION_KEY) or {}).get("S")
+    return f"{partition}/{(item.get(keys.SORT_KEY) or {}).get('S')}"
+
+
+def bucket_of(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8")) % BUCKETS

@@ -38,7 +38,6 @@ after the point, or is held by the restore alone.
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +45,9 @@ from typing import Any
 from log_service import keys
 from slsops.audit.aggregate import Reservoir
 from slsops.audit.scan import parallel_scan
-from slsops.drill.checksum import MODULUS, hex_of, item_hash
+from slsops.drill.checksum import BUCKETS, MODULUS, bucket_of, hex_of, item_hash, primary_key
 from slsops.drill.index import IndexTally
 
-BUCKETS = 1024
 MAX_RESOLVED = 200_000
 NAMED = 20  # keys named in the evidence per kind of difference
 SAMPLE_SIZE = 8
@@ -101,15 +99,7 @@ def _is_marker(item: dict[str, Any]) -> bool:
 
 
 def _log_id(item: dict[str, Any]) -> str:
-    value = (item.get("log_id") or {}).get("S")
-    if value:
-        return value
-    partition = (item.get(keys.PARTITION_KEY) or {}).get("S")
-    return f"{partition}/{(item.get(keys.SORT_KEY) or {}).get('S')}"
-
-
-def _bucket(log_id: str) -> int:
-    return zlib.crc32(log_id.encode("utf-8")) % BUCKETS
+    return (item.get("log_id") or {}).get("S") or primary_key(item)
 
 
 @dataclass
@@ -179,7 +169,7 @@ def count_page(result: Tally, items: list[dict[str, Any]], window: PointWindow) 
         marker = _is_marker(item)
         cls = "markers" if marker else window.entry_class(item)
         near = marker and window.marker_class(item) in ("window", "after", "unplaced")
-        rows.append((cls, _bucket(_log_id(item)), item_hash(item), item, near))
+        rows.append((cls, bucket_of(_log_id(item)), item_hash(item), item, near))
     with result._lock:
         result.scanned += len(items)
         for cls, bucket, digest, item, near in rows:
@@ -239,7 +229,7 @@ def _collect(
     def on_page(items: list[dict[str, Any]]) -> None:
         with lock:
             for item in items:
-                if _bucket(_log_id(item)) in buckets:
+                if bucket_of(_log_id(item)) in buckets:
                     resolve(entries, side, item, window)
 
     parallel_scan(client, table, segments, threads, on_page, consistent_read=True)

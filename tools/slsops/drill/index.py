@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from log_service import keys
 from slsops.audit.scan import parallel_scan
-from slsops.drill.checksum import MODULUS, hex_of, item_hash
+from slsops.drill.checksum import BUCKETS, MODULUS, bucket_of, hex_of, item_hash, primary_key
 
-BUCKETS = 1024
 RESCAN_PAUSE_S = 5.0  # before the one re-scan of an index that disagreed
 MAX_RESOLVED = 200_000  # items (table + index) held in pass 2 to name the differences
 NAMED = 20  # keys named in the evidence per kind of difference
@@ -41,15 +38,6 @@ def key_names(description: dict[str, Any], index_name: str) -> tuple[str, ...] |
         if index.get("IndexName") == index_name:
             return tuple(k["AttributeName"] for k in index["KeySchema"])
     return None
-
-
-def _primary_key(item: dict[str, Any]) -> str:
-    partition = (item.get(keys.PARTITION_KEY) or {}).get("S")
-    return f"{partition}/{(item.get(keys.SORT_KEY) or {}).get('S')}"
-
-
-def _bucket(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8")) % BUCKETS
 
 
 @dataclass
@@ -66,7 +54,7 @@ class IndexTally:
     def add(self, item: dict[str, Any], digest: int) -> None:
         """One item and its ``item_hash`` (callers hold whatever lock guards the tally)."""
         if self.carries(item):
-            row = self.buckets[_bucket(_primary_key(item))]
+            row = self.buckets[bucket_of(primary_key(item))]
             row[0] += 1
             row[1] = (row[1] + digest) % MODULUS
 
@@ -109,7 +97,7 @@ class Copies:
     index: dict[str, list[int]] = field(default_factory=dict)  # a broken index may hold two
 
     def add(self, side: str, item: dict[str, Any]) -> None:
-        key = _primary_key(item)
+        key = primary_key(item)
         if side == "table":
             self.table[key] = item_hash(item)
         else:
@@ -164,7 +152,7 @@ def resolve(
         def on_page(items: list[dict[str, Any]]) -> None:
             with lock:
                 for item in items:
-                    if probe.carries(item) and _bucket(_primary_key(item)) in buckets:
+                    if probe.carries(item) and bucket_of(primary_key(item)) in buckets:
                         copies.add(side, item)
 
         return on_page
