@@ -655,28 +655,34 @@ SLEEPER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_exits_with_its_code_after_clean_up(tmp_path: Path, signum: int, code: int) -> None:
-    script = tmp_path / "sleeper.py"
-    script.write_text(SLEEPER)
+def signal_once_started(script: Path, marks: Path, signum: int) -> tuple[int, str]:
+    """Run ``script marks``, send ``signum`` once it wrote ``marks/started``; exit code, stderr."""
     process = subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(script), str(tmp_path)],
+        [sys.executable, str(script), str(marks)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         for _ in range(300):
-            if (tmp_path / "started").exists() or process.poll() is not None:
+            if (marks / "started").exists() or process.poll() is not None:
                 break
             time.sleep(0.1)
-        assert (tmp_path / "started").exists(), process.communicate(timeout=5)
+        assert (marks / "started").exists(), process.communicate(timeout=5)
         os.kill(process.pid, signum)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == code, err
+    return process.returncode, err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_exits_with_its_code_after_clean_up(tmp_path: Path, signum: int, code: int) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text(SLEEPER)
+    returncode, err = signal_once_started(script, tmp_path, signum)
+    assert returncode == code, err
     assert (tmp_path / "cleaned").read_text() == "yes", "the command's finally block ran"
     assert "Traceback" not in err
     # One line says why (Ctrl-C exited 130 in silence: typer turns it into Exit(130)).
@@ -714,24 +720,8 @@ def test_ctrl_c_while_the_commands_load_is_one_line(tmp_path: Path) -> None:
     traceback of the import."""
     script = tmp_path / "slow_import.py"
     script.write_text(SLOW_IMPORT)
-    process = subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(script), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(300):
-            if (tmp_path / "started").exists() or process.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert (tmp_path / "started").exists(), process.communicate(timeout=5)
-        os.kill(process.pid, signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, err
+    returncode, err = signal_once_started(script, tmp_path, signal.SIGINT)
+    assert returncode == 130, err
     assert err.splitlines() == ["slsops: interrupted"], err
 
 
@@ -867,18 +857,6 @@ def test_argparse_mains_end_like_the_cli(tmp_path: Path, signum: int, code: int)
     130/143 as ``slsops`` does."""
     path = tmp_path / "job.py"
     path.write_text(RUN_MAIN)
-    process = subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(path), str(tmp_path)], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        for _ in range(300):
-            if (tmp_path / "started").exists() or process.poll() is not None:
-                break
-            time.sleep(0.1)
-        os.kill(process.pid, signum)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == code, err
+    returncode, err = signal_once_started(path, tmp_path, signum)
+    assert returncode == code, err
     assert (tmp_path / "cleaned").exists()
