@@ -379,43 +379,6 @@ def test_report_shape_table_and_resolution_note() -> None:
     assert "10 ms from 100 ms to 1 s" in table
 
 
-def test_measure_reads_locust_stats_shape() -> None:
-    """measure() reads RequestStats' attributes; a stand-in with the same names suffices."""
-
-    def entry(n: int, fails: int, times: dict[int, int]) -> SimpleNamespace:
-        def percentile(p: float) -> int:
-            seen = 0
-            for t in sorted(times):
-                seen += times[t]
-                if seen >= n * p:
-                    return t
-            return 0
-
-        return SimpleNamespace(
-            num_requests=n, num_failures=fails, get_response_time_percentile=percentile
-        )
-
-    single = entry(100, 1, {10: 50, 20: 49, 300: 1})
-    stats = SimpleNamespace(
-        entries={
-            ("/logs (single)", "POST"): single,
-            ("/logs/recent (all services)", "GET"): entry(0, 0, {}),
-        },
-        total=SimpleNamespace(
-            num_requests=100,
-            num_failures=1,
-            start_time=1000.0,
-            last_request_timestamp=1010.0,
-            num_reqs_per_sec={1000: 7, 1001: 12},
-        ),
-    )
-    measured = measure(stats, entries_stored=99)
-    assert set(measured.kinds) == {"ingest_single"}  # kinds without requests are left out
-    assert measured.kinds["ingest_single"].p50_ms == 10
-    assert measured.kinds["ingest_single"].p99_ms == 20
-    assert measured.window_s == 10.0 and measured.logs_per_s == 9.9 and measured.peak_rps == 12
-
-
 def _stats_entry(n: int, fails: int, times: dict[int, int]) -> SimpleNamespace:
     """A StatsEntry stand-in: counts and a histogram of response times (ms -> requests)."""
 
@@ -430,6 +393,30 @@ def _stats_entry(n: int, fails: int, times: dict[int, int]) -> SimpleNamespace:
     return SimpleNamespace(
         num_requests=n, num_failures=fails, get_response_time_percentile=percentile
     )
+
+
+def test_measure_reads_locust_stats_shape() -> None:
+    """measure() reads RequestStats' attributes; a stand-in with the same names suffices."""
+
+    single = _stats_entry(100, 1, {10: 50, 20: 49, 300: 1})
+    stats = SimpleNamespace(
+        entries={
+            ("/logs (single)", "POST"): single,
+            ("/logs/recent (all services)", "GET"): _stats_entry(0, 0, {}),
+        },
+        total=SimpleNamespace(
+            num_requests=100,
+            num_failures=1,
+            start_time=1000.0,
+            last_request_timestamp=1010.0,
+            num_reqs_per_sec={1000: 7, 1001: 12},
+        ),
+    )
+    measured = measure(stats, entries_stored=99)
+    assert set(measured.kinds) == {"ingest_single"}  # kinds without requests are left out
+    assert measured.kinds["ingest_single"].p50_ms == 10
+    assert measured.kinds["ingest_single"].p99_ms == 20
+    assert measured.window_s == 10.0 and measured.logs_per_s == 9.9 and measured.peak_rps == 12
 
 
 def test_latency_is_judged_over_successful_requests_only() -> None:
