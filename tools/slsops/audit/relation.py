@@ -286,6 +286,7 @@ def finding(row: tuple[Any, ...]) -> Finding:
     """The violation one relation-rule row stands for."""
     kind, pk, sk, log_id, other_pk, other_sk, copies = row
     key = {keys.PARTITION_KEY: pk or "", keys.SORT_KEY: sk or ""}
+    other_key = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}  # the item it names
     if kind == "duplicate_log_id":
         genuine = other_pk == pk and other_sk == sk
         if genuine:
@@ -303,27 +304,19 @@ def finding(row: tuple[Any, ...]) -> Finding:
             f"points at a key that does not exist; log_id {log_id!r} is stored at "
             f"{other_pk}/{other_sk}"
         )
-        return Finding(
-            kind,
-            key,
-            detail,
-            other_pk,
-            {"entry_key": {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}},
-        )
+        return Finding(kind, key, detail, other_pk, {"entry_key": other_key})
     if kind == "bad_marker":
         detail = (
             f"expires_at or ingested_at differs from its entry's at {other_pk}/{other_sk} "
             "(the writer copies both): a marker that expires first lets a retry store a copy"
         )
-        entry = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}
-        return Finding(kind, key, detail, other_pk, {"entry_key": entry})
+        return Finding(kind, key, detail, other_pk, {"entry_key": other_key})
     if kind == "content_hash_mismatch":
         detail = (
             f"content differs from the hash its marker {other_pk} recorded at write time: "
             "edited after it was written (or the marker was)"
         )
-        marker = {keys.PARTITION_KEY: other_pk, keys.SORT_KEY: other_sk}
-        return Finding(kind, key, detail, pk, {"marker_key": marker})
+        return Finding(kind, key, detail, pk, {"marker_key": other_key})
     if kind == "entry_lost":
         detail = (
             f"no log item of log_id {log_id!r} (marker points at {other_pk}/{other_sk}) more "
