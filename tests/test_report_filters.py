@@ -716,7 +716,7 @@ SLOW_IMPORT = textwrap.dedent(
 
 
 def test_ctrl_c_while_the_commands_load_is_one_line(tmp_path: Path) -> None:
-    """Loading the commands takes a second or two (boto3, moto); Ctrl-C then printed a
+    """Loading the commands takes a second or so (boto3, typer, rich); Ctrl-C then printed a
     traceback of the import."""
     script = tmp_path / "slow_import.py"
     script.write_text(SLOW_IMPORT)
