@@ -126,3 +126,97 @@ def test_the_port_is_free_after_shutdown_while_a_client_keeps_its_connection() -
             probe.bind(("127.0.0.1", port))
     finally:
         conn.close()
+
+
+def _writes_to_the_wire(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every write the server makes to a connection, in order."""
+    from cheroot.makefile import StreamWriter
+
+    writes: list[bytes] = []
+    original = StreamWriter.write
+
+    def record(self, val, *args, **kwargs):
+        writes.append(bytes(val))
+        return original(self, val, *args, **kwargs)
+
+    monkeypatch.setattr(StreamWriter, "write", record)
+    return writes
+
+
+def chunked_app(environ, start_response):
+    """A body in three pieces and no Content-Length (cheroot alone would send four writes)."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"one ", b"", b"two ", b"three"]
+
+
+@pytest.mark.parametrize("app", [echo_app, chunked_app], ids=["content-length", "pieces"])
+def test_headers_and_body_leave_in_one_write(monkeypatch: pytest.MonkeyPatch, app) -> None:
+    """Terraform's provider closed connections that showed headers without their body, then
+    retried creates that had succeeded (409 already exists): the body must not trail."""
+    writes = _writes_to_the_wire(monkeypatch)
+    with serving(app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        bodies = []
+        for _ in range(2):  # and the connection stays usable
+            conn.request("POST", "/", body="x")
+            response = conn.getresponse()
+            assert response.status == 200
+            bodies.append(response.read())
+        conn.close()
+    responses = [w for w in writes if w.startswith(b"HTTP/1.1 ")]
+    assert len(responses) == 2, writes
+    for wire, body in zip(responses, bodies, strict=True):
+        head, _, sent_body = wire.partition(b"\r\n\r\n")
+        assert sent_body == body and body, wire
+        assert f"Content-Length: {len(body)}".lower().encode() in head.lower()
+    assert len(writes) == 2, writes  # nothing else: no trailing body, no chunk framing
+
+
+def body_on_204_app(environ, start_response):
+    """moto's API Gateway answers some deletes 204 with a JSON body."""
+    if environ["REQUEST_METHOD"] == "DELETE":
+        body = b'{"deleted": true}'
+        start_response("204 No Content", [("Content-Length", str(len(body)))])
+        return [body]
+    return echo_app(environ, start_response)
+
+
+def test_a_204_sends_no_body_so_the_next_answer_on_the_connection_is_whole() -> None:
+    with serving(body_on_204_app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("DELETE", "/thing")
+        first = conn.getresponse()
+        assert (first.status, first.read()) == (204, b"")
+        assert first.getheader("Content-Length") is None
+        conn.request("POST", "/next", body="after")
+        second = conn.getresponse()
+        assert second.status == 200
+        assert json.loads(second.read())["body"] == "after"
+        conn.close()
+
+
+def test_head_gets_the_length_without_the_body() -> None:
+    with serving() as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("HEAD", "/")
+        head = conn.getresponse()
+        assert head.status == 200 and int(head.getheader("Content-Length")) > 0
+        assert head.read() == b""
+        conn.request("POST", "/", body="then")
+        assert json.loads(conn.getresponse().read())["body"] == "then"
+        conn.close()
+
+
+def wrong_length_app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "100")])
+    return [b"short"]
+
+
+def test_a_body_that_disagrees_with_its_content_length_is_a_500_not_a_hang() -> None:
+    with serving(wrong_length_app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        assert response.status == 500
+        response.read()
+        conn.close()

@@ -12,6 +12,9 @@ What the embedded AWS promised with werkzeug still holds here:
 - a read timeout on every connection (a client that stalls is dropped, not served forever);
 - header names with underscores reach the app (as ``moto_server``'s request handler keeps them);
 - ``RAW_URI`` is set as werkzeug sets it (moto reads it to recover the undecoded path).
+
+Each response leaves in one write (``_WholeResponseGateway``): status line, headers and body
+together, never the headers first and the body a moment later.
 """
 
 from __future__ import annotations
@@ -36,6 +39,75 @@ def _with_raw_uri(app: Any) -> Any:
         return app(environ, start_response)
 
     return call
+
+
+class _Collected:
+    """Stands in for a connection's write file while one response is assembled."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+NO_BODY_STATUSES = frozenset({204, 205, 304})  # and 1xx: RFC 9112 section 6.3
+
+
+class _WholeResponseGateway(wsgi.Gateway_10):
+    """Sends the status line, headers and body of a response in one write.
+
+    cheroot sends the headers, then each body chunk, each with a send() of its own; between
+    them the writing thread can wait milliseconds for the GIL behind moto's threads. Terraform's
+    AWS provider then closed the connection on seeing headers without their body (loopback
+    captures: FIN after the headers, RST when the body came; the SDK's error "decomposing
+    response: ... use of closed network connection") and retried the call: a create that had
+    succeeded was sent again and answered 409 "already exists" (docs/local-stack.md).
+
+    The body is gathered whole (moto answers with one bytes object anyway) and gets a
+    Content-Length when the app gave none; an app whose body disagrees with the length it
+    declared gets a 500 instead of a connection the client can no longer parse. Responses that
+    must not carry a body (HEAD, 1xx, 204, 205, 304) are sent without it: a body left on a
+    kept-alive connection would be read as the start of the next response.
+    """
+
+    def respond(self) -> None:
+        response = self.req.server.wsgi_app(self.env, self.start_response)
+        try:
+            chunks = [chunk for chunk in response if chunk]
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+        if not all(isinstance(chunk, bytes) for chunk in chunks):
+            raise ValueError("WSGI applications must yield bytes")
+        if not self.started_response:
+            raise RuntimeError("the WSGI application returned without calling start_response")
+        body = b"".join(chunks)
+        status = int(self.req.status[:3])
+        if status < 200 or status in NO_BODY_STATUSES:
+            body = b""
+            self.req.outheaders = [
+                (k, v) for k, v in self.req.outheaders if k.lower() != b"content-length"
+            ]
+        elif self.req.method == b"HEAD":
+            body = b""  # Content-Length, if any, is the GET's
+        elif self.remaining_bytes_out is None:
+            self.req.outheaders.append((b"Content-Length", str(len(body)).encode("ascii")))
+        elif self.remaining_bytes_out != len(body):
+            raise ValueError(
+                f"the response declared Content-Length {self.remaining_bytes_out} "
+                f"and has {len(body)} bytes"
+            )
+        wire, collected = self.req.conn.wfile, _Collected()
+        self.req.conn.wfile = collected
+        try:
+            self.req.ensure_headers_sent()
+            if body:
+                self.req.write(body)
+        finally:
+            self.req.conn.wfile = wire
+        wire.write(b"".join(collected.parts))
 
 
 class _Server(wsgi.Server):
@@ -86,6 +158,7 @@ class KeepAliveServer:
             request_queue_size=128,
         )
         self._server.server_name = host
+        self._server.gateway = _WholeResponseGateway
         try:
             self._server.prepare()
         except OSError as exc:
