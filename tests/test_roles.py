@@ -191,7 +191,11 @@ def test_each_break_fails_exactly_its_role_checks(
 ) -> None:
     with broken(lambda: break_it(local_stack), lambda saved: revert(local_stack, saved)):
         report = assert_only_failures("roles", local_stack, tmp_path, expected)
-    assert all(c["evidence"] for c in report["checks"] if c["id"] in expected)
+    # FAIL with what was seen, not an ERROR (a check that could not run has no evidence).
+    broken_checks = [c for c in report["checks"] if c["id"] in expected]
+    verdicts = {c["id"]: (c["status"], c["detail"]) for c in broken_checks}
+    assert all(c["evidence"] for c in broken_checks), verdicts
+    assert {status for status, _ in verdicts.values()} == {"FAIL"}, verdicts
     assert_only_failures("roles", local_stack, tmp_path, set())
 
 
