@@ -25,6 +25,7 @@ MIDDLEWARES: tuple[str, ...] = (
     "apigw_stage_settings",  # a redeploy to a stage keeps its settings, as on AWS
     "dynamodb_export_arn",  # table exports named <table ARN>/export/<id>, as on AWS
     "pitr",  # point-in-time restore replays a write journal; SSE carried over
+    "dynamodb_item_writes",  # writes to one item apply one at a time (a condition holds)
     "dynamodb_threadsafe",  # index query/scan vs concurrent writes gave 500s
     "kms_key_state",  # a disabled or pending-deletion key makes table data calls fail
     "faults",  # DynamoDB fault injection, off until a plan is posted (outermost)
