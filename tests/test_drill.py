@@ -619,6 +619,9 @@ def test_usage_errors_are_exit_2(endpoint, source):
     assert invoke("drill", "--stack", str(stack), "--mode", "snapshot")[0] == 2
     code, error = invoke("drill", "--stack", str(stack), "--backup-arn", "arn:x")
     assert code == 2 and "--mode backup" in error
+    for forever in ("inf", "86401"):  # a drill that may wait for ever never reports
+        code, error = invoke("drill", "--stack", str(stack), "--timeout", forever)
+        assert code == 2 and "--timeout" in error
 
 
 def test_a_table_that_is_not_the_stack_files_is_not_drilled(endpoint, source, tmp_path):

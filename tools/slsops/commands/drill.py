@@ -137,7 +137,12 @@ def drill(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1, help="Seconds the drill may wait before it fails."),
+        typer.Option(
+            "--timeout",
+            min=1,
+            max=numbers.MAX_TIMEOUT_S,
+            help="Seconds the drill may wait before it fails (at most a day).",
+        ),
     ] = numbers.DRILL_TIMEOUT_S,
     keep: Annotated[
         bool,

@@ -79,7 +79,12 @@ def up(
     ] = False,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1, help="Seconds --detach waits for the stack to be ready"),
+        typer.Option(
+            "--timeout",
+            min=1,
+            max=numbers.MAX_TIMEOUT_S,
+            help="Seconds --detach waits for the stack to be ready (at most a day)",
+        ),
     ] = process.DETACH_TIMEOUT_S,
     no_cache: Annotated[
         bool,

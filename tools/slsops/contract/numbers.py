@@ -60,6 +60,7 @@ DRILL_GUARD_S = 60.0
 CANARY_GAP_S = 2.0
 # How long a drill waits for the restore and for the restorable window to reach its point.
 DRILL_TIMEOUT_S = 3600.0
+MAX_TIMEOUT_S = 86400.0  # a --timeout above a day (or inf) is a typo, not a wait
 # A recorded drill intent whose table or backup never appeared is forgotten after this long:
 # the create call was cut short before AWS took it (AWS answers a create within seconds).
 INTENT_EXPIRY_S = 900.0
