@@ -220,3 +220,20 @@ def test_a_body_that_disagrees_with_its_content_length_is_a_500_not_a_hang() -> 
         assert response.status == 500
         response.read()
         conn.close()
+
+
+def legacy_write_app(environ, start_response):
+    """PEP 3333's write() callable: part of the body before the iterable."""
+    write = start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+    write(b"abc")
+    return [b"def"]
+
+
+def test_an_app_that_writes_through_start_response_still_gets_its_whole_body() -> None:
+    with serving(legacy_write_app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        for _ in range(2):
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"abcdef")
+        conn.close()

@@ -83,6 +83,10 @@ class _WholeResponseGateway(wsgi.Gateway_10):
             raise ValueError("WSGI applications must yield bytes")
         if not self.started_response:
             raise RuntimeError("the WSGI application returned without calling start_response")
+        if self.req.sent_headers:  # the app wrote through start_response's write(): streaming
+            for chunk in chunks:
+                self.write(chunk)
+            return
         body = b"".join(chunks)
         status = int(self.req.status[:3])
         if status < 200 or status in NO_BODY_STATUSES:
