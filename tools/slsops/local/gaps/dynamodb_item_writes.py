@@ -27,10 +27,14 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from slsops.local import wsgi_capture
-from slsops.local.gaps.pitr_journal import touched_keys
+from slsops.local.gaps.pitr_journal import (
+    TARGET_PREFIX,
+    WRITE_OPERATIONS,
+    dynamodb_backend,
+    table_named,
+    touched_keys,
+)
 
-TARGET_PREFIX = "DynamoDB_20120810."
-ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 WHOLE_TABLE_WRITES = frozenset({"TransactWriteItems"})
 STRIPES = 256
 _LOCKS = tuple(threading.Lock() for _ in range(STRIPES))
@@ -42,7 +46,7 @@ def wrap(app: Any) -> Any:
     def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
-        if operation not in ITEM_WRITES and operation not in WHOLE_TABLE_WRITES:
+        if operation not in WRITE_OPERATIONS:
             return app(environ, start_response)
         try:
             request = json.loads(wsgi_capture.read_body(environ) or b"{}")
@@ -81,22 +85,17 @@ def holding(stripes: Iterable[int]) -> Iterator[None]:
 
 
 def _key_of(account: str, region: str, table_name: Any, attributes: Any) -> tuple | None:
-    """(account, region, table, key attribute values as JSON): one item's identity."""
-    table = _table(account, region, table_name)
-    if table is None or not isinstance(attributes, dict):
-        return None  # moto answers ResourceNotFound / ValidationException itself
+    """(account, region, table, key attribute values as JSON): one item's identity.
+
+    Built from the request as sent, before moto has validated it (so not with
+    ``pitr_journal.key_from_request``, which expects well-formed key values): a malformed key
+    names no item and goes unlocked to moto, which answers it.
+    """
+    if not isinstance(table_name, str) or not isinstance(attributes, dict):
+        return None
+    table = table_named(dynamodb_backend(account, region), table_name)
+    if table is None:
+        return None  # moto answers ResourceNotFoundException itself
     names = [table.hash_key_attr, table.range_key_attr]
     values = [json.dumps(attributes.get(name), sort_keys=True) for name in names if name]
     return (account, region, table.name, *values)
-
-
-def _table(account: str, region: str, name_or_arn: Any) -> Any:
-    if not isinstance(name_or_arn, str):
-        return None
-    from moto.dynamodb.models import dynamodb_backends
-
-    name = name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-    try:
-        return dynamodb_backends[account][region].tables.get(name)
-    except KeyError:
-        return None

@@ -45,18 +45,19 @@ from typing import Any
 from slsops.contract import numbers
 from slsops.local import wsgi_capture
 from slsops.local.gaps.pitr_journal import (
+    TARGET_PREFIX,
+    WRITE_OPERATIONS,
     PitrJournals,
+    dynamodb_backend,
     key_from_request,
+    plain_table_name,
     replace_items,
+    table_named,
     touched_keys,
 )
 
-TARGET_PREFIX = "DynamoDB_20120810."
 LAG_ENV = numbers.PITR_LAG_ENV
 DEFAULT_LAG_SECONDS = numbers.PITR_LAG_S
-WRITE_OPERATIONS = frozenset(
-    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-)
 
 
 def lag_seconds() -> float:
@@ -98,12 +99,12 @@ def wrap(app: Any) -> Any:
 def _handle_write(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
     """Forward a write; on success record what every key it named holds now."""
     operation = environ["HTTP_X_AMZ_TARGET"][len(TARGET_PREFIX) :]
-    backend = _backend(account, region)
+    backend = dynamodb_backend(account, region)
     touched = touched_keys(operation, request)
     journaled = {}
     # Baselines are taken before the write so that they hold the pre-write state.
     for table_name in {name for name, _ in touched}:
-        table = _table(backend, table_name)
+        table = table_named(backend, table_name)
         if table is not None and _pitr_enabled(table):
             journaled[table_name] = (table, JOURNALS.ensure((account, region, table.name), table))
     status, headers, chunks = _call(app, environ)
@@ -125,7 +126,7 @@ def _handle_update_continuous_backups(app, environ, start_response, request, acc
     """Enabling PITR starts a journal at that moment; disabling it forgets the history."""
     status, headers, chunks = _call(app, environ)
     if status.startswith("200"):
-        table = _table(_backend(account, region), request.get("TableName", ""))
+        table = table_named(dynamodb_backend(account, region), request.get("TableName", ""))
         if table is not None:
             where = (account, region, table.name)
             if _pitr_enabled(table):
@@ -139,7 +140,7 @@ def _handle_update_continuous_backups(app, environ, start_response, request, acc
 
 
 def _handle_describe_continuous_backups(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
-    table = _table(_backend(account, region), request.get("TableName", ""))
+    table = table_named(dynamodb_backend(account, region), request.get("TableName", ""))
     if table is not None and _pitr_enabled(table):
         JOURNALS.ensure((account, region, table.name), table)
         _advance_latest(table)
@@ -150,16 +151,18 @@ def _handle_table_lifecycle(app, environ, start_response, request, account, regi
     """CreateTable/DeleteTable: a table name's history does not survive its table."""
     status, headers, chunks = _call(app, environ)
     if status.startswith("200"):
-        JOURNALS.drop((account, region, _plain_name(request.get("TableName", ""))))
+        JOURNALS.drop((account, region, plain_table_name(request.get("TableName", ""))))
     start_response(status, headers)
     return chunks
 
 
 def _handle_restore_pitr(app, environ, start_response, request, account, region):  # type: ignore[no-untyped-def]
     """Refuse times outside the window; replay the journal to the point into the new table."""
-    backend = _backend(account, region)
-    source_name = request.get("SourceTableName") or _plain_name(request.get("SourceTableArn", ""))
-    source = _table(backend, source_name)
+    backend = dynamodb_backend(account, region)
+    source_name = request.get("SourceTableName") or plain_table_name(
+        request.get("SourceTableArn", "")
+    )
+    source = table_named(backend, source_name)
     if source is None:
         return app(environ, start_response)  # moto answers SourceTableNotFoundException
     if not _pitr_enabled(source):
@@ -191,7 +194,7 @@ def _handle_restore_pitr(app, environ, start_response, request, account, region)
     if not status.startswith("200"):
         start_response(status, headers)
         return chunks
-    restored = _table(backend, request["TargetTableName"])
+    restored = table_named(backend, request["TargetTableName"])
     replace_items(restored, journal.state_at(point))
     restored.restore_date_time = datetime.fromtimestamp(point, UTC)
     _carry_settings(restored, source, request)
@@ -204,8 +207,8 @@ def _handle_restore_backup(app, environ, start_response, request, account, regio
     """moto keeps the backup's items and indexes but drops its SSE and billing mode."""
     status, headers, chunks = _call(app, environ)
     if status.startswith("200"):
-        backend = _backend(account, region)
-        restored = _table(backend, request["TargetTableName"])
+        backend = dynamodb_backend(account, region)
+        restored = table_named(backend, request["TargetTableName"])
         backup = backend.backups.get(request.get("BackupArn", ""))
         if restored is not None and backup is not None:
             _carry_settings(restored, backup.table, request)
@@ -227,24 +230,6 @@ _HANDLERS = {
 
 
 # --- moto backend access ------------------------------------------------------------------
-
-
-def _backend(account: str, region: str) -> Any:
-    from moto.dynamodb.models import dynamodb_backends
-
-    return dynamodb_backends[account][region]
-
-
-def _plain_name(name_or_arn: str) -> str:
-    return (
-        name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
-        if ":table/" in name_or_arn
-        else name_or_arn
-    )
-
-
-def _table(backend: Any, name_or_arn: str) -> Any:
-    return backend.tables.get(_plain_name(name_or_arn))
 
 
 def _pitr_enabled(table: Any) -> bool:

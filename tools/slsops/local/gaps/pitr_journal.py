@@ -17,6 +17,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+# DynamoDB's JSON protocol names the call in X-Amz-Target: this prefix, then the operation.
+TARGET_PREFIX = "DynamoDB_20120810."
+# The calls that write items: the ones ``touched_keys`` reads.
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+)
 # A key in the journal: (hash value, range value) as moto stores them (DynamoType objects).
 ItemKey = tuple[Any, Any]
 # Where a table lives: (account, region, table name).
@@ -85,6 +91,27 @@ class PitrJournals:
                         float(pitr.get("EarliestRestorableDateTime") or 0), journal.baseline_time
                     )
             return journal
+
+
+def dynamodb_backend(account: str, region: str) -> Any:
+    """moto's DynamoDB backend of one account and region (the gaps read and write it)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[account][region]
+
+
+def plain_table_name(name_or_arn: str) -> str:
+    """A table's name from its name or ARN (a table's or an index's)."""
+    return (
+        name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
+        if ":table/" in name_or_arn
+        else name_or_arn
+    )
+
+
+def table_named(backend: Any, name_or_arn: str) -> Any:
+    """moto's table of that name or ARN in ``backend``; None when there is none."""
+    return backend.tables.get(plain_table_name(name_or_arn))
 
 
 def item_key(item: Any) -> ItemKey:
