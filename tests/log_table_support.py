@@ -29,8 +29,11 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 SHARD_COUNT = 16
 
 
-def client(endpoint: str, service: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
+def client(endpoint: str, service: str, **options: Any) -> Any:
+    """A client of ``service`` on ``endpoint``; ``options`` (``config=``...) go to boto3."""
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS, **options
+    )
 
 
 def create_log_table(endpoint: str, name: str, *, protected: bool = True) -> dict[str, str]:

@@ -13,7 +13,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import boto3
+import dynamo_workload
+import log_table_support
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -33,31 +34,13 @@ def endpoint():
 
 @pytest.fixture
 def client(endpoint):
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    )
+    return log_table_support.client(endpoint, "dynamodb", config=NO_RETRIES)
 
 
 @pytest.fixture
 def table(client):
     name = f"items-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamo_workload.create_table(client, name)
     yield name
     client.delete_table(TableName=name)
 
@@ -109,8 +92,8 @@ def claim(client, table: str, key: str, writer: int) -> bool:
     try:
         client.put_item(
             TableName=table,
-            Item={"pk": {"S": key}, "sk": {"S": "marker"}, "writer": {"N": str(writer)}},
-            ConditionExpression="attribute_not_exists(pk)",
+            Item={"p": {"S": key}, "s": {"N": "0"}, "writer": {"N": str(writer)}},
+            ConditionExpression="attribute_not_exists(p)",
         )
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
@@ -126,7 +109,7 @@ def claims_at_once(client, table: str, keys: list[str]) -> list[bool]:
 def test_concurrent_conditional_puts_of_one_item_have_one_winner(client, table, slow_conditions):
     won = claims_at_once(client, table, ["same"] * WRITERS)
     assert won.count(True) == 1, won
-    stored = client.get_item(TableName=table, Key={"pk": {"S": "same"}, "sk": {"S": "marker"}})
+    stored = client.get_item(TableName=table, Key={"p": {"S": "same"}, "s": {"N": "0"}})
     assert stored["Item"]["writer"]["N"] == str(won.index(True))  # the winner's, not overwritten
 
 
@@ -150,8 +133,8 @@ def test_writes_to_different_items_still_run_side_by_side(client, table, slow_co
 
 def test_a_batch_locks_each_item_once_in_order(client, table):
     account, region = "123456789012", "us-east-1"
-    item = {"pk": {"S": "a"}, "sk": {"S": "1"}}
-    other = {"pk": {"S": "b"}, "sk": {"S": "1"}}
+    item = {"p": {"S": "a"}, "s": {"N": "1"}}
+    other = {"p": {"S": "b"}, "s": {"N": "1"}}
     request = {
         "RequestItems": {
             table: [
