@@ -151,9 +151,9 @@ def test_down_with_a_recorded_pid_of_0_removes_the_file_and_signals_nobody(tmp_p
 
 
 @pytest.mark.parametrize("timeout", ["-5", "0", "nan", "inf", "86401"])
-def test_up_with_a_timeout_below_a_second_is_exit_2_before_starting(monkeypatch, tmp_path, timeout):
-    """`local up -d --timeout -5` started the stack, then stopped it: exit 1; `inf` waited for
-    ever."""
+def test_up_with_a_timeout_out_of_range_is_exit_2_before_starting(monkeypatch, tmp_path, timeout):
+    """Below a second (`-5` started the stack, then stopped it: exit 1) or above a day (`inf`
+    waited for ever)."""
     stack = tmp_path / "local.json"
     code, message, started = _up_in_process(
         monkeypatch, "--stack", str(stack), "-d", "--timeout", timeout
