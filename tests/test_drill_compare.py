@@ -6,10 +6,15 @@ from log_service import keys
 from slsops.drill import compare
 from slsops.drill.checksum import bucket_of, item_hash
 
-WINDOW = compare.PointWindow("2026-01-01T00:00:00.000Z", "2026-01-01T00:01:00.000Z", 1_000)
+NOW = 1_767_225_720  # 2026-01-01T00:02:00Z, the drill's start
+WINDOW = compare.PointWindow("2026-01-01T00:00:00.000Z", "2026-01-01T00:01:00.000Z", NOW)
+LATER = NOW + 30 * 86_400  # a TTL not yet reached
 
 
-def entry(log_id: str, ingested: str, expires: int = 2_000, message: str = "m") -> dict:
+def entry(log_id: str, ingested: str, expires: int | None = None, message: str = "m") -> dict:
+    """A log entry as the service writes it (30 days' retention unless ``expires`` says)."""
+    if expires is None:
+        expires = keys.expires_at(ingested, 30)
     return {
         keys.PARTITION_KEY: {"S": "svc"},
         keys.SORT_KEY: {"S": f"{ingested}#{log_id}"},
@@ -24,7 +29,8 @@ def test_entries_are_classed_by_ingested_at_and_canaries_by_their_write():
     assert WINDOW.entry_class(entry("a", "2025-12-31T23:59:59.999Z")) == "before"
     assert WINDOW.entry_class(entry("b", "2026-01-01T00:00:30.000Z")) == "window"
     assert WINDOW.entry_class(entry("c", "2026-01-01T00:01:00.001Z")) == "after"
-    known = compare.PointWindow(WINDOW.before_at_most, WINDOW.after_above, 1_000, {"b": "after"})
+    assert WINDOW.entry_class(entry("d", "yesterday", LATER)) == "unplaced"  # sorts "after"
+    known = compare.PointWindow(WINDOW.before_at_most, WINDOW.after_above, NOW, {"b": "after"})
     assert known.entry_class(entry("b", "2026-01-01T00:00:30.000Z")) == "after"
 
 
@@ -53,7 +59,7 @@ def test_verdicts_name_each_kind_of_difference():
         [
             entry("same", old),
             entry("changed", old, message="tampered"),
-            entry("expired", old, expires=999),
+            entry("expired", old, expires=keys.expires_at(old, 1)),
             entry("deleted", old),
             entry("late", late),
         ],
@@ -65,12 +71,15 @@ def test_verdicts_name_each_kind_of_difference():
     assert verdict.restore_only == [f"svc/{old}#deleted"]  # not explained away: named
     assert (
         verdict.explained_sum
-        == (item_hash(entry("expired", old, expires=999)) + item_hash(entry("deleted", old)))
+        == (
+            item_hash(entry("expired", old, expires=keys.expires_at(old, 1)))
+            + item_hash(entry("deleted", old))
+        )
         % compare.MODULUS
     )
 
 
-def lone_marker(log_id: str, ingested: str | None, expires: int = 2_000, hash_: str = "h") -> dict:
+def lone_marker(log_id: str, ingested: str | None, expires: int = LATER, hash_: str = "h") -> dict:
     """A marker whose log item was never written (a write interrupted after its claim)."""
     marker = {
         keys.PARTITION_KEY: {"S": keys.MARKER_PREFIX + log_id},
@@ -167,7 +176,7 @@ def test_completeness_and_identity_pass_when_the_tables_agree():
 
 FUTURE = "2026-01-02T00:00:00.000Z"  # beyond the drill's end + the allowed clock skew
 BOUNDED = compare.PointWindow(
-    WINDOW.before_at_most, WINDOW.after_above, 1_000, future_above="2026-01-01T01:00:00.000Z"
+    WINDOW.before_at_most, WINDOW.after_above, NOW, future_above="2026-01-01T01:00:00.000Z"
 )
 
 
@@ -213,7 +222,7 @@ def test_an_entry_without_ingested_at_is_judged_not_left_out():
 
 
 CHOSEN = compare.PointWindow(
-    WINDOW.before_at_most, WINDOW.after_above, 1_000, point_chosen_by_user=True
+    WINDOW.before_at_most, WINDOW.after_above, NOW, point_chosen_by_user=True
 )
 
 
@@ -250,13 +259,41 @@ def test_an_extra_marker_next_to_an_entry_both_tables_hold_fails():
 
 
 def test_an_entry_the_restore_alone_holds_is_ttl_explained_only_if_it_expired_before_the_drill():
-    """WINDOW.now (1_000) is the drill's start: TTL may have removed an entry expired by
-    then from the source, not one expiring later."""
-    expired = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD, 1_000)])
+    """NOW is the drill's start: TTL may have removed an entry expired by then from the
+    source, not one expiring later."""
+    one_day = keys.expires_at(OLD, 1)  # 2026-01-01T00:00:00Z, before NOW
+    expired = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD, one_day)])
     assert expired["DRL-005"].status == expired["DRL-004"].status == "PASS", expired
     assert expired["DRL-004"].evidence["lost_since"]["ttl_expired"] == 1
-    later = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), entry("x", OLD, 1_001)])
-    assert later["DRL-005"].status == "FAIL", later["DRL-005"]
+    later = {**entry("x", OLD), keys.TTL_ATTRIBUTE: {"N": str(NOW + 1)}}
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), later])
+    assert found["DRL-005"].status == "FAIL", found["DRL-005"]
+
+
+def test_a_made_up_item_with_a_past_ttl_the_service_never_writes_is_not_explained():
+    """A past ``expires_at`` alone does not explain an item only the restore holds: it must
+    be its ``ingested_at`` plus whole days of retention (1 to the most allowed), and a
+    marker without ``ingested_at`` must carry its explained entry's TTL."""
+    unlike_service = [
+        entry("x", OLD, 1_000),  # 1970: no retention gives it
+        entry("x", OLD, keys.expires_at(OLD, 1) - 2),  # not whole days
+        entry("x", "1990-01-01T00:00:00.000Z", keys.expires_at("1990-01-01T00:00:00.000Z", 3651)),
+        {k: v for k, v in entry("x", OLD, 1_000).items() if k != "ingested_at"},
+        {**entry("x", OLD, keys.expires_at(OLD, 1)), "ingested_at": {"S": "yesterday"}},
+        lone_marker("x", None, keys.expires_at(OLD, 1)),  # no entry to take the TTL of
+    ]
+    for made_up in unlike_service:
+        found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), made_up])
+        assert found["DRL-005"].status == "FAIL", (made_up, found["DRL-005"])
+        assert found["DRL-004"].evidence["lost_since"]["ttl_expired"] == 0, made_up
+    one_day = keys.expires_at(OLD, 1)
+    pair = [entry("x", OLD, one_day), lone_marker("x", None, one_day)]
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), *pair])
+    assert found["DRL-005"].status == "PASS", found["DRL-005"]
+    assert found["DRL-004"].evidence["lost_since"]["ttl_expired"] == 2
+    other_ttl = [entry("x", OLD, one_day), lone_marker("x", None, one_day - 86_400)]
+    found = _drill_verdicts([entry("a", OLD)], [entry("a", OLD), *other_ttl])
+    assert found["DRL-005"].evidence["restore_only"]["keys"] == ["#log_id#x/#"], found["DRL-005"]
 
 
 def test_a_copy_of_an_entry_under_another_partition_is_compared():

@@ -21,6 +21,8 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from log_service import limits
+
 # Attribute names.
 PARTITION_KEY = "service_name"
 SORT_KEY = "sk"
@@ -101,6 +103,20 @@ def expires_at(ingested_at: str, retention_days: int) -> int:
     """TTL value (epoch seconds) of an entry written at ``ingested_at``."""
     written = parse_stored_timestamp(ingested_at)
     return int((written + timedelta(days=retention_days)).timestamp())
+
+
+def retention_days_of(
+    written: datetime, expires: int, most_days: int = limits.MAX_RETENTION_DAYS
+) -> int | None:
+    """The retention (whole days) that gave an item written at ``written`` its TTL value
+    ``expires`` (:func:`expires_at` truncates to whole seconds: one second either side is
+    allowed); None when no whole number of days from 1 to ``most_days`` does, a TTL this
+    service never writes."""
+    lifetime = expires - written.timestamp()
+    days = round(lifetime / 86_400)
+    if not 1 <= days <= most_days or abs(lifetime - days * 86_400) > 1:
+        return None
+    return days
 
 
 def marker_key(log_id: str) -> dict[str, str]:

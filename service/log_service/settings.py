@@ -48,7 +48,9 @@ class Settings:
             table_name=_required_env("DYNAMODB_TABLE_NAME"),
             index_name=os.environ.get("INDEX_NAME") or keys.DEFAULT_INDEX_NAME,
             shard_count=_int_env("SHARD_COUNT", keys.DEFAULT_SHARD_COUNT, 1, 1000),
-            retention_days=_int_env("RETENTION_DAYS", limits.DEFAULT_RETENTION_DAYS, 1, 3650),
+            retention_days=_int_env(
+                "RETENTION_DAYS", limits.DEFAULT_RETENTION_DAYS, 1, limits.MAX_RETENTION_DAYS
+            ),
             max_clock_skew_seconds=_int_env(
                 "MAX_CLOCK_SKEW_SECONDS", limits.DEFAULT_MAX_CLOCK_SKEW_SECONDS, 0, 86_400
             ),

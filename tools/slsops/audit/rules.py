@@ -259,11 +259,8 @@ def _ttl(
         return [Violation("bad_ttl", key, f"expires_at {raw!r} is not whole seconds")]
     if ingested is None:
         return [] if value > 0 else [Violation("bad_ttl", key, f"expires_at {value}")]
-    lifetime = value - ingested.timestamp()
-    # keys.expires_at is ingested_at + retention_days whole days, truncated to whole seconds:
-    # allow one second either side of a whole number of days.
-    days = round(lifetime / DAY)
-    if not 1 <= days <= settings.max_retention_days or abs(lifetime - days * DAY) > 1:
+    if keys.retention_days_of(ingested, value, settings.max_retention_days) is None:
+        lifetime = value - ingested.timestamp()
         return [
             Violation(
                 "bad_ttl",

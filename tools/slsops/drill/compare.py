@@ -11,20 +11,23 @@ item in either table) is judged the same way. Items are compared one by one, by 
 two items with one ``log_id`` (a duplicate under another partition) are two items.
 
 What the restore holds and the source does not now (any class but ``after``) is an item the
-source lost since the point, or one it never had. The service never deletes (TTL only), so:
-expired (``expires_at``) by the drill's start, TTL may have removed it: explained and
-counted. Otherwise it is named (``restore_only``): when the drill placed the point itself
-(seconds ago) nothing but a restore that made it up can explain it (DRL-005 FAIL); when the
-user chose the point (``--restore-time``, an existing backup) a person may have deleted it
-since (duplicates, say), so DRL-005 WARNs naming it for a check of the deletions log.
+source lost since the point, or one it never had. The service never deletes (TTL only), so an
+item TTL may have removed is explained and counted: its ``expires_at`` is past by the drill's
+start and is one the service writes (its ``ingested_at`` plus whole days of retention, within
+the allowed range; a marker without ``ingested_at`` must carry the TTL of its entry, itself
+explained). A made-up item with just any past ``expires_at`` is not. Otherwise it is named
+(``restore_only``): when the drill placed the point itself (seconds ago) nothing but a
+restore that made it up can explain it (DRL-005 FAIL); when the user chose the point
+(``--restore-time``, an existing backup) a person may have deleted it since (duplicates,
+say), so DRL-005 WARNs naming it for a check of the deletions log.
 
-An item without ``ingested_at``, or with one later than the drill can end (``future_above``:
-start + timeout + the allowed clock skew: a skewed clock or a forged item), has no credible
-write time. Such an entry (or lone marker) is ``unplaced``, neither ``window`` (counted, never
-judged) nor ``after`` (which would demand its absence and, when absent, leave it out
-unseen): equal in both tables it passes, changed it is a difference, held by the source alone
-it is named (``unplaced``, DRL-004 WARN) for a person to judge, as the drill cannot tell a
-lost entry from one written after the point.
+An item without ``ingested_at`` (or with one not in the stored form), or with one later than
+the drill can end (``future_above``: start + timeout + the allowed clock skew: a skewed clock
+or a forged item), has no credible write time. Such an entry (or lone marker) is
+``unplaced``, neither ``window`` (counted, never judged) nor ``after`` (which would demand its
+absence and, when absent, leave it out unseen): equal in both tables it passes, changed it is
+a difference, held by the source alone it is named (``unplaced``, DRL-004 WARN) for a person
+to judge, as the drill cannot tell a lost entry from one written after the point.
 
 Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of buckets),
 the count and checksum of its ``before`` entries and of all its markers, and whether it holds
@@ -81,17 +84,31 @@ class PointWindow:
         ingested = (item.get("ingested_at") or {}).get("S")
         if ingested is None:
             return None
+        if not keys.TIMESTAMP_PATTERN.match(ingested):
+            return "unplaced"  # not a stored timestamp: its order against the point means nothing
         if self.future_above is not None and ingested > self.future_above:
             return "unplaced"  # a skewed clock or a forged item: its write time says nothing
         if ingested <= self.before_at_most:
             return "before"
         return "after" if ingested > self.after_above else "window"
 
-    def expired(self, item: dict[str, Any]) -> bool:
+    def expired_ttl(self, item: dict[str, Any]) -> tuple[int | None, bool | None]:
+        """(The item's ``expires_at`` when past by the drill's start, else None; whether that
+        TTL is one the service writes for its ``ingested_at``, None without one)."""
         try:
-            return float((item.get(keys.TTL_ATTRIBUTE) or {}).get("N")) <= self.now
+            expires = int((item.get(keys.TTL_ATTRIBUTE) or {}).get("N"))
         except (TypeError, ValueError):
-            return False
+            return None, False
+        if expires > self.now:
+            return None, False
+        ingested = (item.get("ingested_at") or {}).get("S")
+        if ingested is None:
+            return expires, None
+        try:
+            written = keys.parse_stored_timestamp(ingested)
+        except ValueError:
+            return expires, False
+        return expires, keys.retention_days_of(written, expires) is not None
 
 
 def _is_marker(item: dict[str, Any]) -> bool:
@@ -211,7 +228,8 @@ class _Copy:
     marker: bool
     hashes: list[int | None] = field(default_factory=lambda: [None, None])  # source, restored
     cls: str | None = None  # its side of the point (None: a marker without ingested_at)
-    expired: bool = False
+    expired_at: int | None = None  # expires_at, when past by the drill's start
+    service_ttl: bool | None = False  # that TTL is the service's (None: no ingested_at)
 
 
 def _collect(
@@ -254,7 +272,7 @@ def resolve(
     copy.hashes[side] = item_hash(item)
     if side == 0 or copy.hashes[0] is None:  # the source's copy places it, not the restore's
         copy.cls = window.marker_class(item) if copy.marker else window.entry_class(item)
-        copy.expired = window.expired(item)
+        copy.expired_at, copy.service_ttl = window.expired_ttl(item)
 
 
 @dataclass
@@ -314,12 +332,24 @@ def judge(entries: dict[str, dict[str, _Copy]]) -> Verdict:
         items = sorted((c for c in copies.values() if not c.marker), key=lambda c: c.key)
         placed = [c.cls for c in items if c.hashes[0] is not None] + [c.cls for c in items]
         entry_cls = placed[0] if placed else "unplaced"
+        entry_ttls = {c.expired_at for c in items if _ttl_explains(c, set())}
         for _key, copy in sorted(copies.items()):
-            _judge_copy(verdict, copy, copy.cls or entry_cls)
+            _judge_copy(verdict, copy, copy.cls or entry_cls, _ttl_explains(copy, entry_ttls))
     return verdict
 
 
-def _judge_copy(verdict: Verdict, copy: _Copy, cls: str) -> None:
+def _ttl_explains(copy: _Copy, entry_ttls: set[int | None]) -> bool:
+    """TTL may have removed this copy from the source since the point: expired by the
+    drill's start with a TTL the service writes, or (a marker without ``ingested_at``) with
+    the TTL of its entry, itself explained."""
+    if copy.expired_at is None:
+        return False
+    if copy.service_ttl is None:
+        return copy.marker and copy.expired_at in entry_ttls
+    return copy.service_ttl
+
+
+def _judge_copy(verdict: Verdict, copy: _Copy, cls: str, ttl_explained: bool) -> None:
     source, restored = copy.hashes
     key = copy.key
     differing = verdict.differing_markers if copy.marker else verdict.differing
@@ -328,7 +358,7 @@ def _judge_copy(verdict: Verdict, copy: _Copy, cls: str) -> None:
             verdict.after_point.append(key)
         return
     if source is None:  # only the restored table holds it
-        if copy.expired:  # TTL may have removed it from the source since the point
+        if ttl_explained:  # TTL may have removed it from the source since the point
             verdict.lost_ttl_expired += 1
         else:
             verdict.restore_only.append(key)
