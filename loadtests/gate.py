@@ -8,8 +8,10 @@ Imported by locustfile.py; keeps Locust's event plumbing out of the user classes
   counts requests. In distributed mode every worker sends its count with each stats report
   (``report_to_master``) and the master adds them up (``worker_report``), so the master's
   total matches its aggregated request stats.
-* Exceptions of the users' tasks (``user_error``) and the times of successful requests (a
-  second ``RequestStats``: latency is judged over successes only) are counted the same way.
+* Exceptions of the users' tasks (``user_error``), requests left unanswered when Locust
+  killed their user at the stop timeout (locustfile.py counts them: Locust records none), and
+  the times of successful requests (a second ``RequestStats``: latency is judged over
+  successes only) are counted the same way.
 * Warm-up: ``--warmup S`` resets Locust's stats and the entry count S seconds after every
   user has started (on the master, whose stats are the aggregate), so cold starts and first
   connections stay out of the verdict; with ``--reset-stats`` instead, the reset happens as
@@ -83,6 +85,7 @@ class GateState:
     credentials: RoleCredentialCache | None = None
     entries = EntryCounter()
     task_errors = EntryCounter()  # exceptions of the users' tasks since the last reset
+    unanswered = EntryCounter()  # requests still waiting when Locust killed their user
     # Only the requests that succeeded (no exception): their times are the latency judged
     # (slsops.load.measurements.measure says why).
     successes = RequestStats(use_response_times_cache=False)
@@ -207,6 +210,7 @@ def _reset_counts() -> None:
     """With Locust's stats: the entry count, the task exceptions, the successes' times."""
     STATE.entries.reset()
     STATE.task_errors.reset()
+    STATE.unanswered.reset()
     STATE.successes.reset_all()
 
 
@@ -232,6 +236,7 @@ def _wire_entry_counting(environment: Any) -> None:
         def send_entries(client_id: str, data: dict, **_kw: Any) -> None:
             data["slsops_entries_stored"] = STATE.entries.take()
             data["slsops_task_errors"] = STATE.task_errors.take()
+            data["slsops_unanswered"] = STATE.unanswered.take()
             data["slsops_successes"] = [
                 entry.get_stripped_report()  # serialised, then zeroed: a delta, as Locust's
                 for entry in STATE.successes.entries.values()
@@ -244,6 +249,7 @@ def _wire_entry_counting(environment: Any) -> None:
         def add_entries(client_id: str, data: dict, **_kw: Any) -> None:
             STATE.entries.add(int(data.get("slsops_entries_stored", 0)))
             STATE.task_errors.add(int(data.get("slsops_task_errors", 0)))
+            STATE.unanswered.add(int(data.get("slsops_unanswered", 0)))
             for report in data.get("slsops_successes", []):
                 entry = StatsEntry.unserialize(report, STATE.successes)
                 STATE.successes.entries[(entry.name, entry.method)].extend(entry)
@@ -302,6 +308,7 @@ def judge(environment: Any, **_kwargs: Any) -> None:
         STATE.task_errors.value,
         until=_asked_end(options, clock),
         successes=STATE.successes,
+        unanswered=STATE.unanswered.value,
     )
     narrowed_by = options.gate_narrowed_by
     rows = verdict.evaluate(measured, profile, narrowed_by)

@@ -42,7 +42,9 @@ from content import (
     single_problem,
 )
 from gate import STATE
+from gevent import GreenletExit
 from locust import FastHttpUser, tag, task
+from locust.user.task import LOCUST_STATE_STOPPING
 from payloads import LogFactory, body_bytes
 from signing import RequestSigner, query_string
 
@@ -74,14 +76,26 @@ class SignedApiUser(FastHttpUser):
         body = body_bytes(document)
         url = f"{self.base_url}/logs"
         headers = self.signer.headers("POST", url, body, JSON_HEADERS)
-        return self.client.request(
-            "POST", url, data=body, headers=headers, name=name, catch_response=True
-        )
+        return self._send("POST", url, data=body, headers=headers, name=name)
 
     def _get(self, params: dict[str, Any], name: str) -> Any:
         url = f"{self.base_url}/logs/recent?{query_string(params)}"
         headers = self.signer.headers("GET", url, None, ACCEPT_JSON)
-        return self.client.request("GET", url, headers=headers, name=name, catch_response=True)
+        return self._send("GET", url, headers=headers, name=name)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One request. At the end of a run Locust asks each user to stop after its task
+        (``stopping``) and kills the ones still busy when the stop timeout is over: a request
+        killed so never reaches its stats, so it is counted here, as unanswered (a failure),
+        or a service that hangs would pass for one that answers. A user killed as it woke
+        from its wait (Locust's kill can land in the request it just began) was not stopping:
+        that request is not counted."""
+        try:
+            return self.client.request(method, url, catch_response=True, **kwargs)
+        except GreenletExit:
+            if self._state == LOCUST_STATE_STOPPING:
+                STATE.unanswered.add(1)
+            raise
 
     # ------------------------------------------------------------------ actions
     def ingest_single(self) -> None:

@@ -82,6 +82,8 @@ RUN_TIMEOUT_S = 90
 EMPTY_READS_RUN_TIME = "8s"
 # Case "stops halfway": the service hangs this long after the first signed request.
 HANG_AFTER_S = 2.5
+# Case "some hang": these signed requests (by arrival) never get an answer; the others do.
+HUNG_REQUESTS = {20, 21}
 # Case "fast 500s": successes take this long (above the profile's P50 of 250 ms), the 500s none.
 SLOW_SUCCESS_S = 0.4
 
@@ -115,6 +117,9 @@ class WrongService:
             since_first = time.monotonic() - self.first_signed
         if self.behaviour == "stops_halfway" and since_first > HANG_AFTER_S:
             self.release.wait(RUN_TIMEOUT_S)  # no answer: the client waits until it gives up
+            return 503, {"message": "gone"}
+        if self.behaviour == "some_hang" and count in HUNG_REQUESTS:
+            self.release.wait(RUN_TIMEOUT_S)  # no answer until the test ends
             return 503, {"message": "gone"}
         if self.behaviour == "fast_500s":
             if count % 5 < 3:  # 3 requests in 5 fail at once
@@ -465,3 +470,19 @@ def test_a_service_that_stops_answering_halfway_fails(
     assert window["status"] == "FAIL", run.output
     assert "early" in window["detail"], window
     assert service.signed > 10
+
+
+@pytest.mark.breaks("LOAD-ERROR-RATIO")
+def test_requests_that_never_get_an_answer_fail(
+    tmp_path: Path, aws: tuple, serve_double: Any
+) -> None:
+    """Two requests hang (connection accepted, no answer) while the others are answered
+    right: Locust records neither (their users are killed at the stop timeout, before the
+    client's own timeout), so the gate counts them itself, as failures."""
+    service, api_url = serve_double("some_hang")
+    run = run_gate(tmp_path, aws, api_url)
+    assert run.done.returncode == 1, run.output
+    assert run.measured["unanswered"] == len(HUNG_REQUESTS), run.measured
+    assert run.failed("LOAD-ERROR-RATIO", "2 requests got no answer"), run.output
+    assert run.measured["total_failures"] == 0  # what Locust recorded was all right
+    assert service.signed > max(HUNG_REQUESTS)

@@ -802,6 +802,19 @@ def test_exceptions_in_the_generators_tasks_count_as_failures() -> None:
     assert exit_code(replace(healthy(), total_failures=92, task_errors=1)) == 1
 
 
+def test_requests_left_unanswered_at_the_stop_count_as_failures() -> None:
+    """Locust records nothing of a request its user was killed waiting for: the gate counts
+    them, and each is a failure in the error ratio, named in the detail."""
+    zero = replace(PROFILE, max_error_ratio=0.0)
+    measured = replace(healthy(), unanswered=2)
+    assert exit_code(measured, zero) == 1
+    row = {r.check_id: r for r in verdict.evaluate(measured, zero)}["LOAD-ERROR-RATIO"]
+    assert row.status is Status.FAIL and "2 requests got no answer" in row.detail, row.detail
+    assert row.evidence["unanswered"] == 2
+    assert measured.as_dict()["unanswered"] == 2
+    assert measured.error_ratio == 2 / (healthy().total_requests + 2)
+
+
 def test_measure_reads_the_runners_exception_count() -> None:
     entry = SimpleNamespace(
         num_requests=10, num_failures=0, get_response_time_percentile=lambda p: 5
@@ -816,6 +829,7 @@ def test_measure_reads_the_runners_exception_count() -> None:
     measured = measure(stats, 10, task_errors=3)
     assert measured.task_errors == 3 and measured.as_dict()["task_errors"] == 3
     assert measured.error_ratio == 3 / 13
+    assert measure(stats, 10, unanswered=2).error_ratio == 2 / 12
 
 
 def test_the_error_ratio_names_the_most_frequent_failures() -> None:

@@ -91,6 +91,9 @@ class Measurements:
 
     ``task_errors``: exceptions the generator's tasks raised. Locust reports a request whose
     check raised as neither success nor failure, so each one counts as a failed request.
+    ``unanswered``: requests still waiting for an answer when Locust stopped their user at
+    the end of the stop timeout; Locust records them nowhere, so each counts as a failed
+    request too (a service that hangs must not pass for one that answers).
 
     ``window_s`` runs from the stats reset to the last request; ``asked_window_s`` from the
     reset to the end Locust was asked to stop at (0: unknown). Rates are over the longer of
@@ -110,6 +113,7 @@ class Measurements:
     # The most frequent failures (FAILURES_NAMED of them) and how many kinds there were.
     failures_seen: tuple[FailureSeen, ...] = ()
     failure_kinds: int = 0
+    unanswered: int = 0
 
     @property
     def rate_window_s(self) -> float:
@@ -136,11 +140,13 @@ class Measurements:
 
     @property
     def error_ratio(self) -> float:
-        """(Failed requests + task exceptions) / (requests + task exceptions)."""
-        failed = self.total_failures + self.task_errors
-        if self.total_requests + self.task_errors == 0:
+        """(Failed requests + task exceptions + unanswered requests) / (requests + task
+        exceptions + unanswered requests)."""
+        unrecorded = self.task_errors + self.unanswered
+        failed = self.total_failures + unrecorded
+        if self.total_requests + unrecorded == 0:
             return 1.0 if failed else 0.0
-        return failed / (self.total_requests + self.task_errors)
+        return failed / (self.total_requests + unrecorded)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +158,7 @@ class Measurements:
             "total_requests": self.total_requests,
             "total_failures": self.total_failures,
             "task_errors": self.task_errors,
+            "unanswered": self.unanswered,
             "error_ratio": round(self.error_ratio, 6),
             "peak_rps": self.peak_rps,
             "failures_seen": [vars(f) for f in self.failures_seen],
@@ -168,13 +175,15 @@ def measure(
     task_errors: int = 0,
     until: float | None = None,
     successes: Any = None,
+    unanswered: int = 0,
 ) -> Measurements:
     """Read Locust's aggregated ``RequestStats`` (duck-typed, so no Locust import here).
 
     The window is the one Locust uses for its own averages: from the (last) stats reset to the
     last request. Kinds that made no request are left out. ``task_errors``: the exceptions the
     users' tasks raised in the measured window. ``until``: the epoch time the run was asked to
-    end at (test start + ``--run-time``), which sets ``asked_window_s``.
+    end at (test start + ``--run-time``), which sets ``asked_window_s``. ``unanswered``: the
+    requests Locust killed unanswered at the stop timeout.
 
     Latency is judged over successful requests only. Locust logs every request's time in its
     stats, failed or not (``runners.Runner``'s ``on_request`` calls ``log_request`` before
@@ -233,6 +242,7 @@ def measure(
         total_failures=total.num_failures,
         peak_rps=max(per_second.values(), default=0),
         task_errors=task_errors,
+        unanswered=unanswered,
         asked_window_s=asked,
         failures_seen=tuple(seen[:FAILURES_NAMED]),
         failure_kinds=len(seen),

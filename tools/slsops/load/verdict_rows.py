@@ -288,6 +288,7 @@ def error_ratio_row(run: Run) -> Row:
         "failures": measured.total_failures,
         "requests": measured.total_requests,
         "task_errors": measured.task_errors,
+        "unanswered": measured.unanswered,
         "measured": round(ratio, 6),
         "target": bound,
     }
@@ -309,6 +310,12 @@ def error_ratio_row(run: Run) -> Row:
         if measured.task_errors
         else ""
     )
+    if measured.unanswered:
+        raised += (
+            f", and {measured.unanswered} request{'s' * (measured.unanswered != 1)} got no "
+            "answer before Locust stopped waiting (counted as failed requests: a hung request "
+            "is never recorded by Locust)"
+        )
     return Row(
         ERROR_RATIO_ID,
         "error ratio (status + content)",
