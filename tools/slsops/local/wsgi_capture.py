@@ -1,8 +1,9 @@
 """WSGI plumbing the gap middlewares share: read a body moto reads again, hold moto's answer.
 
 A gap often needs the request body before moto and moto's answer before the client: the body
-is read once and put back (``read_body``), and moto is called with a ``start_response`` that
-captures instead of sending (``call``), so the answer can be amended (``respond``). A gap that
+is read once and put back (``read_body``; parsed once for all gaps: ``json_body``), and moto
+is called with a ``start_response`` that captures instead of sending (``call``), so the
+answer can be amended (``respond``). A gap that
 reads moto's backends directly needs the account and region moto will use for the request
 (``moto_account_and_region``).
 """
@@ -10,6 +11,7 @@ reads moto's backends directly needs the account and region moto will use for th
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -17,6 +19,7 @@ from typing import Any
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_PARSED = "slsops.json_body"  # the environ key json_body keeps its parse under
 
 
 def read_body(environ: dict[str, Any], limit: int | None = None) -> bytes:
@@ -35,6 +38,26 @@ def read_body(environ: dict[str, Any], limit: int | None = None) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def json_body(environ: dict[str, Any]) -> Any:
+    """The request body parsed as JSON, once per request however many gaps ask (a few ask
+    of every DynamoDB write); None when it is not JSON, which moto answers itself. The gaps
+    share the parsed object: they read it, never change it."""
+    if _PARSED not in environ:
+        try:
+            environ[_PARSED] = json.loads(read_body(environ) or b"{}")
+        except ValueError:
+            environ[_PARSED] = None
+    return environ[_PARSED]
+
+
+def with_body(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A copy of ``environ`` carrying another body (without the first body's parse)."""
+    copy = {name: value for name, value in environ.items() if name != _PARSED}
+    copy["wsgi.input"] = io.BytesIO(body)
+    copy["CONTENT_LENGTH"] = str(len(body))
+    return copy
 
 
 def call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

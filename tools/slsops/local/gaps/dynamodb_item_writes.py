@@ -48,11 +48,8 @@ def wrap(app: Any) -> Any:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         if operation not in WRITE_OPERATIONS:
             return app(environ, start_response)
-        try:
-            request = json.loads(wsgi_capture.read_body(environ) or b"{}")
-        except ValueError:
-            return app(environ, start_response)  # moto answers the malformed request
-        if not isinstance(request, dict):
+        request = wsgi_capture.json_body(environ)
+        if not isinstance(request, dict):  # moto answers a malformed request
             return app(environ, start_response)
         account, region = wsgi_capture.moto_account_and_region(environ)
         if operation in WHOLE_TABLE_WRITES:

@@ -31,7 +31,6 @@ command-line client (``slsops.local.fault_admin``).
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import time
@@ -41,9 +40,9 @@ from typing import Any
 from slsops.local import wsgi_capture
 from slsops.local.gaps.dynamodb_errors import ERRORS, error_response, json_headers
 from slsops.local.gaps.fault_plan import MAX_DELAY_MS, WHENS, FaultPlan, FaultRule
+from slsops.local.gaps.pitr_journal import TARGET_PREFIX
 
 ADMIN_PATH = "/_slsops/faults"
-TARGET_PREFIX = "DynamoDB_20120810."
 MAX_ADMIN_BODY = 64 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -87,11 +86,7 @@ class FaultMiddleware:
         if not plan.active or not target.startswith(TARGET_PREFIX):
             return self.app(environ, start_response)
         operation = target[len(TARGET_PREFIX) :]
-        body = wsgi_capture.read_body(environ)
-        try:
-            request = json.loads(body or b"{}")
-        except ValueError:
-            request = {}
+        request = wsgi_capture.json_body(environ)
         tables = _tables(request)
         fired = plan.draw(operation, tables)
         rule = plan.unprocessed_rule(tables) if operation == "BatchWriteItem" else None
@@ -140,8 +135,7 @@ class FaultMiddleware:
         for (table, req), hold in zip(flat, flags, strict=True):
             (withheld if hold else kept).setdefault(table, []).append(req)
         new_body = json.dumps({**request, "RequestItems": kept}).encode()
-        environ = dict(environ, CONTENT_LENGTH=str(len(new_body)))
-        environ["wsgi.input"] = io.BytesIO(new_body)
+        environ = wsgi_capture.with_body(environ, new_body)
         status, headers, payload = self._call_moto(environ)
         if not status.startswith("2"):
             return status, headers, payload

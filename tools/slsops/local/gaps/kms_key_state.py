@@ -177,9 +177,8 @@ def wrap(app: Any) -> Any:
         service, _, operation = target.partition(".")
         if not service.startswith("DynamoDB_") or operation not in _DATA_OPERATIONS:
             return app(environ, start_response)
-        try:
-            request = json.loads(wsgi_capture.read_body(environ) or b"{}")
-        except ValueError:
+        request = wsgi_capture.json_body(environ)
+        if request is None:
             return app(environ, start_response)  # moto answers the malformed body
         account_id, region = wsgi_capture.moto_account_and_region(environ)
         caller = functools.cache(lambda: _caller(environ))  # looked up once, if at all

@@ -79,10 +79,8 @@ def wrap(app: Any) -> Any:
         if not target.startswith(TARGET_PREFIX):
             return app(environ, start_response)
         operation = target[len(TARGET_PREFIX) :]
-        body = wsgi_capture.read_body(environ)
-        try:
-            request = json.loads(body or b"{}")
-        except ValueError:
+        request = wsgi_capture.json_body(environ)
+        if request is None:
             return app(environ, start_response)
         account, region = wsgi_capture.moto_account_and_region(environ)
         handler = _HANDLERS.get(operation)
