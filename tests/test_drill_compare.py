@@ -34,12 +34,46 @@ def test_entries_are_classed_by_ingested_at_and_canaries_by_their_write():
     assert known.entry_class(entry("b", "2026-01-01T00:00:30.000Z")) == "after"
 
 
-def test_a_bucket_is_settled_only_when_equal_and_far_from_the_point():
+def test_a_bucket_is_settled_only_when_its_tallies_are_equal():
     source, restored = compare.Tally(), compare.Tally()
     assert compare.unsettled(source, restored) == set()
-    source.buckets[3][4] = 1  # an entry near or after the point
+    source.buckets[3][2] = 1  # a marker only the source has
     restored.buckets[5][0] = 1  # a before-entry only the restored table has
     assert compare.unsettled(source, restored) == {3, 5}
+
+
+def test_items_near_the_point_are_kept_from_pass_1_and_the_sources_later_ones_only_counted():
+    """Pass 1 keeps, one by one, the items near the point (both tables) and after it (the
+    restored table, which must not hold them); the source's later items, written all
+    through a drill on a busy table, are counted and cost no second scan."""
+    items = [
+        entry("old", OLD),
+        entry("near", "2026-01-01T00:00:30.000Z"),
+        entry("late", "2026-01-01T00:05:00.000Z"),
+        lone_marker("late", "2026-01-01T00:05:00.000Z"),
+        {k: v for k, v in entry("bare", OLD).items() if k != "ingested_at"},
+    ]
+    source, restored = tally_of(items), tally_of(items, restored=True)
+    assert sorted(i.log_id for i in source.near) == ["bare", "near"]
+    assert sorted(i.log_id for i in restored.near) == ["bare", "late", "late", "near"]
+    assert source.counts == restored.counts
+    assert source.counts["after"] == 1 and source.counts["markers"] == 1
+    assert compare.unsettled(source, restored) == set()
+    verdict = compare.verdict_of(source, restored, no_second_scan)
+    assert sorted(verdict.after_point) == ["#log_id#late/#", "svc/2026-01-01T00:05:00.000Z#late"]
+    ok = compare.verdict_of(source, tally_of(items[:2] + items[4:], restored=True), no_second_scan)
+    assert ok.after_point == [] and ok.held_before == ok.in_both == 1
+    assert ok.window == 2  # the entry near the point and the unplaced one, equal in both
+
+
+def no_second_scan(buckets, _entries):
+    raise AssertionError(f"a second scan of buckets {sorted(buckets)}")
+
+
+def tally_of(items, window=WINDOW, restored=False) -> compare.Tally:
+    tally = compare.Tally(keeps_after=restored)
+    compare.count_page(tally, items, window)
+    return tally
 
 
 def _judged(source_items, restored_items, window=WINDOW):
@@ -107,16 +141,12 @@ def test_lone_markers_are_compared_like_entries():
     assert verdict.after_point == ["#log_id#l/#"]
 
 
-def test_a_bucket_with_a_lone_marker_near_or_after_the_point_is_unsettled():
-    """Equal tallies do not settle a bucket holding a marker claimed after the point: the
-    restored table must not hold it, however equal it is to the source's."""
+def test_a_lone_marker_after_the_point_in_both_tables_is_judged():
+    """Equal tallies do not hide a marker claimed after the point: the restored table must
+    not hold it, however equal it is to the source's."""
     late = lone_marker("late", "2026-01-01T00:05:00.000Z")
-    tallies = []
-    for _ in range(2):
-        tally = compare.Tally()
-        compare.count_page(tally, [late], WINDOW)
-        tallies.append(tally)
-    assert compare.unsettled(*tallies) == {bucket_of("late")}
+    verdict = compare.verdict_of(tally_of([late]), tally_of([late], restored=True), no_second_scan)
+    assert verdict.after_point == ["#log_id#late/#"]
 
 
 def _drill_verdicts(source_items, restored_items, window=WINDOW):
@@ -126,18 +156,15 @@ def _drill_verdicts(source_items, restored_items, window=WINDOW):
     from slsops.drill.validation import comparison_record
     from slsops.framework.runner import run_checks
 
-    tallies = []
-    for items in (source_items, restored_items):
-        tally = compare.Tally()
-        compare.count_page(tally, items, window)
-        tallies.append(tally)
-    buckets = compare.unsettled(*tallies)
-    entries: dict[str, dict[str, compare._Copy]] = {}
-    for side, items in ((0, source_items), (1, restored_items)):
-        for item in items:
-            if bucket_of(compare._log_id(item)) in buckets:
-                compare.resolve(entries, side, item, window)
-    verdict = compare.settle(compare.judge(entries), *tallies, buckets)
+    tallies = (tally_of(source_items, window), tally_of(restored_items, window, restored=True))
+
+    def scan_again(buckets, entries):
+        for side, items in ((0, source_items), (1, restored_items)):
+            for item in items:
+                if bucket_of(compare._log_id(item)) in buckets:
+                    compare.resolve(entries, side, item, window)
+
+    verdict = compare.verdict_of(*tallies, scan_again)
     options = DrillOptions("pitr", None, 60, False, 60, 1, 1, keys.DEFAULT_INDEX_NAME)
     result = DrillResult("pitr", "src", "2026-01-01T00:00:00.000Z")
     result.comparison = comparison_record(window, options, *tallies, verdict)

@@ -30,12 +30,17 @@ a difference, held by the source alone it is named (``unplaced``, DRL-004 WARN) 
 to judge, as the drill cannot tell a lost entry from one written after the point.
 
 Pass 1 scans each table once and keeps, per bucket of log ids (a fixed number of buckets),
-the count and checksum of its ``before`` entries and of all its markers, and whether it holds
-any ``window``/``after`` entry or marker. A bucket whose tallies agree, and which holds
-nothing near or after the point, is settled. Pass 2 (only when some bucket is not) scans both
-tables again and keeps just the hashes of the unsettled buckets' items (by primary key under
-their log id), at most ``MAX_RESOLVED`` log ids, to say which item is missing, differs, is
-after the point, or is held by the restore alone.
+the count and checksum of its ``before`` entries and of its markers from before the point
+(and those without ``ingested_at``, which take their entry's side), and, item by item, what
+the comparison needs of every item near the point (``window``, ``unplaced``) and, in the
+restored table only, after it: the source's items from after the point are counted and
+nothing more (the restored table must not hold them, and its own pass 1 sees any it holds),
+so a busy source, written to all through the drill, costs no second pass. A bucket whose
+tallies agree is settled; pass 2 (only when some bucket is not) scans both tables again and
+keeps just the hashes of the unsettled buckets' items (by primary key under their log id).
+Pass 1's near items and pass 2's items are judged together, at most ``MAX_RESOLVED`` log ids
+and ``MAX_RESOLVED`` near items per table, to say which item is missing, differs, is after
+the point, or is held by the restore alone.
 """
 
 from __future__ import annotations
@@ -119,9 +124,41 @@ def _log_id(item: dict[str, Any]) -> str:
     return (item.get("log_id") or {}).get("S") or primary_key(item)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What the comparison needs of one item (pass 1 keeps it for items near the point)."""
+
+    log_id: str
+    key: str  # primary key, "partition/sort"
+    marker: bool
+    digest: int
+    cls: str | None  # its side of the point (None: a marker without ingested_at)
+    expired_at: int | None  # expires_at, when past by the drill's start
+    service_ttl: bool | None  # that TTL is the service's (None: no ingested_at)
+
+
+def seen(item: dict[str, Any], window: PointWindow, digest: int | None = None) -> _Seen:
+    marker = _is_marker(item)
+    expired_at, service_ttl = window.expired_ttl(item)
+    return _Seen(
+        _log_id(item),
+        f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}",
+        marker,
+        item_hash(item) if digest is None else digest,
+        window.marker_class(item) if marker else window.entry_class(item),
+        expired_at,
+        service_ttl,
+    )
+
+
+# Classes kept item by item in pass 1, in both tables ("after": in the restored table only).
+NEAR = ("window", "unplaced")
+
+
 @dataclass
 class Tally:
-    """Pass-1 figures of one table: per class counts and checksums, per bucket tallies."""
+    """Pass-1 figures of one table: per class counts and checksums, per bucket tallies, the
+    items near the point (and, of the restored table, after it) one by one."""
 
     counts: dict[str, int] = field(
         default_factory=lambda: {
@@ -135,9 +172,10 @@ class Tally:
     scanned: int = 0
     before_sum: int = 0
     marker_sum: int = 0
-    buckets: list[list[int]] = field(
-        default_factory=lambda: [[0, 0, 0, 0, 0] for _ in range(BUCKETS)]
-    )
+    # per bucket: before-entries (count, checksum), markers (count, checksum)
+    buckets: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in range(BUCKETS)])
+    keeps_after: bool = False  # the restored table: its items after the point are kept
+    near: list[_Seen] = field(default_factory=list)
     sample: list[dict[str, Any]] = field(default_factory=list)
     scan_s: float = 0.0
     # The items the index must hold (the restored table's tally only; see ``drill.index``).
@@ -164,10 +202,13 @@ def tally(
     threads: int,
     advance: Callable[[int], None] | None = None,
     index_keys: tuple[str, ...] | None = None,
+    restored: bool = False,
 ) -> Tally:
-    """Pass 1 over ``table`` (strongly consistent parallel scan); with ``index_keys``, also
-    the tally of the items carrying them, which the table's index must hold."""
+    """Pass 1 over ``table`` (strongly consistent parallel scan); ``restored``: the restored
+    table, whose items after the point are kept; with ``index_keys``, also the tally of the
+    items carrying them, which the table's index must hold."""
     result = Tally(index=None if index_keys is None else IndexTally(index_keys))
+    result.keeps_after = restored
 
     def on_page(items: list[dict[str, Any]]) -> None:
         count_page(result, items, window)
@@ -184,40 +225,39 @@ def count_page(result: Tally, items: list[dict[str, Any]], window: PointWindow) 
     rows = []
     for item in items:
         marker = _is_marker(item)
-        cls = "markers" if marker else window.entry_class(item)
-        near = marker and window.marker_class(item) in ("window", "after", "unplaced")
-        rows.append((cls, bucket_of(_log_id(item)), item_hash(item), item, near))
+        cls = window.marker_class(item) if marker else window.entry_class(item)
+        rows.append((marker, cls, bucket_of(_log_id(item)), item_hash(item), item))
     with result._lock:
         result.scanned += len(items)
-        for cls, bucket, digest, item, near in rows:
-            result.counts[cls] += 1
+        for marker, cls, bucket, digest, item in rows:
+            result.counts["markers" if marker else str(cls)] += 1
             if result.index is not None:
                 result.index.add(item, digest)
+            if cls in NEAR or (cls == "after" and result.keeps_after):
+                if len(result.near) >= MAX_RESOLVED:
+                    raise OverflowError(
+                        f"more than {MAX_RESOLVED} items sit near the point (or after it, in "
+                        "the restored table)"
+                    )
+                result.near.append(seen(item, window, digest))
+                continue
+            if cls == "after":  # the source's, after the point: counted, nothing more
+                continue
             row = result.buckets[bucket]
-            if near:  # a marker claimed near or after the point: resolve it in pass 2
-                row[4] += 1
-            if cls == "before":
-                row[0] += 1
-                row[1] = (row[1] + digest) % MODULUS
-                result.before_sum = (result.before_sum + digest) % MODULUS
-                result._reservoir.offer(item)
-            elif cls == "markers":
+            if marker:  # from before the point, or without ingested_at (its entry's side)
                 row[2] += 1
                 row[3] = (row[3] + digest) % MODULUS
                 result.marker_sum = (result.marker_sum + digest) % MODULUS
             else:
-                row[4] += 1
+                row[0] += 1
+                row[1] = (row[1] + digest) % MODULUS
+                result.before_sum = (result.before_sum + digest) % MODULUS
+                result._reservoir.offer(item)
 
 
 def unsettled(source: Tally, restored: Tally) -> set[int]:
-    """Buckets whose tallies differ or that hold an entry near or after the point."""
-    return {
-        b
-        for b in range(BUCKETS)
-        if source.buckets[b][:4] != restored.buckets[b][:4]
-        or source.buckets[b][4]
-        or restored.buckets[b][4]
-    }
+    """Buckets whose tallies differ."""
+    return {b for b in range(BUCKETS) if source.buckets[b] != restored.buckets[b]}
 
 
 @dataclass
@@ -256,23 +296,25 @@ def _collect(
 def resolve(
     entries: dict[str, dict[str, _Copy]], side: int, item: dict[str, Any], window: PointWindow
 ) -> None:
-    """Record what table ``side`` (0 source, 1 restored) holds under the item's primary key,
-    grouped by its log id: two items with one log id (a duplicate under another partition)
-    are two copies, each compared."""
-    log_id = _log_id(item)
-    copies = entries.get(log_id)
+    """Record what table ``side`` (0 source, 1 restored) holds under the item's primary key."""
+    add(entries, side, seen(item, window))
+
+
+def add(entries: dict[str, dict[str, _Copy]], side: int, item: _Seen) -> None:
+    """Record ``item`` as table ``side`` (0 source, 1 restored) holds it, grouped by its log
+    id: two items with one log id (a duplicate under another partition) are two copies, each
+    compared. The same item recorded twice (pass 1 and pass 2) is one copy."""
+    copies = entries.get(item.log_id)
     if copies is None:
         if len(entries) >= MAX_RESOLVED:
             raise OverflowError(f"more than {MAX_RESOLVED} entries differ or sit near the point")
-        copies = entries[log_id] = {}
-    key = f"{item[keys.PARTITION_KEY]['S']}/{item[keys.SORT_KEY]['S']}"
-    copy = copies.get(key)
+        copies = entries[item.log_id] = {}
+    copy = copies.get(item.key)
     if copy is None:
-        copy = copies[key] = _Copy(key, _is_marker(item))
-    copy.hashes[side] = item_hash(item)
+        copy = copies[item.key] = _Copy(item.key, item.marker)
+    copy.hashes[side] = item.digest
     if side == 0 or copy.hashes[0] is None:  # the source's copy places it, not the restore's
-        copy.cls = window.marker_class(item) if copy.marker else window.entry_class(item)
-        copy.expired_at, copy.service_ttl = window.expired_ttl(item)
+        copy.cls, copy.expired_at, copy.service_ttl = item.cls, item.expired_at, item.service_ttl
 
 
 @dataclass
@@ -406,10 +448,27 @@ def compare(
     segments: int,
     threads: int,
 ) -> Verdict:
-    """Pass 2 over the unsettled buckets (none: nothing to resolve, the tables agree)."""
-    buckets = unsettled(source, restored)
-    entries: dict[str, dict[str, _Copy]] = {}
-    if buckets:
+    """The verdict of both tables' pass 1, scanning them again only if some bucket differs."""
+
+    def scan_again(buckets: set[int], entries: dict[str, dict[str, _Copy]]) -> None:
         _collect(client, source_table, 0, buckets, window, entries, segments, threads)
         _collect(client, restored_table, 1, buckets, window, entries, segments, threads)
+
+    return verdict_of(source, restored, scan_again)
+
+
+def verdict_of(
+    source: Tally,
+    restored: Tally,
+    scan_again: Callable[[set[int], dict[str, dict[str, _Copy]]], None],
+) -> Verdict:
+    """Pass 1's near items of both tables, with pass 2 (``scan_again``) over the unsettled
+    buckets (none: the tallies agree, no second scan)."""
+    buckets = unsettled(source, restored)
+    entries: dict[str, dict[str, _Copy]] = {}
+    for side, tallied in ((0, source), (1, restored)):
+        for item in tallied.near:
+            add(entries, side, item)
+    if buckets:
+        scan_again(buckets, entries)
     return settle(judge(entries), source, restored, buckets)

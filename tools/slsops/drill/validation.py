@@ -35,7 +35,13 @@ def validate(
     }
     index_keys = index.key_names(restored_desc, options.index_name)
     restored_tally = compare.tally(
-        client, table, window, options.segments, options.threads, index_keys=index_keys
+        client,
+        table,
+        window,
+        options.segments,
+        options.threads,
+        index_keys=index_keys,
+        restored=True,
     )
     verdict = compare.compare(
         client,
