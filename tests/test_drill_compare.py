@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from log_service import keys
 from slsops.drill import compare
 from slsops.drill.checksum import bucket_of, item_hash
@@ -438,3 +440,16 @@ def test_sampled_reads_the_index_does_not_serve_still_fail(monkeypatch):
     assert _drl006(record, reads).status == "FAIL"
     assert _drl006({"error": "the restored table has no index i"}).status == "FAIL"
     assert _drl006({}).status == "FAIL"  # the drill stopped before: its error is the detail
+
+
+def test_a_busy_source_written_to_through_the_drill_needs_no_second_pass(monkeypatch):
+    """Entries written after the point, in every bucket (a busy table during a drill), are
+    counted, not resolved: more of them than MAX_RESOLVED is no overflow, and the restore,
+    which rightly lacks them, settles every bucket."""
+    monkeypatch.setattr(compare, "MAX_RESOLVED", 10)
+    old = [entry(f"old-{n}", OLD) for n in range(5)]
+    late = [entry(f"late-{n}", "2026-01-01T00:05:00.000Z") for n in range(50)]
+    verdict = compare.verdict_of(tally_of(old + late), tally_of(old, restored=True), no_second_scan)
+    assert verdict.after_point == [] and verdict.held_before == verdict.in_both == 5
+    with pytest.raises(OverflowError, match="near the point"):
+        tally_of(late, restored=True)  # a restore holding them all: named, within a bound
