@@ -664,6 +664,38 @@ ingest_tracing_passthrough = _function_setting(
 )
 
 
+def function_url_open(stack: Stack) -> str:
+    """A function URL with AuthType NONE on the ingest function: a door past the API."""
+    name = str(stack["ingest_function_name"])
+    aws(stack, "lambda").create_function_url_config(FunctionName=name, AuthType="NONE")
+    return name
+
+
+def function_url_closed(stack: Stack, name: str) -> None:
+    aws(stack, "lambda").delete_function_url_config(FunctionName=name)
+
+
+def layer_added(stack: Stack) -> str:
+    """A layer on the read function's $LATEST: code beside the reviewed zip."""
+    import io
+    import zipfile
+
+    client = aws(stack, "lambda")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer_zip:
+        layer_zip.writestr("python/log_service/__init__.py", "")
+    layer = client.publish_layer_version(
+        LayerName="slsops-test-layer", Content={"ZipFile": archive.getvalue()}
+    )
+    name = str(stack["read_function_name"])
+    client.update_function_configuration(FunctionName=name, Layers=[layer["LayerVersionArn"]])
+    return name
+
+
+def layers_removed(stack: Stack, name: str) -> None:
+    aws(stack, "lambda").update_function_configuration(FunctionName=name, Layers=[])
+
+
 def alias_on_latest(stack: Stack) -> str:
     client = aws(stack, "lambda")
     name = str(stack["read_function_name"])

@@ -1,4 +1,5 @@
-"""FN-010..011: what the functions may do, and who may invoke them (``slsops verify``).
+"""FN-010..012: what the functions may do, who may invoke them, and through which door only
+(``slsops verify``).
 
 Both are read as IAM and Lambda hold them, not as Terraform declares them: the execution role's
 policies are evaluated with the project's IAM evaluator, and the function's resource policy is
@@ -221,3 +222,54 @@ def api_invoke_permission(ctx: StackContext) -> Outcome:
     return problems_outcome(
         problems, "API Gateway may invoke each alias, from this API's methods only", **evidence
     )
+
+
+@check(
+    CHECKS,
+    "FN-012",
+    "No function URL: the API is each function's only door",
+    Severity.CRITICAL,
+    "Delete the function URL (aws lambda delete-function-url-config --function-name <name> "
+    "[--qualifier <alias>]) and any lambda:InvokeFunctionUrl statement of the function's "
+    "policy; the project has none (infra/lambda.tf).",
+    reads="lambda:ListAliases; lambda:GetFunctionUrlConfig of each function and each alias",
+    runs_on="both",
+    doc=DOC,
+)
+def no_function_url(ctx: StackContext) -> Outcome:
+    """A function URL reaches the handler past the API's AWS_IAM authorization, throttling
+    and access logs; with AuthType NONE, anyone on the internet can write or read logs."""
+    found: dict[str, dict[str, Any]] = {}
+    looked_at: list[str] = []
+    for key in contract.FUNCTIONS:
+        name = function_name(ctx, key)
+        pages = ctx.client("lambda").get_paginator("list_aliases").paginate(FunctionName=name)
+        aliases = [alias["Name"] for page in pages for alias in page.get("Aliases", [])]
+        for qualifier in (None, *aliases):
+            label = name if qualifier is None else f"{name}:{qualifier}"
+            looked_at.append(label)
+            config = _url_config(ctx, name, qualifier)
+            if config:  # keyed by the ARN the URL serves: one URL read twice is one URL
+                found[str(config.get("FunctionArn") or label)] = {
+                    "url": config.get("FunctionUrl"),
+                    "auth_type": config.get("AuthType"),
+                }
+    problems = [
+        f"{arn} has a function URL {url['url']} (AuthType {url['auth_type']})"
+        for arn, url in sorted(found.items())
+    ]
+    return problems_outcome(
+        problems,
+        f"no function URL on {', '.join(looked_at)}",
+        looked_at=looked_at,
+        function_urls=found,
+    )
+
+
+def _url_config(ctx: StackContext, name: str, qualifier: str | None) -> dict[str, Any]:
+    """The function URL's configuration ({} when there is none)."""
+    extra = {} if qualifier is None else {"Qualifier": qualifier}
+    try:
+        return ctx.call("lambda", "get_function_url_config", FunctionName=name, **extra)
+    except ctx.client("lambda").exceptions.ResourceNotFoundException:
+        return {}

@@ -35,10 +35,12 @@ def _per_version(ctx: StackContext, field: str, read: Any, want: Any) -> Outcome
 @check(
     CHECKS,
     "FN-001",
-    "Functions' runtime, architecture and handler",
+    "Functions' runtime, architecture, handler and layers",
     Severity.HIGH,
-    "Set runtime, architectures and handler of the function in infra/lambda.tf and apply.",
-    reads=READS_CONFIG + " (Runtime, Architectures, Handler)",
+    "Set runtime, architectures and handler of the function in infra/lambda.tf and apply; "
+    "remove any layer (the project ships none: a layer is code the handler may import, "
+    "outside the reviewed zip).",
+    reads=READS_CONFIG + " (Runtime, Architectures, Handler, Layers)",
     runs_on="both",
     doc=DOC,
 )
@@ -51,6 +53,7 @@ def runtime(ctx: StackContext) -> Outcome:
                     f"{label}.runtime": spec.runtime,
                     f"{label}.architecture": [spec.architecture],
                     f"{label}.handler": spec.handler,
+                    f"{label}.layers": list(spec.layers),
                 }
             )
             actual.update(
@@ -60,9 +63,14 @@ def runtime(ctx: StackContext) -> Outcome:
                     if config
                     else None,
                     f"{label}.handler": config.get("Handler"),
+                    f"{label}.layers": [layer.get("Arn") for layer in config.get("Layers") or []]
+                    if config
+                    else None,
                 }
             )
-    return compared(expected, actual, "both functions run the contract's runtime and handler")
+    return compared(
+        expected, actual, "both functions run the contract's runtime and handler, no layer"
+    )
 
 
 @check(

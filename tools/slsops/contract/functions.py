@@ -46,6 +46,7 @@ class FunctionContract:
     environment_encrypted_with_cmk: bool = True
     log_retention_days: int = 7
     kms_actions: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+    layers: tuple[str, ...] = ()  # the handlers' code is the zip alone: a layer is code beside it
 
 
 FUNCTIONS: dict[str, FunctionContract] = {
