@@ -75,6 +75,26 @@ def pitr_off(stack: Stack) -> None:
     )
 
 
+def table_shared_with_another_account(stack: Stack) -> str:
+    """A resource policy on the table letting another account read it."""
+    client = aws(stack, "dynamodb")
+    arn = client.describe_table(TableName=_table(stack))["Table"]["TableArn"]
+    statement = {
+        "Sid": "slsops-test-share",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+        "Action": ["dynamodb:Query", "dynamodb:Scan"],
+        "Resource": arn,
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    client.put_resource_policy(ResourceArn=arn, Policy=json.dumps(policy))
+    return arn
+
+
+def table_not_shared(stack: Stack, arn: str) -> None:
+    aws(stack, "dynamodb").delete_resource_policy(ResourceArn=arn)
+
+
 def pitr_on(stack: Stack, _saved: Any) -> None:
     aws(stack, "dynamodb").update_continuous_backups(
         TableName=_table(stack),
@@ -745,6 +765,28 @@ def bad_release(stack: Stack) -> dict:
         FunctionName=name, Environment={"Variables": variables}, MemorySize=config["MemorySize"]
     )
     return {"name": name, "version": before, "bad": bad["Version"]}
+
+
+def bad_release_weighted(stack: Stack) -> dict:
+    """The bad release gets a tenth of the live alias's calls (a weighted alias, a canary
+    release gone wrong); the alias's own version is unchanged."""
+    saved = bad_release(stack)
+    client = aws(stack, "lambda")
+    client.update_alias(
+        FunctionName=saved["name"],
+        Name="live",
+        FunctionVersion=saved["version"],
+        RoutingConfig={"AdditionalVersionWeights": {saved["bad"]: 0.1}},
+    )
+    return saved
+
+
+def bad_release_unweighted(stack: Stack, saved: dict) -> None:
+    client = aws(stack, "lambda")
+    client.update_alias(
+        FunctionName=saved["name"], Name="live", RoutingConfig={"AdditionalVersionWeights": {}}
+    )
+    bad_release_rolled_back(stack, saved)
 
 
 def bad_release_rolled_back(stack: Stack, saved: dict) -> None:

@@ -40,6 +40,8 @@ from stack_breaks import (
     aws,
     bad_release,
     bad_release_rolled_back,
+    bad_release_unweighted,
+    bad_release_weighted,
     billing_on_demand,
     billing_provisioned,
     body_validation_back,
@@ -116,6 +118,8 @@ from stack_breaks import (
     stage_tracing_off,
     stage_tracing_on,
     statuses,
+    table_not_shared,
+    table_shared_with_another_account,
     throttle,
     throttle_back,
     topic_deleted,
@@ -403,6 +407,13 @@ BREAKS = [
     ),
     pytest.param({"DDB-004"}, ttl_off, ttl_on, id="ttl-off", marks=pytest.mark.breaks("DDB-004")),
     pytest.param(
+        {"DDB-009"},
+        table_shared_with_another_account,
+        table_not_shared,
+        id="table-shared-with-another-account",
+        marks=pytest.mark.breaks("DDB-009"),
+    ),
+    pytest.param(
         {"API-006"},
         access_log_retention,
         access_log_retention_back,
@@ -625,6 +636,16 @@ TARGETED = [
         bad_release,
         bad_release_rolled_back,
         id="bad-release-on-live-alias",
+        marks=pytest.mark.breaks("FN-002", "FN-005"),
+    ),
+    pytest.param(
+        {
+            "FN-002": "ingest@live+v",
+            "FN-005": "POWERTOOLS_LOG_LEVEL: expected 'INFO', found 'DEBUG'",
+        },
+        bad_release_weighted,
+        bad_release_unweighted,
+        id="bad-release-on-a-share-of-the-live-alias",
         marks=pytest.mark.breaks("FN-002", "FN-005"),
     ),
     pytest.param(

@@ -1,13 +1,16 @@
-"""DDB-*: the log table: keys, index, billing, TTL, encryption, PITR, protection (verify)."""
+"""DDB-*: the log table: keys, index, billing, TTL, encryption, PITR, protection, resource
+policy (verify)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared
-from slsops.framework.model import Check, Outcome, Severity, check
+from slsops.framework.model import Check, Outcome, Severity, check, failed, passed
+from slsops.iam.documents import as_list
 
 CHECKS: list[Check] = []
 T = contract.TABLE
@@ -236,3 +239,34 @@ def contributor_insights(ctx: StackContext) -> Outcome:
         {"status": status},
         "contributor insights on",
     )
+
+
+@check(
+    CHECKS,
+    "DDB-009",
+    "No resource policy on the table grants access: the roles are the only way in",
+    Severity.CRITICAL,
+    "aws dynamodb delete-resource-policy --resource-arn <table ARN> (the project grants table "
+    "access through the client and execution roles only; infra/dynamodb.tf has no policy)",
+    reads="dynamodb:DescribeTable (TableArn); dynamodb:GetResourcePolicy of the table",
+    runs_on="both",
+    doc=DOC,
+)
+def no_resource_policy(ctx: StackContext) -> Outcome:
+    """A resource policy admits principals no role check sees: another account, a service,
+    anyone its conditions allow, past the roles' least privilege."""
+    arn = str(_table(ctx).get("TableArn"))
+    try:
+        answer = ctx.call("dynamodb", "get_resource_policy", ResourceArn=arn)
+    except ctx.client("dynamodb").exceptions.PolicyNotFoundException:
+        return passed(f"no resource policy on {arn}", table_arn=arn, policy=None)
+    document = json.loads(answer.get("Policy") or "{}")
+    allows = [s for s in as_list(document.get("Statement")) if s.get("Effect") == "Allow"]
+    evidence = {"table_arn": arn, "policy": document}
+    if not allows:
+        return passed(f"the resource policy on {arn} allows nothing (Deny only)", **evidence)
+    named = "; ".join(
+        f"{s.get('Sid') or 'statement'} allows {s.get('Action')} to {s.get('Principal')}"
+        for s in allows[:3]
+    )
+    return failed(f"the table's resource policy grants access: {named}", **evidence)

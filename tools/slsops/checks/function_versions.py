@@ -1,9 +1,10 @@
 """How the FN-* checks read a function: by its stack name, as $LATEST and as the alias's version.
 
-A function's settings are read twice: as ``$LATEST`` holds them (what the next publish ships)
-and as the version behind the alias holds them (what API Gateway invokes, labelled
-``<key>@<alias>``), so a bad release moved onto the alias fails as surely as drift on
-``$LATEST``.
+A function's settings are read as ``$LATEST`` holds them (what the next publish ships) and as
+each version behind the alias holds them (what API Gateway invokes: ``<key>@<alias>``, and
+``<key>@<alias>+v<N>`` for a version a weighted alias sends a share of the traffic to), so a
+bad release moved onto the alias, or routed a share of the traffic, fails as surely as drift
+on ``$LATEST``.
 """
 
 from __future__ import annotations
@@ -24,21 +25,34 @@ def function_config(ctx: StackContext, key: str) -> dict[str, Any]:
     return ctx.call("lambda", "get_function_configuration", FunctionName=function_name(ctx, key))
 
 
-def live_function_config(ctx: StackContext, key: str) -> dict[str, Any]:
-    """The configuration of the version the alias points at ({} when there is no alias)."""
+def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, Any]]:
+    """Each version the alias sends traffic to: ``"<key>@<alias>"`` (its version) and, when
+    its routing shares the traffic (a weighted alias), ``"<key>@<alias>+v<version>"`` for
+    each other version; ``{"<key>@<alias>": {}}`` when there is no alias."""
     alias = contract.FUNCTIONS[key].alias
+    name = function_name(ctx, key)
+    missing = ctx.client("lambda").exceptions.ResourceNotFoundException
     try:
-        return ctx.call(
-            "lambda",
-            "get_function_configuration",
-            FunctionName=function_name(ctx, key),
-            Qualifier=alias,
-        )
-    except ctx.client("lambda").exceptions.ResourceNotFoundException:
-        return {}
+        described = ctx.call("lambda", "get_alias", FunctionName=name, Name=alias)
+        configs = {
+            f"{key}@{alias}": ctx.call(
+                "lambda", "get_function_configuration", FunctionName=name, Qualifier=alias
+            )
+        }
+    except missing:
+        return {f"{key}@{alias}": {}}
+    weights = (described.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    for version in sorted(weights):
+        try:
+            configs[f"{key}@{alias}+v{version}"] = ctx.call(
+                "lambda", "get_function_configuration", FunctionName=name, Qualifier=version
+            )
+        except missing:
+            configs[f"{key}@{alias}+v{version}"] = {}
+    return configs
 
 
 def function_versions(ctx: StackContext, key: str) -> dict[str, dict[str, Any]]:
-    """``{"<key>": $LATEST's configuration, "<key>@<alias>": the live version's}``."""
-    alias = contract.FUNCTIONS[key].alias
-    return {key: function_config(ctx, key), f"{key}@{alias}": live_function_config(ctx, key)}
+    """``{"<key>": $LATEST's configuration, "<key>@<alias>": the live version's, ...}``, with
+    every other version a weighted alias sends a share of the traffic to."""
+    return {key: function_config(ctx, key), **live_function_configs(ctx, key)}

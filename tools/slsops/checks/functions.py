@@ -204,7 +204,7 @@ def tracing(ctx: StackContext) -> Outcome:
     "Functions' alias points at a published version",
     Severity.HIGH,
     "Publish a version and point the alias at it (terraform apply does both).",
-    reads="lambda:GetAlias (FunctionVersion)",
+    reads="lambda:GetAlias (FunctionVersion, RoutingConfig)",
     runs_on="both",
     doc=DOC,
 )
@@ -219,9 +219,14 @@ def aliases(ctx: StackContext) -> Outcome:
             problems.append(f"{name}: no alias {spec.alias}")
             continue
         version = alias.get("FunctionVersion")
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         evidence[f"{key}.{spec.alias}"] = version
-        if not version or version == "$LATEST":
-            problems.append(f"{name}:{spec.alias} points at {version!r}, not a published version")
+        if weights:
+            evidence[f"{key}.{spec.alias}.weights"] = weights
+        for routed in (version, *weights):
+            if not routed or routed == "$LATEST":
+                how = "points at" if routed == version else "sends a share of calls to"
+                problems.append(f"{name}:{spec.alias} {how} {routed!r}, not a published version")
     return problems_outcome(problems, "each alias points at a published version", **evidence)
 
 
