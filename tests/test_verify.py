@@ -1186,3 +1186,42 @@ def test_a_condition_pinning_the_account_confines_a_statement_for_anyone() -> No
         {"StringEquals": {"aws:SourceAccount": []}},
     ):
         assert principals_beyond_account(anyone(wider), mine) == ["0: *"], wider
+
+
+def _served(authorization: str) -> dict:
+    """A GetDeployment answer (embed=apisummary) serving both methods with one authorization."""
+    return {
+        "apiSummary": {
+            spec.path: {spec.http_method: {"authorizationType": authorization}}
+            for spec in contract.METHODS
+        }
+    }
+
+
+def test_a_canary_on_the_stage_is_judged_with_the_deployment_it_serves() -> None:
+    """A stage canary sends a share of the calls to another deployment: one whose methods
+    are open FAILs API-009, and a canary at all is not the contract's. moto holds no canary
+    settings (its stages drop them), so the answers are given here in AWS's shapes."""
+    from types import SimpleNamespace
+
+    from slsops.checks.api import deployed_methods_use_iam
+
+    def context(stage: dict) -> SimpleNamespace:
+        deployments = {"good": _served("AWS_IAM"), "open": _served("NONE")}
+
+        def call(_service: str, operation: str, **params: Any) -> dict:
+            return stage if operation == "get_stage" else deployments[params["deploymentId"]]
+
+        return SimpleNamespace(stack={"api_id": "a1", "stage_name": "prod"}, call=call)
+
+    clean = deployed_methods_use_iam(context({"deploymentId": "good"}))
+    assert clean.status is Status.PASS, clean
+    canary = {"deploymentId": "open", "percentTraffic": 10.0}
+    found = deployed_methods_use_iam(context({"deploymentId": "good", "canarySettings": canary}))
+    assert found.status is Status.FAIL, found
+    assert "canary (10.0% of calls), deployment open: POST /logs: expected 'AWS_IAM'" in (
+        found.detail
+    ), found.detail
+    same = {"deploymentId": "good", "percentTraffic": 5.0}
+    found = deployed_methods_use_iam(context({"deploymentId": "good", "canarySettings": same}))
+    assert found.status is Status.FAIL and "the stage has a canary" in found.detail, found

@@ -378,15 +378,45 @@ def stage_tracing_and_metrics(ctx: StackContext) -> Outcome:
     "The deployment the stage serves has AWS_IAM on both methods",
     Severity.CRITICAL,
     "Redeploy the stage (terraform apply, or aws apigateway create-deployment "
-    "--rest-api-id <api_id> --stage-name <stage>) so it serves the current methods.",
-    reads="apigateway:GetStage, apigateway:GetDeployment embed=apisummary",
+    "--rest-api-id <api_id> --stage-name <stage>) so it serves the current methods; remove a "
+    "canary (aws apigateway update-stage ... --patch-operations op=remove,path=/canarySettings).",
+    reads="apigateway:GetStage (deploymentId, canarySettings), apigateway:GetDeployment "
+    "embed=apisummary of each deployment the stage serves",
     runs_on="both",
     doc=DOC,
 )
 def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
     """What the stage serves, not what the API's configuration says (API-002): they differ
-    when a method changed after the last deployment."""
-    deployment_id = _stage(ctx).get("deploymentId")
+    when a method changed after the last deployment. A canary on the stage serves a share of
+    the calls from another deployment: that one is judged too (the project has no canary)."""
+    stage = _stage(ctx)
+    served = {"stage": stage.get("deploymentId")}
+    canary = stage.get("canarySettings") or {}
+    if canary.get("deploymentId"):
+        served[f"canary ({canary.get('percentTraffic', 0)}% of calls)"] = canary["deploymentId"]
+    problems: list[str] = []
+    evidence: dict[str, Any] = {}
+    for role, deployment_id in served.items():
+        found, evidence[role] = _deployment_problems(ctx, deployment_id)
+        where = "" if role == "stage" else f"{role}, deployment {deployment_id}: "
+        problems += [where + problem for problem in found]
+    if canary:
+        problems.append(
+            f"the stage has a canary ({canary}): a share of the calls skips what the stage's "
+            "deployment was verified for"
+        )
+    return problems_outcome(
+        problems,
+        f"deployment {served['stage']} serves AWS_IAM methods only",
+        deployment_id=served["stage"],
+        canary_settings=canary or None,
+        **evidence["stage"],
+        served=evidence,
+    )
+
+
+def _deployment_problems(ctx: StackContext, deployment_id: Any) -> tuple[list[str], dict]:
+    """What one deployment serves against the contract: (problems, evidence)."""
     deployment = ctx.call(
         "apigateway",
         "get_deployment",
@@ -411,11 +441,4 @@ def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
         f"the deployment serves {label}, which is not in the contract (authorization {auth})"
         for label, auth in extra.items()
     ]
-    return problems_outcome(
-        problems,
-        f"deployment {deployment_id} serves AWS_IAM methods only",
-        expected=expected,
-        actual=actual,
-        deployment_id=deployment_id,
-        methods_not_in_contract=extra,
-    )
+    return problems, {"expected": expected, "actual": actual, "methods_not_in_contract": extra}
