@@ -27,6 +27,7 @@ MIDDLEWARES: tuple[str, ...] = (
     "pitr",  # point-in-time restore replays a write journal; SSE carried over
     "dynamodb_item_writes",  # writes to one item apply one at a time (a condition holds)
     "dynamodb_threadsafe",  # index query/scan vs concurrent writes gave 500s
+    "dynamodb_stream_off",  # writes after a stream was turned off gave 500s
     "kms_key_state",  # a disabled or pending-deletion key makes table data calls fail
     "faults",  # DynamoDB fault injection, off until a plan is posted (outermost)
 )
