@@ -95,6 +95,20 @@ def table_not_shared(stack: Stack, arn: str) -> None:
     aws(stack, "dynamodb").delete_resource_policy(ResourceArn=arn)
 
 
+def key_granted_to_another_account(stack: Stack) -> str:
+    """A grant letting another account decrypt with the table's key."""
+    grant = aws(stack, "kms").create_grant(
+        KeyId=str(stack["kms_key_arn"]),
+        GranteePrincipal="arn:aws:iam::999999999999:root",
+        Operations=["Decrypt"],
+    )
+    return str(grant["GrantId"])
+
+
+def key_grant_revoked(stack: Stack, grant_id: str) -> None:
+    aws(stack, "kms").revoke_grant(KeyId=str(stack["kms_key_arn"]), GrantId=grant_id)
+
+
 def pitr_on(stack: Stack, _saved: Any) -> None:
     aws(stack, "dynamodb").update_continuous_backups(
         TableName=_table(stack),

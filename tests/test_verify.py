@@ -71,6 +71,8 @@ from stack_breaks import (
     invoke_permission_for_another_api,
     key_disabled,
     key_enabled,
+    key_grant_revoked,
+    key_granted_to_another_account,
     key_policy_back,
     key_policy_open_to_everyone,
     key_policy_without_services,
@@ -406,6 +408,13 @@ BREAKS = [
         {"DDB-006"}, pitr_off, pitr_on, id="pitr-off", marks=pytest.mark.breaks("DDB-006")
     ),
     pytest.param({"DDB-004"}, ttl_off, ttl_on, id="ttl-off", marks=pytest.mark.breaks("DDB-004")),
+    pytest.param(
+        {"KMS-005"},
+        key_granted_to_another_account,
+        key_grant_revoked,
+        id="key-granted-to-another-account",
+        marks=pytest.mark.breaks("KMS-005"),
+    ),
     pytest.param(
         {"DDB-009"},
         table_shared_with_another_account,

@@ -140,3 +140,40 @@ def key_policy(ctx: StackContext) -> Outcome:
         "the key policy admits " + ", ".join(wanted) + ", and no principal beyond this account",
         service_principals=sorted(services),
     )
+
+
+@check(
+    CHECKS,
+    "KMS-005",
+    "No grant on the key lets a principal beyond this account use it",
+    Severity.CRITICAL,
+    "Revoke the grant: aws kms revoke-grant --key-id <key ARN> --grant-id <id> (the grants "
+    "AWS services make for themselves, e.g. dynamodb.<region>.amazonaws.com, stay).",
+    reads="kms:ListGrants of the key",
+    runs_on="both",
+    doc=DOC,
+)
+def grants(ctx: StackContext) -> Outcome:
+    """A grant lets its grantee use the key whatever the key policy says: one to another
+    account opens the table's data past the key policy (KMS-004)."""
+    account = str(ctx.stack.get("account_id") or "")
+    pages = ctx.client("kms").get_paginator("list_grants").paginate(KeyId=_key_id(ctx))
+    found = [grant for page in pages for grant in page.get("Grants", [])]
+    beyond = [g for g in found if _beyond_account(str(g.get("GranteePrincipal") or ""), account)]
+    return problems_outcome(
+        [
+            f"grant {g.get('GrantId')} lets {g.get('GranteePrincipal')} {g.get('Operations')}"
+            for g in beyond
+        ],
+        f"{len(found)} grant(s) on the key, none to a principal beyond this account",
+        grants=[
+            {"grantee": g.get("GranteePrincipal"), "operations": g.get("Operations")} for g in found
+        ],
+    )
+
+
+def _beyond_account(principal: str, account: str) -> bool:
+    """An AWS service's own principal, or an ARN of this account, is not beyond it."""
+    if principal.endswith(".amazonaws.com"):
+        return False
+    return not (account and f":{account}:" in principal)
