@@ -57,6 +57,12 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
                 ("lambda:GetFunctionConcurrency", function_arn(key)),
                 ("lambda:GetAlias", f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}"),
                 ("lambda:GetPolicy", f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}"),
+                ("lambda:ListAliases", function_arn(key)),
+                ("lambda:GetFunctionUrlConfig", function_arn(key)),
+                (
+                    "lambda:GetFunctionUrlConfig",
+                    f"{function_arn(key)}:{contract.FUNCTIONS[key].alias}",
+                ),
             )
         ],
         ("logs:DescribeLogGroups", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", {}),
@@ -64,9 +70,11 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         ("dynamodb:DescribeTimeToLive", TABLE, {}),
         ("dynamodb:DescribeContinuousBackups", TABLE, {}),
         ("dynamodb:DescribeContributorInsights", TABLE, {}),
+        ("dynamodb:GetResourcePolicy", TABLE, {}),
         ("kms:DescribeKey", KEY, KEY_CONTEXT),
         ("kms:GetKeyRotationStatus", KEY, KEY_CONTEXT),
         ("kms:GetKeyPolicy", KEY, KEY_CONTEXT),
+        ("kms:ListGrants", KEY, KEY_CONTEXT),
         ("kms:ListAliases", "*", {}),
         *[("iam:GetRole", arn, {}) for arn in ROLES.values()],
         *[
@@ -238,6 +246,8 @@ def test_role_switching_is_limited_to_the_client_roles() -> None:
 
 _CAMEL = re.compile(r"_([a-z])")
 _CALL = re.compile(r"\b(?:ctx|c)\.call\(\s*\"(\w+)\",\s*\"(\w+)\"")
+# Paginated calls on the context's client: ``ctx.client("<service>").get_paginator("<op>")``.
+_CONTEXT_PAGINATOR = re.compile(r"\bctx\.client\(\s*\"(\w+)\"\s*\)\.get_paginator\(\s*\"(\w+)\"")
 # Direct client calls: ``<var>.<operation>(`` and ``<var>.get_paginator("<operation>")``.
 _DIRECT = re.compile(r"\b(\w+)\.(?:get_paginator\(\s*\"(\w+)\"|(\w+)\()")
 # Which AWS service each client variable holds, per module (``client`` differs by module).
@@ -272,6 +282,7 @@ def _called(modules: list[str]) -> set[str]:
     for name in modules:
         text = (ROOT / "tools" / "slsops" / name).read_text(encoding="utf-8")
         found |= {_iam_action(s, op) for s, op in _CALL.findall(text)}
+        found |= {_iam_action(s, op) for s, op in _CONTEXT_PAGINATOR.findall(text)}
         variables = CLIENT_VARIABLES.get(name, {})
         for var, paginated, operation in _DIRECT.findall(text):
             op = paginated or operation
@@ -296,6 +307,8 @@ def test_verify_policy_covers_every_call_in_the_checks() -> None:
         for m in (
             "api",
             "functions",
+            "function_versions",
+            "function_permissions",
             "dynamodb",
             "kms",
             "iam_roles",
@@ -305,9 +318,13 @@ def test_verify_policy_covers_every_call_in_the_checks() -> None:
         )
     ]
     called = _called(modules) | {"sts:AssumeRole"}  # api_client.assume_role (E2E)
-    assert {"cloudwatch:DescribeAlarms", "config:DescribeConfigRules", "iam:GetRolePolicy"} <= (
-        called
-    ), "the patterns no longer match the code"
+    assert {
+        "cloudwatch:DescribeAlarms",
+        "config:DescribeConfigRules",
+        "iam:GetRolePolicy",
+        "lambda:ListAliases",
+        "kms:ListGrants",
+    } <= called, "the patterns no longer match the code"
     assert called - _policy_actions("verify") == set()
     needed = {action for action, _, _ in NEEDS["verify"]}
     assert called - needed == set(), "add the new call with its resource to NEEDS"
