@@ -391,13 +391,13 @@ def test_table_and_junit_formats(local_stack: Stack, tmp_path: Path) -> None:
         ],
     )
     assert junit.exit_code == 0
-    assert out.read_text(encoding="utf-8").count("<testcase") == 4
+    assert out.read_text(encoding="utf-8").count("<testcase") == 5  # KMS-001..005
 
 
 @pytest.mark.stack
 def test_only_and_skip_select_checks(local_stack: Stack, tmp_path: Path) -> None:
     _, report = run_cli("verify", local_stack, tmp_path, "--only", "ddb-*", "--skip", "DDB-00[78]")
-    assert [c["id"] for c in report["checks"]] == [f"DDB-00{n}" for n in range(1, 9)]
+    assert [c["id"] for c in report["checks"]] == [f"DDB-00{n}" for n in range(1, 10)]
     skipped = {c["id"]: c["detail"] for c in report["checks"] if c["status"] == "SKIP"}
     assert skipped == {i: "skipped by --skip DDB-00[78]" for i in ("DDB-007", "DDB-008")}
 
@@ -999,7 +999,11 @@ def _function_stub(live_changes: dict[str, Any]) -> AwsStub:
     def configuration(FunctionName: str, Qualifier: str | None = None) -> dict:
         return {**clean, **live_changes} if Qualifier == "live" else clean
 
-    return AwsStub({("lambda", "get_function_configuration"): configuration}, **FUNCTIONS)
+    answers = {
+        ("lambda", "get_function_configuration"): configuration,
+        ("lambda", "get_alias"): {"FunctionVersion": "1"},
+    }
+    return AwsStub(answers, **FUNCTIONS)
 
 
 @pytest.mark.breaks("FN-007")

@@ -31,7 +31,6 @@ def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, An
     each other version; ``{"<key>@<alias>": {}}`` when there is no alias."""
     alias = contract.FUNCTIONS[key].alias
     name = function_name(ctx, key)
-    missing = ctx.client("lambda").exceptions.ResourceNotFoundException
     try:
         described = ctx.call("lambda", "get_alias", FunctionName=name, Name=alias)
         configs = {
@@ -39,7 +38,7 @@ def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, An
                 "lambda", "get_function_configuration", FunctionName=name, Qualifier=alias
             )
         }
-    except missing:
+    except ctx.client("lambda").exceptions.ResourceNotFoundException:
         return {f"{key}@{alias}": {}}
     weights = (described.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     for version in sorted(weights):
@@ -47,7 +46,7 @@ def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, An
             configs[f"{key}@{alias}+v{version}"] = ctx.call(
                 "lambda", "get_function_configuration", FunctionName=name, Qualifier=version
             )
-        except missing:
+        except ctx.client("lambda").exceptions.ResourceNotFoundException:
             configs[f"{key}@{alias}+v{version}"] = {}
     return configs
 
