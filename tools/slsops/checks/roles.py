@@ -18,8 +18,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-
 from slsops import contract
 from slsops.checks.e2e import smoke_entry
 from slsops.checks.iam_roles import policies_of_role, review_trust, role_name_from_arn
@@ -31,6 +29,7 @@ from slsops.deployment.api_client import (
     assume_role,
     foreign_credentials,
 )
+from slsops.deployment.aws_sessions import new_session
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check, failed
@@ -71,7 +70,7 @@ def _assume_check(role: str) -> Callable[[StackContext], Outcome]:
                 role_arn=str(ctx.stack["roles"][role]["arn"]),
                 error_code=exc.code,
             )
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=creds.access_key,
             aws_secret_access_key=creds.secret_key,
             aws_session_token=creds.token,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from slsops.deployment.aws_sessions import new_session
 from slsops.errors import UsageError
 
 DEFAULT_STACK_PATH = Path(".slsops/local.json")
@@ -138,7 +139,7 @@ class Stack:
         """Session of the operator: local credentials, or the standard boto3 chain."""
         if self.is_local:
             return self._keys_session(self.get("local_credentials") or {})
-        return boto3.Session(region_name=self.region)
+        return new_session(region_name=self.region)
 
     @property
     def admin_session(self) -> boto3.Session:
@@ -148,7 +149,7 @@ class Stack:
         return self._keys_session(admin) if admin else self.session
 
     def _keys_session(self, creds: dict[str, Any]) -> boto3.Session:
-        return boto3.Session(
+        return new_session(
             aws_access_key_id=creds.get("access_key_id"),
             aws_secret_access_key=creds.get("secret_access_key"),
             region_name=self.region,

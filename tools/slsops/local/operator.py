@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import boto3
-
+from slsops.deployment.aws_sessions import new_session
 from slsops.errors import UsageError
 
 OPERATOR_USER = "slsops-local-operator"
@@ -165,7 +164,7 @@ def create_operator(
     moto_url: str, region: str, admin: OperatorCredentials, mode: str | None = None
 ) -> OperatorCredentials:
     """Create the operator user with the published policies (and the broad one if widened)."""
-    session = boto3.Session(region_name=region, **admin.boto3_kwargs())
+    session = new_session(region_name=region, **admin.boto3_kwargs())
     iam = session.client("iam", endpoint_url=moto_url)
     account_id = session.client("sts", endpoint_url=moto_url).get_caller_identity()["Account"]
     user = iam.create_user(UserName=OPERATOR_USER, Tags=[{"Key": "ManagedBy", "Value": "slsops"}])
