@@ -91,6 +91,19 @@ def table_shared_with_another_account(stack: Stack) -> str:
     return arn
 
 
+def stream_on(stack: Stack) -> None:
+    aws(stack, "dynamodb").update_table(
+        TableName=_table(stack),
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+
+
+def stream_off(stack: Stack, _saved: Any) -> None:
+    aws(stack, "dynamodb").update_table(
+        TableName=_table(stack), StreamSpecification={"StreamEnabled": False}
+    )
+
+
 def table_not_shared(stack: Stack, arn: str) -> None:
     aws(stack, "dynamodb").delete_resource_policy(ResourceArn=arn)
 

@@ -120,6 +120,8 @@ from stack_breaks import (
     stage_tracing_off,
     stage_tracing_on,
     statuses,
+    stream_off,
+    stream_on,
     table_not_shared,
     table_shared_with_another_account,
     throttle,
@@ -397,7 +399,7 @@ def test_table_and_junit_formats(local_stack: Stack, tmp_path: Path) -> None:
 @pytest.mark.stack
 def test_only_and_skip_select_checks(local_stack: Stack, tmp_path: Path) -> None:
     _, report = run_cli("verify", local_stack, tmp_path, "--only", "ddb-*", "--skip", "DDB-00[78]")
-    assert [c["id"] for c in report["checks"]] == [f"DDB-00{n}" for n in range(1, 10)]
+    assert [c["id"] for c in report["checks"]] == [f"DDB-{n:03}" for n in range(1, 11)]
     skipped = {c["id"]: c["detail"] for c in report["checks"] if c["status"] == "SKIP"}
     assert skipped == {i: "skipped by --skip DDB-00[78]" for i in ("DDB-007", "DDB-008")}
 
@@ -408,6 +410,9 @@ BREAKS = [
         {"DDB-006"}, pitr_off, pitr_on, id="pitr-off", marks=pytest.mark.breaks("DDB-006")
     ),
     pytest.param({"DDB-004"}, ttl_off, ttl_on, id="ttl-off", marks=pytest.mark.breaks("DDB-004")),
+    pytest.param(
+        {"DDB-010"}, stream_on, stream_off, id="stream-on", marks=pytest.mark.breaks("DDB-010")
+    ),
     pytest.param(
         {"KMS-005"},
         key_granted_to_another_account,

@@ -270,3 +270,26 @@ def no_resource_policy(ctx: StackContext) -> Outcome:
         for s in allows[:3]
     )
     return failed(f"the table's resource policy grants access: {named}", **evidence)
+
+
+@check(
+    CHECKS,
+    "DDB-010",
+    "No stream on the table: the entries leave it through the API only",
+    Severity.MEDIUM,
+    "aws dynamodb update-table --table-name <table> --stream-specification StreamEnabled=false "
+    "(infra/dynamodb.tf has no stream)",
+    reads="dynamodb:DescribeTable (StreamSpecification)",
+    runs_on="both",
+    doc=DOC,
+)
+def no_stream(ctx: StackContext) -> Outcome:
+    """A stream copies every write for whoever may read it (its own resource policy too), a
+    second way out of the table that no role check sees."""
+    spec = _table(ctx).get("StreamSpecification") or {}
+    return compared(
+        {"stream_enabled": T.stream},
+        {"stream_enabled": bool(spec.get("StreamEnabled"))},
+        "no stream on the table",
+        stream_view_type=spec.get("StreamViewType"),
+    )

@@ -32,6 +32,7 @@ class TableContract:
     point_in_time_recovery: bool = True
     deletion_protection: bool = True
     contributor_insights: bool = True
+    stream: bool = False  # no DynamoDB stream: the data leaves the table through the API only
     shard_count: int = keys.DEFAULT_SHARD_COUNT
 
 
