@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterable
 
 import typer
 
@@ -19,25 +20,27 @@ from slsops.errors import (
 from slsops.redact import redact_text
 from slsops.signals import note_sigint, raise_on_sigterm, sigint_seen
 
-# Each module defines ``register(app)``; the order is the order of ``slsops --help``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "slsops.commands.verify",
-    "slsops.commands.roles",
-    "slsops.commands.audit",
-    "slsops.commands.drill",
-    "slsops.commands.checks",
-    "slsops.commands.local",
-    "slsops.commands.faults",  # `slsops local faults`: must follow local, which it joins
-    "slsops.commands.doctor",
-)
+# Each module defines ``register(app)``; the order is the order of ``slsops --help``. A command
+# line loads only the module of the command it names (each costs imports: boto3, rich, ...).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "verify": ("slsops.commands.verify",),
+    "roles": ("slsops.commands.roles",),
+    "audit": ("slsops.commands.audit",),
+    "drill": ("slsops.commands.drill",),
+    "checks": ("slsops.commands.checks",),
+    # `slsops local faults`: faults joins the local group, so it follows local
+    "local": ("slsops.commands.local", "slsops.commands.faults"),
+    "doctor": ("slsops.commands.doctor",),
+}
 
-app = typer.Typer(
+_app = typer.Typer(
     name="slsops",
     help="Operations toolkit of the Simple Log Service: verify, roles, audit, drill, local stack.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+_registered: list[str] = []
 
 
 def _version(value: bool) -> None:
@@ -46,7 +49,7 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
+@_app.callback()
 def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -55,16 +58,32 @@ def root(
     """Operations toolkit of the Simple Log Service."""
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+def _register(commands: Iterable[str]) -> typer.Typer:
+    """The command line with ``commands`` (and any registered before) loaded."""
+    try:
+        for command in commands:
+            for name in COMMANDS[command]:
+                if name not in _registered:
+                    importlib.import_module(name).register(_app)
+                    _registered.append(name)
+    except KeyboardInterrupt:  # Ctrl-C while the commands load: no traceback
+        print("slsops: interrupted", file=sys.stderr)
+        sys.exit(EXIT_SIGINT)
+    return _app
 
 
-try:
-    _register_commands()
-except KeyboardInterrupt:  # Ctrl-C while the commands load (a second or two): no traceback
-    print("slsops: interrupted", file=sys.stderr)
-    sys.exit(EXIT_SIGINT)
+def _for_arguments(arguments: list[str]) -> typer.Typer:
+    """Only the command the arguments name; every command for the rest (``--help``, a typo:
+    the list of commands must be whole)."""
+    named = next((a for a in arguments if not a.startswith("-")), None)
+    return _register([named] if named in COMMANDS else COMMANDS)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``slsops.cli.app``: the whole command line (tests and other callers in process)."""
+    if name == "app":
+        return _register(COMMANDS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _command_line_error(exc: typer.TyperException) -> int:
@@ -87,7 +106,8 @@ def main() -> None:
     raise_on_sigterm()
     note_sigint()
     try:
-        code = app(prog_name="slsops", standalone_mode=False) or 0
+        command_line = _for_arguments(sys.argv[1:])
+        code = command_line(prog_name="slsops", standalone_mode=False) or 0
     except typer.Abort:  # the command line's own Ctrl-C (at a prompt)
         print("slsops: interrupted", file=sys.stderr)
         sys.exit(EXIT_SIGINT)
