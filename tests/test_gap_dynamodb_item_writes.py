@@ -7,6 +7,7 @@ something orders them: with the gap exactly one conditional Put wins, without it
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -46,12 +47,15 @@ def table(client):
 
 
 class SlowConditions:
-    """moto's condition check of a Put sleeps 20 ms; counts how many run at once."""
+    """moto's condition check of a Put sleeps 20 ms; counts how many run at once. With
+    ``gather`` set, each check also waits (at most 5 s) until that many checks are running,
+    so a busy machine cannot let the writers through one after another by chance."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.running = 0
         self.most_at_once = 0
+        self.gather: threading.Barrier | None = None
 
     @contextmanager
     def checking(self):
@@ -60,6 +64,9 @@ class SlowConditions:
             self.most_at_once = max(self.most_at_once, self.running)
         try:
             time.sleep(0.02)
+            if self.gather is not None:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    self.gather.wait(timeout=5)
             yield
         finally:
             with self.lock:
@@ -121,6 +128,7 @@ def test_without_the_gap_several_writers_win(client, table, slow_conditions, mon
         yield
 
     monkeypatch.setattr(dynamodb_item_writes, "holding", no_locks)
+    slow_conditions.gather = threading.Barrier(WRITERS)  # all checks under way at once
     won = claims_at_once(client, table, ["same"] * WRITERS)
     assert won.count(True) > 1, won
 
