@@ -54,7 +54,8 @@ def test_moto_alone_fails_every_write_after_the_stream_is_turned_off(monkeypatch
     from moto.dynamodb.models.table import Table
 
     dynamodb_stream_off.install()  # so the original is known, whichever test runs first
-    monkeypatch.setattr(Table, "set_stream_specification", dynamodb_stream_off._state["original"])
+    own = dynamodb_stream_off.PATCH.original("set_stream_specification")
+    monkeypatch.setattr(Table, "set_stream_specification", own)
     with serve_in_thread(build_moto_app()) as url:
         client = log_table_support.client(url, "dynamodb", config=NO_RETRIES)
         name = _stream_on_then_off(client)

@@ -11,30 +11,22 @@ patch once and returns the app unchanged.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_INSTALLED = threading.Lock()
-_state: dict[str, Any] = {"installed": False, "original": None}
+from slsops.local.moto_patch import MethodPatch
 
 
 def set_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
     """moto's own, then no stream shard when the stream ended up off."""
-    _state["original"](self, streams)
+    PATCH.original("set_stream_specification")(self, streams)
     if not (self.stream_specification or {}).get("StreamEnabled"):
         self.stream_shard = None
 
 
-def install() -> None:
-    """Replace ``Table.set_stream_specification`` (idempotent)."""
-    from moto.dynamodb.models.table import Table
-
-    with _INSTALLED:
-        if _state["installed"]:
-            return
-        _state["original"] = Table.set_stream_specification
-        Table.set_stream_specification = set_stream_specification  # type: ignore[method-assign]
-        _state["installed"] = True
+PATCH = MethodPatch(
+    "moto.dynamodb.models.table:Table", {"set_stream_specification": set_stream_specification}
+)
+install = PATCH.install
 
 
 def wrap(app: Any) -> Any:

@@ -13,13 +13,10 @@ under the local load profile). ``wrap`` installs the patch once and returns the 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from slsops.local.moto_patch import MethodPatch
 from slsops.local.speed.sort_keys import native
-
-_INSTALLED = threading.Lock()
-_state: dict[str, Any] = {"installed": False, "originals": {}}
 
 
 def _partitions(table: Any) -> list[Any]:
@@ -54,24 +51,11 @@ def has_idx_items(self: Any, index_name: str) -> list[Any]:
     return items
 
 
-def install() -> None:
-    """Replace the two methods on moto's ``Table`` (idempotent)."""
-    from moto.dynamodb.models.table import Table
-
-    with _INSTALLED:
-        if _state["installed"]:
-            return
-        _state["originals"] = {"all_items": Table.all_items, "has_idx_items": Table.has_idx_items}
-        Table.all_items = all_items  # type: ignore[method-assign]
-        Table.has_idx_items = has_idx_items  # type: ignore[method-assign]
-        _state["installed"] = True
-
-
-def original(name: str) -> Any:
-    """moto's own method (tests compare against it)."""
-    from moto.dynamodb.models.table import Table
-
-    return _state["originals"].get(name) or getattr(Table, name)
+PATCH = MethodPatch(
+    "moto.dynamodb.models.table:Table", {"all_items": all_items, "has_idx_items": has_idx_items}
+)
+install = PATCH.install
+original = PATCH.original  # moto's own method, by name (tests compare against it)
 
 
 def wrap(app: Any) -> Any:

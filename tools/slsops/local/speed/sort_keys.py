@@ -10,12 +10,10 @@ partitions on the same keys.
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import Any
 
-_INSTALLED = threading.Lock()
-_state: dict[str, Any] = {"installed": False, "original": None}
+from slsops.local.moto_patch import MethodPatch
 
 
 def native(value: Any) -> tuple[int, Any]:
@@ -40,20 +38,10 @@ def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: 
     return items
 
 
-def install() -> None:
-    """Replace ``Table.sorted_items`` (idempotent)."""
-    from moto.dynamodb.models.table import Table
-
-    with _INSTALLED:
-        if _state["installed"]:
-            return
-        _state["original"] = Table.sorted_items
-        Table.sorted_items = sorted_items  # type: ignore[method-assign]
-        _state["installed"] = True
+PATCH = MethodPatch("moto.dynamodb.models.table:Table", {"sorted_items": sorted_items})
+install = PATCH.install
 
 
 def original() -> Any:
     """moto's own ``sorted_items`` (tests compare against it)."""
-    from moto.dynamodb.models.table import Table
-
-    return _state["original"] or Table.sorted_items
+    return PATCH.original("sorted_items")
