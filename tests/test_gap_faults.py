@@ -356,3 +356,32 @@ def test_admin_path_answers_loopback_callers_only():
         environ = {"PATH_INFO": ADMIN_PATH, "REQUEST_METHOD": "GET", "REMOTE_ADDR": address}
         body = b"".join(app(environ, start_response))
         assert seen["status"].startswith(status), (address, body)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'"text"'])
+def test_a_batch_that_is_not_a_json_object_goes_to_moto_under_an_unprocessed_rule(body):
+    """With an unprocessed-items rule active, a BatchWriteItem body that is no JSON object is
+    moto's to answer (as any malformed request), not the fault plan's to split."""
+    from slsops.local.gaps.fault_plan import FaultPlan
+    from slsops.local.gaps.faults import FaultMiddleware
+
+    seen = []
+
+    def moto(environ, start_response):
+        seen.append(environ["wsgi.input"].read())
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+        return [b'{"__type": "SerializationException"}']
+
+    middleware = FaultMiddleware(moto)
+    rule = {"operation": "BatchWriteItem", "kind": "unprocessed", "rate": 1}
+    middleware.plan = FaultPlan.from_json({"rules": [rule]})
+    environ = {
+        "PATH_INFO": "/",
+        "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.BatchWriteItem",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    statuses = []
+    answer = middleware(environ, lambda status, headers, *_: statuses.append(status))
+    assert statuses == ["400 Bad Request"] and b"SerializationException" in b"".join(answer)
+    assert seen == [body]

@@ -87,6 +87,8 @@ class FaultMiddleware:
             return self.app(environ, start_response)
         operation = target[len(TARGET_PREFIX) :]
         request = wsgi_capture.json_body(environ)
+        if not isinstance(request, dict):  # not a JSON object: moto answers it
+            request = {}
         tables = _tables(request)
         fired = plan.draw(operation, tables)
         rule = plan.unprocessed_rule(tables) if operation == "BatchWriteItem" else None
