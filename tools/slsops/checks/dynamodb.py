@@ -10,7 +10,7 @@ from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared
 from slsops.framework.model import Check, Outcome, Severity, check, failed, passed
-from slsops.iam.documents import as_list
+from slsops.iam.documents import statements
 
 CHECKS: list[Check] = []
 T = contract.TABLE
@@ -261,7 +261,7 @@ def no_resource_policy(ctx: StackContext) -> Outcome:
     except ctx.client("dynamodb").exceptions.PolicyNotFoundException:
         return passed(f"no resource policy on {arn}", table_arn=arn, policy=None)
     document = json.loads(answer.get("Policy") or "{}")
-    allows = [s for s in as_list(document.get("Statement")) if s.get("Effect") == "Allow"]
+    allows = [s for s in statements(document) if s.get("Effect") == "Allow"]
     evidence = {"table_arn": arn, "policy": document}
     if not allows:
         return passed(f"the resource policy on {arn} allows nothing (Deny only)", **evidence)

@@ -25,6 +25,21 @@ def function_config(ctx: StackContext, key: str) -> dict[str, Any]:
     return ctx.call("lambda", "get_function_configuration", FunctionName=function_name(ctx, key))
 
 
+def routed_versions(alias: dict[str, Any]) -> dict[str, float]:
+    """The other versions a weighted alias sends a share of the calls to (version -> share)."""
+    return (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+
+def _configuration(ctx: StackContext, name: str, qualifier: str) -> dict[str, Any]:
+    """The configuration of one version or alias of the function ({} when there is none)."""
+    try:
+        return ctx.call(
+            "lambda", "get_function_configuration", FunctionName=name, Qualifier=qualifier
+        )
+    except ctx.client("lambda").exceptions.ResourceNotFoundException:
+        return {}
+
+
 def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, Any]]:
     """Each version the alias sends traffic to: ``"<key>@<alias>"`` (its version) and, when
     its routing shares the traffic (a weighted alias), ``"<key>@<alias>+v<version>"`` for
@@ -33,21 +48,11 @@ def live_function_configs(ctx: StackContext, key: str) -> dict[str, dict[str, An
     name = function_name(ctx, key)
     try:
         described = ctx.call("lambda", "get_alias", FunctionName=name, Name=alias)
-        configs = {
-            f"{key}@{alias}": ctx.call(
-                "lambda", "get_function_configuration", FunctionName=name, Qualifier=alias
-            )
-        }
     except ctx.client("lambda").exceptions.ResourceNotFoundException:
         return {f"{key}@{alias}": {}}
-    weights = (described.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    for version in sorted(weights):
-        try:
-            configs[f"{key}@{alias}+v{version}"] = ctx.call(
-                "lambda", "get_function_configuration", FunctionName=name, Qualifier=version
-            )
-        except ctx.client("lambda").exceptions.ResourceNotFoundException:
-            configs[f"{key}@{alias}+v{version}"] = {}
+    configs = {f"{key}@{alias}": _configuration(ctx, name, alias)}
+    for version in sorted(routed_versions(described)):
+        configs[f"{key}@{alias}+v{version}"] = _configuration(ctx, name, version)
     return configs
 
 

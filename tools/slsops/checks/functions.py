@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from slsops import contract
-from slsops.checks.function_versions import function_name, function_versions
+from slsops.checks.function_versions import function_name, function_versions, routed_versions
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
@@ -219,7 +219,7 @@ def aliases(ctx: StackContext) -> Outcome:
             problems.append(f"{name}: no alias {spec.alias}")
             continue
         version = alias.get("FunctionVersion")
-        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        weights = routed_versions(alias)
         evidence[f"{key}.{spec.alias}"] = version
         if weights:
             evidence[f"{key}.{spec.alias}.weights"] = weights

@@ -207,8 +207,9 @@ def tally(
     """Pass 1 over ``table`` (strongly consistent parallel scan); ``restored``: the restored
     table, whose items after the point are kept; with ``index_keys``, also the tally of the
     items carrying them, which the table's index must hold."""
-    result = Tally(index=None if index_keys is None else IndexTally(index_keys))
-    result.keeps_after = restored
+    result = Tally(
+        keeps_after=restored, index=None if index_keys is None else IndexTally(index_keys)
+    )
 
     def on_page(items: list[dict[str, Any]]) -> None:
         count_page(result, items, window)
