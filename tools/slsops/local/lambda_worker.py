@@ -89,10 +89,11 @@ def serve(conn: Connection, code_dir: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--code-dir", help="an empty folder the parent made (and removes)")
     args = parser.parse_args()
     # SIGTERM from the parent unwinds normally, so the code folder is removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    code_dir = tempfile.mkdtemp(prefix="slsops-lambda-")
+    code_dir = args.code_dir or tempfile.mkdtemp(prefix="slsops-lambda-")
     try:
         serve(Connection(args.fd), code_dir)
     finally:

@@ -17,9 +17,11 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -113,22 +115,32 @@ class _Worker:
     def __init__(self, spec: FunctionSpec, env: dict[str, str], log_file: Path) -> None:
         parent_sock, child_sock = socket.socketpair()
         self.spec = spec
-        with log_file.open("ab") as log_handle:
-            self.process = subprocess.Popen(  # noqa: S603  our worker module, argv list
-                [
-                    sys.executable,
-                    "-m",
-                    "slsops.local.lambda_worker",
-                    "--fd",
-                    str(child_sock.fileno()),
-                ],
-                pass_fds=(child_sock.fileno(),),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_handle,
-                stderr=log_handle,
-            )
-        child_sock.close()
+        # The parent makes and removes the code folder: a worker killed before it could clean
+        # up (SIGKILL after the stop timeout) left a copy of the function in /tmp.
+        self.code_dir = tempfile.mkdtemp(prefix="slsops-lambda-")
+        try:
+            with log_file.open("ab") as log_handle:
+                self.process = subprocess.Popen(  # noqa: S603  our worker module, argv list
+                    [
+                        sys.executable,
+                        "-m",
+                        "slsops.local.lambda_worker",
+                        "--fd",
+                        str(child_sock.fileno()),
+                        "--code-dir",
+                        self.code_dir,
+                    ],
+                    pass_fds=(child_sock.fileno(),),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_handle,
+                    stderr=log_handle,
+                )
+        except BaseException:
+            shutil.rmtree(self.code_dir, ignore_errors=True)
+            raise
+        finally:
+            child_sock.close()
         self.conn = Connection(parent_sock.detach())
         self.conn.send({"zip": spec.code_zip, "handler": spec.handler})
         reply = self._receive(INIT_TIMEOUT_S)
@@ -172,6 +184,7 @@ class _Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(STOP_TIMEOUT_S)
+        shutil.rmtree(self.code_dir, ignore_errors=True)
 
 
 class _FunctionPool:
