@@ -44,5 +44,5 @@ def test_the_server_still_wraps_moto_with_every_gap() -> None:
     from slsops.local import gaps
 
     loaded = modules_after("from slsops.local import gaps\ngaps.wrap_all(lambda e, s: [])")
-    assert len(gaps.MIDDLEWARES) == 9
+    assert len(gaps.MIDDLEWARES) == 10
     assert {f"slsops.local.gaps.{name}" for name in gaps.MIDDLEWARES} <= loaded

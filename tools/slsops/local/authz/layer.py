@@ -33,7 +33,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from slsops.local import identity, sigv4
-from slsops.local.authz import decision_cache, moto_call, resources, sts_checks
+from slsops.local.authz import decision_cache, json_input, moto_call, resources, sts_checks
 from slsops.local.authz.errors import Refusal, access_denied
 from slsops.local.authz.principals import SHARED
 from slsops.local.gaps.faults import ADMIN_PATH
@@ -157,9 +157,43 @@ class AuthorizationLayer:
         if call.operation.startswith("AssumeRole") and call.service == "sts":
             return self._issue_session(call, environ, start_response)
         try:
+            if call.protocol == "json":
+                return self._json_call(call, environ, start_response, body)
             return self.app(environ, start_response)
         finally:
             self.principals.note_call(call.botocore_service, call.operation)
+
+    def _json_call(
+        self, call: moto_call.MotoCall, environ: dict[str, Any], start_response: Any, body: bytes
+    ) -> Iterable[bytes]:
+        """Run a JSON-protocol call; a crash of moto's handler (an exception, or Flask's HTML
+        500 page) becomes a JSON answer: the caller's 400 when the body is wrong, else a 500
+        botocore can read (``json_input.after_failure``)."""
+        answer: dict[str, Any] = {}
+        written: list[bytes] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer["status"], answer["headers"] = status, headers
+            return written.append
+
+        try:
+            result = self.app(environ, capture)
+            try:
+                chunks = written + list(result)  # moto's answers are whole anyway
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            crashed: bool | str = _is_crash_page(answer["status"], answer["headers"])
+        except Exception as exc:  # moto's handler raised past every gap (no Flask around it)
+            chunks, crashed = [], f"{type(exc).__name__} in the handler"
+        if crashed:
+            model = moto_call.operation_model(call.botocore_service, call.operation)
+            failure = crashed if isinstance(crashed, str) else "its handler failed"
+            return self._refuse(
+                start_response, json_input.after_failure(model, body, failure), call
+            )
+        start_response(answer["status"], answer["headers"])
+        return chunks
 
     # ---------------------------------------------------------------- decisions
     def _decide(
@@ -180,6 +214,8 @@ class AuthorizationLayer:
         if isinstance(principal_or_refusal, Refusal):
             return principal_or_refusal, None
         principal = principal_or_refusal
+        if call.input_error is not None:  # AWS reads the body only for a caller it knows
+            return call.input_error, principal
         if (call.botocore_service, call.operation) in NO_PERMISSION_NEEDED:
             return None, principal
         if call.service == "sts" and call.operation == "AssumeRole":
@@ -268,6 +304,14 @@ class AuthorizationLayer:
             )
         start_response(status, headers)
         return [payload]
+
+
+def _is_crash_page(status: str, headers: list[tuple[str, str]]) -> bool:
+    """Flask's answer to an exception in a handler: 500 with an HTML page (AWS never sends
+    HTML from a JSON service; the faults gap's injected 500s are JSON)."""
+    if not status.startswith("500"):
+        return False
+    return any(n.lower() == "content-type" and "text/html" in v.lower() for n, v in headers)
 
 
 def _signing_name(call: moto_call.MotoCall) -> str:

@@ -21,6 +21,9 @@ from moto.core.request import Request, determine_request_protocol
 from moto.core.utils import get_service_model
 from werkzeug.exceptions import HTTPException
 
+from slsops.local.authz import json_input
+from slsops.local.authz.errors import Refusal
+
 # moto's backend name -> botocore's service name (only where they differ).
 _BOTOCORE_NAMES = {"awslambda": "lambda", "events": "events", "moto_api": ""}
 # IAM action prefix where it differs from botocore's signing name.
@@ -54,9 +57,12 @@ class MotoCall:
     query_compatible: bool  # a JSON service that names errors as its query protocol did
     operation: str  # e.g. AssumeRole
     iam_action: str  # e.g. sts:AssumeRole
-    response: Any  # moto's response object after setup_class (for _get_param)
+    response: Any  # moto's response object after setup_class (for _get_param); None on input_error
     method: str
     path: str
+    # A JSON-protocol body AWS refuses (not an object, a required member missing, a wrong type):
+    # answered after authentication, never handed to moto (``json_input``).
+    input_error: Refusal | None = None
 
     def param(self, name: str, default: Any = None) -> Any:
         """A parameter exactly as moto's handler will read it."""
@@ -139,25 +145,48 @@ def parse(dispatcher: Any, environ: dict[str, Any], body: bytes) -> MotoCall:
         raise UnparsableRequest(f"no {service} operation at this path")
     response = response_cls()
     request = Request(copy)
-    try:
-        response.setup_class(request, request.url if False else None, None)
-        operation = response._get_action() or ""
-    except Exception as exc:
-        raise UnparsableRequest(f"{type(exc).__name__}: {exc}") from None
     botocore_service = _BOTOCORE_NAMES.get(service, service)
     if not botocore_service:
         botocore_service = getattr(response, "boto3_service_name", "") or service
     if getattr(response, "boto3_service_name", ""):
         botocore_service = response.boto3_service_name
     method = copy.get("REQUEST_METHOD", "GET")
+    protocol = _protocol(botocore_service, copy.get("CONTENT_TYPE", ""))
+    input_error = None
+    try:
+        response.setup_class(request, request.url if False else None, None)
+        operation = response._get_action() or ""
+    except Exception as exc:
+        if protocol != "json":
+            raise UnparsableRequest(f"{type(exc).__name__}: {exc}") from None
+        # moto's parser crashed on the body: AWS's 400 names what is wrong with it
+        operation = json_input.operation_from_target(copy)
+        failure = f"{type(exc).__name__} parsing the request"
+        input_error = json_input.after_failure(
+            operation_model(botocore_service, operation), body, failure
+        )
+        response = None
+    if input_error is None and protocol == "json" and operation:
+        model = operation_model(botocore_service, operation)
+        if model is not None:
+            input_error = json_input.top_level(model, getattr(response, "params", None), body)
     return MotoCall(
         service=service,
         botocore_service=botocore_service,
-        protocol=_protocol(botocore_service, copy.get("CONTENT_TYPE", "")),
+        protocol=protocol,
         query_compatible=_query_compatible(botocore_service),
         operation=operation,
         iam_action=_iam_action(botocore_service, operation, method) if operation else "",
         response=response,
         method=method,
         path=copy.get("PATH_INFO", "/"),
+        input_error=input_error,
     )
+
+
+def operation_model(botocore_service: str, operation: str) -> Any | None:
+    """botocore's model of the operation, or None when botocore has no such operation."""
+    try:
+        return get_service_model(botocore_service).operation_model(operation)
+    except Exception:
+        return None

@@ -28,6 +28,7 @@ MIDDLEWARES: tuple[str, ...] = (
     "dynamodb_item_writes",  # writes to one item apply one at a time (a condition holds)
     "dynamodb_threadsafe",  # index query/scan vs concurrent writes gave 500s
     "dynamodb_stream_off",  # writes after a stream was turned off gave 500s
+    "dynamodb_expression_errors",  # a bad condition/filter expression gave 500, not 400
     "kms_key_state",  # a disabled or pending-deletion key makes table data calls fail
     "faults",  # DynamoDB fault injection, off until a plan is posted (outermost)
 )
