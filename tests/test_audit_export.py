@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -127,9 +126,9 @@ class AthenaOnDuckDB:
 
     PAGE = 3  # rows per result page, so the runner has to page
 
-    def __init__(self, s3):
+    def __init__(self, s3, workdir: Path):
         self.s3 = s3
-        self.workdir = Path(tempfile.mkdtemp(prefix="athena-stub-"))
+        self.workdir = workdir
         self.con = relation.connect(self.workdir)
         self.queries: list[str] = []
         self.results: dict[str, list[tuple]] = {}
@@ -231,7 +230,8 @@ def test_athena_path_gives_the_same_findings_as_duckdb(planted_table, endpoint, 
             location.seconds,
         )
 
-    stub = AthenaOnDuckDB(s3)
+    (tmp_path / "athena").mkdir()
+    stub = AthenaOnDuckDB(s3, tmp_path / "athena")
     athena = AthenaRules(stub, "audit_db", "s3://results/", sleep=lambda _s: None)
     common = dict(
         table_arn=arns["table_arn"], bucket=BUCKET, prefix="t", export=export_as_aws_lays_it_out
