@@ -722,6 +722,67 @@ def function_url_closed(stack: Stack, name: str) -> None:
     aws(stack, "lambda").delete_function_url_config(FunctionName=name)
 
 
+def endpoint_variable_added(stack: Stack) -> dict:
+    """An environment variable infra/ does not set, which the runtime's SDK reads itself:
+    every DynamoDB call of the ingest function would go to another endpoint."""
+    client = aws(stack, "lambda")
+    name = str(stack["ingest_function_name"])
+    variables = client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    added = {**variables, "AWS_ENDPOINT_URL_DYNAMODB": "https://203.0.113.9"}
+    client.update_function_configuration(FunctionName=name, Environment={"Variables": added})
+    return {"FunctionName": name, "Environment": {"Variables": variables}}
+
+
+def extra_stage_with_an_open_route(stack: Stack) -> str:
+    """A second stage serving a deployment made while an unauthenticated route existed; the
+    route is gone from the API since, so only what the other stage serves holds it."""
+    client = aws(stack, "apigateway")
+    api = str(stack["api_id"])
+    resources = {r["path"]: r["id"] for r in client.get_resources(restApiId=api)["items"]}
+    uri = client.get_integration(restApiId=api, resourceId=resources["/logs"], httpMethod="POST")
+    opened = client.create_resource(restApiId=api, parentId=resources["/"], pathPart="open")
+    client.put_method(
+        restApiId=api, resourceId=opened["id"], httpMethod="POST", authorizationType="NONE"
+    )
+    client.put_integration(
+        restApiId=api,
+        resourceId=opened["id"],
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=uri["uri"],
+    )
+    deployment = client.create_deployment(restApiId=api)["id"]
+    client.create_stage(restApiId=api, stageName="debug", deploymentId=deployment)
+    client.delete_resource(restApiId=api, resourceId=opened["id"])
+    return deployment
+
+
+def extra_stage_removed(stack: Stack, deployment: str) -> None:
+    client = aws(stack, "apigateway")
+    client.delete_stage(restApiId=str(stack["api_id"]), stageName="debug")
+    client.delete_deployment(restApiId=str(stack["api_id"]), deploymentId=deployment)
+
+
+def log_subscription_added(stack: Stack) -> str:
+    """The ingest function's log group streams its events to another function."""
+    group = f"/aws/lambda/{stack['ingest_function_name']}"
+    destination = aws(stack, "lambda").get_function_configuration(
+        FunctionName=str(stack["read_function_name"])
+    )["FunctionArn"]
+    aws(stack, "logs").put_subscription_filter(
+        logGroupName=group,
+        filterName="slsops-test-copy",
+        filterPattern="",
+        destinationArn=destination,
+    )
+    return group
+
+
+def log_subscription_removed(stack: Stack, group: str) -> None:
+    aws(stack, "logs").delete_subscription_filter(logGroupName=group, filterName="slsops-test-copy")
+
+
 def layer_added(stack: Stack) -> str:
     """A layer on the read function's $LATEST: code beside the reviewed zip."""
     import io

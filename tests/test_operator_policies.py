@@ -47,6 +47,7 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         ("apigateway:GET", f"{API}/resources", {}),
         ("apigateway:GET", f"{API}/resources/abc123/methods/POST", {}),
         ("apigateway:GET", f"{API}/stages/{N.environment}", {}),
+        ("apigateway:GET", f"{API}/stages", {}),
         ("apigateway:GET", f"{API}/deployments/dep123", {}),
         ("apigateway:GET", f"{API}/requestvalidators/val123", {}),
         *[
@@ -66,6 +67,11 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
             )
         ],
         ("logs:DescribeLogGroups", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", {}),
+        (
+            "logs:DescribeSubscriptionFilters",
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{N.function('ingest')}",
+            {},
+        ),
         ("dynamodb:DescribeTable", TABLE, {}),
         ("dynamodb:DescribeTimeToLive", TABLE, {}),
         ("dynamodb:DescribeContinuousBackups", TABLE, {}),

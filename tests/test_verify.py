@@ -57,8 +57,11 @@ from stack_breaks import (
     deletion_protection_off,
     deletion_protection_on,
     drop_decoy_table,
+    endpoint_variable_added,
     environment_back,
     environment_changed,
+    extra_stage_removed,
+    extra_stage_with_an_open_route,
     function_setting_back,
     function_url_closed,
     function_url_open,
@@ -78,6 +81,8 @@ from stack_breaks import (
     key_policy_without_services,
     layer_added,
     layers_removed,
+    log_subscription_added,
+    log_subscription_removed,
     long_sessions,
     long_sessions_back,
     memory,
@@ -696,6 +701,30 @@ TARGETED = [
         function_url_closed,
         id="function-url-open",
         marks=pytest.mark.breaks("FN-012"),
+    ),
+    pytest.param(
+        {
+            "FN-005": "ingest.variables_beyond_the_contract: expected [], found "
+            "['AWS_ENDPOINT_URL_DYNAMODB']"
+        },
+        endpoint_variable_added,
+        function_setting_back,
+        id="environment-variable-beyond-the-contract",
+        marks=pytest.mark.breaks("FN-005"),
+    ),
+    pytest.param(
+        {"API-010": "stage debug also serves deployment"},
+        extra_stage_with_an_open_route,
+        extra_stage_removed,
+        id="a-second-stage-serving-an-open-route",
+        marks=pytest.mark.breaks("API-010"),
+    ),
+    pytest.param(
+        {"CW-005": "filter slsops-test-copy sends its events to arn:aws:lambda:"},
+        log_subscription_added,
+        log_subscription_removed,
+        id="log-group-subscribed-elsewhere",
+        marks=pytest.mark.breaks("CW-005"),
     ),
     pytest.param(
         {"FN-001": "read.layers: expected [], found ['arn:aws:lambda:"},

@@ -415,6 +415,38 @@ def deployed_methods_use_iam(ctx: StackContext) -> Outcome:
     )
 
 
+@check(
+    CHECKS,
+    "API-010",
+    "The contract's stage is the API's only stage",
+    Severity.HIGH,
+    "Delete the other stages (aws apigateway delete-stage --rest-api-id <api_id> --stage-name "
+    "<name>); the project serves one stage, from infra/.",
+    reads="apigateway:GetStages (stageName, deploymentId)",
+    runs_on="both",
+    doc=DOC,
+)
+def only_the_contract_stage(ctx: StackContext) -> Outcome:
+    """Another stage is another door: it serves whatever deployment it names (an old one
+    with a method left open, a route since removed) without the contract stage's throttling,
+    logs and checks, and API-004..009 judge the contract's stage only."""
+    stages = ctx.call("apigateway", "get_stages", restApiId=_api_id(ctx)).get("item") or []
+    contract_stage = str(ctx.stack["stage_name"])
+    others = {
+        str(s.get("stageName")): s.get("deploymentId")
+        for s in stages
+        if s.get("stageName") != contract_stage
+    }
+    problems = [
+        f"stage {name} also serves deployment {deployment}" for name, deployment in others.items()
+    ]
+    return problems_outcome(
+        problems,
+        f"{contract_stage} is the API's only stage",
+        stages=sorted(str(s.get("stageName")) for s in stages),
+    )
+
+
 def _deployment_problems(ctx: StackContext, deployment_id: Any) -> tuple[list[str], dict]:
     """What one deployment serves against the contract: (problems, evidence)."""
     deployment = ctx.call(

@@ -1,4 +1,5 @@
-"""CW-*: the alarms, their thresholds and actions, the alarm topic and the dashboard (verify)."""
+"""CW-*: the alarms, their thresholds and actions, the alarm topic, the dashboard and the
+project's log groups' subscriptions (verify)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from typing import Any
 
 from slsops import contract
+from slsops.checks.function_versions import function_name
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check, skipped
@@ -216,4 +218,43 @@ def dashboard(ctx: StackContext) -> Outcome:
         problems,
         f"dashboard {name} has {len(body.get('widgets', []))} widgets",
         widgets=len(body.get("widgets", [])),
+    )
+
+
+def _log_groups(ctx: StackContext) -> list[str]:
+    """The project's log groups: each function's and the API's access log group."""
+    functions = [f"/aws/lambda/{function_name(ctx, key)}" for key in contract.FUNCTIONS]
+    return [*functions, ctx.names.api_access_log_group]
+
+
+@check(
+    CHECKS,
+    "CW-005",
+    "No subscription filter copies the project's logs elsewhere",
+    Severity.MEDIUM,
+    "Delete the filter (aws logs delete-subscription-filter --log-group-name <group> "
+    "--filter-name <name>); the project subscribes nothing to its log groups.",
+    reads="logs:DescribeSubscriptionFilters of each function's log group and the API's",
+    runs_on="both",
+    doc=DOC,
+)
+def no_log_subscriptions(ctx: StackContext) -> Outcome:
+    """A subscription filter streams every log event of its group to a destination (a Lambda
+    function, a Kinesis or Firehose stream, another account's): the functions' logs and the
+    access logs would leave the project's log groups, their retention and their key."""
+    problems, read = [], []
+    for group in _log_groups(ctx):
+        try:
+            answer = ctx.call("logs", "describe_subscription_filters", logGroupName=group)
+        except ctx.client("logs").exceptions.ResourceNotFoundException:
+            continue  # a missing group is FN-006's and API-006's finding
+        read.append(group)
+        problems += [
+            f"{group}: filter {f.get('filterName')} sends its events to {f.get('destinationArn')}"
+            for f in answer.get("subscriptionFilters", [])
+        ]
+    if not read:
+        return skipped("none of the project's log groups exists: nothing to compare")
+    return problems_outcome(
+        problems, f"no subscription filter on {len(read)} log groups", log_groups=read
     )

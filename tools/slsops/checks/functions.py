@@ -125,14 +125,19 @@ def reserved_concurrency(ctx: StackContext) -> Outcome:
 @check(
     CHECKS,
     "FN-005",
-    "Functions' environment (table, index, limits, powertools)",
+    "Functions' environment (table, index, limits, powertools), and nothing else",
     Severity.HIGH,
-    "Set the function's environment variables in infra/ (table name from the table) and apply.",
+    "Set the function's environment variables in infra/ (table name from the table), remove "
+    "any variable infra/ does not set, and apply.",
     reads=READS_CONFIG + " (Environment.Variables)",
     runs_on="both",
     doc=DOC,
 )
 def environment(ctx: StackContext) -> Outcome:
+    """A variable beyond the contract's fails too: the runtime reads some itself
+    (``AWS_ENDPOINT_URL_DYNAMODB`` sends every write elsewhere, ``AWS_LAMBDA_EXEC_WRAPPER`` and
+    ``PYTHONPATH`` run other code), and infra/ sets none. Extra variables are named, never
+    shown: a value may be a secret."""
     want = contract.expected_environment(
         ctx.names,
         shard_count=int(ctx.stack.get("shard_count") or contract.TABLE.shard_count),
@@ -150,7 +155,11 @@ def environment(ctx: StackContext) -> Outcome:
             for name, value in want.items():
                 expected[f"{label}.{name}"] = value
                 actual[f"{label}.{name}"] = variables.get(name)
-    return compared(expected, actual, "both functions carry the contract's environment")
+            expected[f"{label}.variables_beyond_the_contract"] = []
+            actual[f"{label}.variables_beyond_the_contract"] = sorted(set(variables) - set(want))
+    return compared(
+        expected, actual, "both functions carry the contract's environment and nothing else"
+    )
 
 
 @check(
