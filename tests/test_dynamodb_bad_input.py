@@ -145,6 +145,15 @@ def test_an_unknown_caller_is_refused_before_its_body_is_read(endpoint):
     assert error_type(response) == "UnrecognizedClientException"
 
 
+def test_an_operation_moto_lacks_is_named_at_once(endpoint):
+    """501 naming the operation, not a 500 that botocore retries five times."""
+    body = {"TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}
+    response = send(endpoint, "EnableKinesisStreamingDestination", json.dumps(body).encode())
+    assert response.status_code == 501, response.text
+    assert error_type(response) == "NotImplemented"
+    assert "EnableKinesisStreamingDestination" in json.loads(response.text)["message"]
+
+
 def test_a_well_formed_call_still_works(endpoint):
     body = {"TableName": TABLE, "Item": {"pk": {"S": "fine"}, "n": {"N": "2"}}}
     assert send(endpoint, "PutItem", json.dumps(body).encode()).status_code == 200

@@ -19,6 +19,7 @@ _REASONS = {
     404: "Not Found",
     413: "Payload Too Large",
     500: "Internal Server Error",
+    501: "Not Implemented",
 }
 _XML_NAMESPACES = {
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",

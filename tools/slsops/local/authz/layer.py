@@ -184,6 +184,10 @@ class AuthorizationLayer:
                 if hasattr(result, "close"):
                     result.close()
             crashed: bool | str = _is_crash_page(answer["status"], answer["headers"])
+        except NotImplementedError:  # an operation moto lacks: say so, and not as a 500
+            # botocore would retry five times
+            message = f"the embedded AWS (moto) does not implement {call.operation}"
+            return self._refuse(start_response, Refusal(501, "NotImplemented", message), call)
         except Exception as exc:  # moto's handler raised past every gap (no Flask around it)
             chunks, crashed = [], f"{type(exc).__name__} in the handler"
         if crashed:
