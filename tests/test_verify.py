@@ -1051,6 +1051,33 @@ def test_tracing_check_reads_the_live_version() -> None:
     assert "ingest@live.tracing_mode: expected 'Active', found 'PassThrough'" in outcome.detail
 
 
+@pytest.mark.breaks("FN-006")
+def test_log_group_check_reads_where_each_version_logs() -> None:
+    """moto 5.2.5 ignores LoggingConfig: shown on the stub. A version logging to another group
+    fails, though the function's own group is there with the right retention."""
+    from slsops.checks.functions import log_groups
+
+    def groups(logGroupNamePrefix: str) -> dict:
+        retention = contract.FUNCTIONS["ingest"].log_retention_days
+        group = {"logGroupName": logGroupNamePrefix, "retentionInDays": retention, "kmsKeyId": KEY}
+        return {"logGroups": [group]}
+
+    def stub(live_changes: dict) -> AwsStub:
+        stub = _function_stub(live_changes)
+        stub.answers[("logs", "describe_log_groups")] = groups
+        return stub
+
+    assert log_groups(stub({})).status is Status.PASS
+    outcome = log_groups(stub({"LoggingConfig": {"LogGroup": "/elsewhere", "LogFormat": "JSON"}}))
+    assert outcome.status is Status.FAIL
+    assert (
+        "ingest@live.logs_to: expected '/aws/lambda/simple-log-service-ingest-prod', "
+        "found '/elsewhere'" in outcome.detail
+    )
+    own = {"LoggingConfig": {"LogGroup": "/aws/lambda/simple-log-service-ingest-prod"}}
+    assert "ingest@live.logs_to" not in log_groups(stub(own)).detail
+
+
 @pytest.mark.breaks("FN-009")
 def test_environment_key_check_reads_the_live_version() -> None:
     """moto 5.2.5 ignores KMSKeyArn in UpdateFunctionConfiguration: shown on the stub."""

@@ -165,17 +165,28 @@ def environment(ctx: StackContext) -> Outcome:
 @check(
     CHECKS,
     "FN-006",
-    "Functions' log groups exist with the contract's retention",
+    "Functions' log groups exist with the contract's retention, and the functions log there",
     Severity.MEDIUM,
-    "Create /aws/lambda/<function> with retention_in_days from the contract (infra/) and apply.",
-    reads="logs:DescribeLogGroups (/aws/lambda/<function>: retentionInDays, kmsKeyId)",
+    "Create /aws/lambda/<function> with retention_in_days from the contract (infra/) and apply; "
+    "a function logging to another group: remove its logging_config log_group and apply.",
+    reads="logs:DescribeLogGroups (/aws/lambda/<function>: retentionInDays, kmsKeyId); "
+    + READS_CONFIG
+    + " (LoggingConfig.LogGroup)",
     runs_on="both",
     doc=DOC,
 )
 def log_groups(ctx: StackContext) -> Outcome:
+    """Also where each version sends its logs (``LoggingConfig.LogGroup``, default the
+    function's own group): pointed at another group, the logs leave the group's retention and
+    key, and this group stays right and empty."""
     expected, actual = {}, {}
     for key, spec in contract.FUNCTIONS.items():
         group = f"/aws/lambda/{function_name(ctx, key)}"
+        for label, config in function_versions(ctx, key).items():
+            expected[f"{label}.logs_to"] = group
+            actual[f"{label}.logs_to"] = (config.get("LoggingConfig") or {}).get(
+                "LogGroup"
+            ) or group
         answer = ctx.call("logs", "describe_log_groups", logGroupNamePrefix=group)
         found = next((g for g in answer.get("logGroups", []) if g["logGroupName"] == group), None)
         expected[f"{group}.exists"] = True
