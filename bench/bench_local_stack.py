@@ -19,6 +19,7 @@ patch at 20k. Every loop is bounded; nothing leaves loopback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -38,6 +39,7 @@ from boto3.dynamodb.types import TypeSerializer  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from log_service import keys  # noqa: E402
+from log_service import reader as reader_module  # noqa: E402
 from log_service.items import make_log_item, make_marker  # noqa: E402
 from log_service.model import parse_entry  # noqa: E402
 from log_service.reader import LogReader, RecentQuery  # noqa: E402
@@ -121,6 +123,34 @@ def interleaved_reads(
     return result
 
 
+def merge_margin_costs(endpoint: str, name: str, rounds: int) -> dict[str, tuple[float, float]]:
+    """CPU ms (this process: the reader and the embedded AWS) and queries per newest-100
+    read, with the reader's margin per shard and with each shard's share alone (the reader
+    before), alternating in every round."""
+    resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    with_margin = reader_module.shard_page
+    variants = {
+        "share + margin (now)": with_margin,
+        "share alone (before)": lambda wanted, shards: math.ceil(wanted / shards),
+    }
+    cpu: dict[str, list[float]] = {label: [] for label in variants}
+    queries: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        reader = LogReader(resource.Table(name), keys.DEFAULT_INDEX_NAME, SHARDS, pool=pool)
+        try:
+            for round_number in range(rounds + 1):
+                for label, page_size in variants.items():
+                    reader_module.shard_page = page_size
+                    started = time.process_time()
+                    pages = [reader.recent(RecentQuery(limit=100)) for _ in range(10)]
+                    if round_number:  # round 0 warms up
+                        cpu[label].append((time.process_time() - started) / 10 * 1000)
+                    queries[label] = statistics.mean(p.queries for p in pages)
+        finally:
+            reader_module.shard_page = with_margin
+    return {label: (statistics.median(cpu[label]), queries[label]) for label in variants}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,20000,100000")
@@ -140,6 +170,7 @@ def main() -> int:
             tables[size] = (name, seed_table(endpoint, name, size))
             print(f"seeded {size} items in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         patched = interleaved_reads(endpoint, tables, args.reads)
+        margin = merge_margin_costs(endpoint, tables[args.baseline_size][0], rounds=5)
         for patch in BASELINE_OFF:  # moto as the stack had it before the speed patches
             patch.uninstall()
         try:
@@ -173,6 +204,21 @@ def main() -> int:
     print(
         f"goals: max/min <= {FLAT_GOAL}x across sizes, speed-up >= {SPEED_GOAL:.0f}x at "
         f"{args.baseline_size // 1000}k (fastest reads): {'met' if all(verdicts) else 'NOT met'}"
+    )
+    (now_cpu, now_queries), (before_cpu, before_queries) = margin.values()
+    print(
+        tabulate(
+            [[label, f"{q:.1f}", f"{c:.1f} ms"] for label, (c, q) in margin.items()],
+            headers=[
+                f"newest-100 at {args.baseline_size // 1000}k: each shard asked for",
+                "queries",
+                "CPU per read (median of 5 rounds)",
+            ],
+        )
+    )
+    print(
+        f"the margin: {before_queries / now_queries:.2f}x fewer queries, "
+        f"{before_cpu / now_cpu:.2f}x less CPU per read"
     )
     entries = {read: patched[sorted(sizes)[-1]][read][2] for read in reads}
     print(f"entries per read at the largest size: {entries}")
