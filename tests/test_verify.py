@@ -208,6 +208,13 @@ def test_compared_names_every_differing_field() -> None:
     assert compared({"a": 1}, {"a": 1}, "ok").status is Status.PASS
 
 
+def test_compared_with_nothing_expected_is_a_skip_not_a_pass() -> None:
+    """A check whose loop found nothing to read (no function, no alarm) compared nothing."""
+    outcome = compared({}, {}, "every alarm matches")
+    assert outcome.status is Status.SKIP
+    assert "nothing to compare" in outcome.detail
+
+
 def test_deployment_names_follow_prefix_and_environment() -> None:
     names = deployment_names(stack_with(stage_name="staging", table_name="acme-logs-staging"))
     assert (names.prefix, names.environment) == ("acme", "staging")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slsops.framework.model import Outcome, failed, passed
+from slsops.framework.model import Outcome, failed, passed, skipped
 
 
 def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
@@ -22,7 +22,10 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
 
 
 def compared(expected: dict[str, Any], actual: dict[str, Any], ok: str, **evidence: Any) -> Outcome:
-    """PASS with ``ok`` when every expected field matches; FAIL listing the ones that don't."""
+    """PASS with ``ok`` when every expected field matches; FAIL listing the ones that don't;
+    SKIP when nothing was expected (a check that compared nothing must not PASS)."""
+    if not expected:
+        return skipped(f"nothing to compare (would have passed as: {ok})", actual=actual)
     diffs = differences(expected, actual)
     evidence = {"expected": expected, "actual": actual, **evidence}
     if diffs:
