@@ -1240,6 +1240,13 @@ def test_principals_beyond_account() -> None:
         "b: *",
         "e: arn:aws:iam::444455556666:role/x",
     ]
+    # An unknown account confines nothing: "::" is in every IAM ARN.
+    assert principals_beyond_account(document, "") == [
+        "a: arn:aws:iam::111122223333:root",
+        "b: 111122223333",
+        "b: *",
+        "e: arn:aws:iam::444455556666:role/x",
+    ]
 
 
 def test_a_condition_pinning_the_account_confines_a_statement_for_anyone() -> None:

@@ -9,7 +9,7 @@ from slsops import contract
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
-from slsops.iam.documents import principals_beyond_account
+from slsops.iam.documents import of_account, principals_beyond_account
 
 CHECKS: list[Check] = []
 MAX_ALIAS_PAGES = 50  # ListAliases pages of up to 50 aliases: bounded, and far above any account
@@ -174,6 +174,4 @@ def grants(ctx: StackContext) -> Outcome:
 
 def _beyond_account(principal: str, account: str) -> bool:
     """An AWS service's own principal, or an ARN of this account, is not beyond it."""
-    if principal.endswith(".amazonaws.com"):
-        return False
-    return not (account and f":{account}:" in principal)
+    return not (principal.endswith(".amazonaws.com") or of_account(principal, account))

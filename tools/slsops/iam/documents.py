@@ -96,9 +96,16 @@ def principals_beyond_account(document: Mapping[str, Any], account: str) -> list
         principal = statement.get("Principal")
         aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
         for who in as_list(aws):
-            if str(who) != account and f":{account}:" not in str(who):
+            if not of_account(str(who), account):
                 found.append(f"{statement.get('Sid') or n}: {who}")
     return found
+
+
+def of_account(principal: str, account: str) -> bool:
+    """Is ``principal`` the account id itself or an ARN in it? Never for an unknown (empty)
+    account: ``":" + "" + ":"`` is in every IAM ARN (``arn:aws:iam::...``), which passed any
+    principal as the account's own."""
+    return bool(account) and (principal == account or f":{account}:" in principal)
 
 
 def confined_to_account(statement: Mapping[str, Any], account: str) -> bool:
