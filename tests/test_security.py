@@ -297,3 +297,74 @@ def test_the_embedded_aws_drops_a_client_that_never_sends_its_promised_body(loca
         while chunk := conn.recv(65536):  # the server's read timeout ends this, not ours
             answer += chunk
     assert not answer.startswith(b"HTTP/1.1 2")
+
+
+# ------------------------------------------------------------------ path and method spellings
+
+# Spellings of the two routes a router and a policy check could read differently.
+READ_SPELLINGS = [
+    "/logs/recent/",
+    "//logs/recent",
+    "/logs//recent",
+    "/logs/./recent",
+    "/logs/x/../recent",
+    "/LOGS/recent",
+    "/logs%2Frecent",
+    "/logs/%72ecent",
+    "/logs/recent%00",
+    "/logs/recent;x",
+]
+WRITE_SPELLINGS = ["/logs/", "//logs", "/./logs", "/x/../logs", "/LOGS", "/%6cogs", "/logs;x"]
+
+
+def _raw_request(stack, credentials, method: str, path: str, body: bytes | None = None):
+    """``method`` on the stage + ``path`` exactly as written (no client normalises it), signed
+    with botocore's signer when ``credentials`` are given."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = urlsplit(stack.api_url)
+    headers = {"Host": url.netloc}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if credentials is not None:
+        request = AWSRequest(method, f"{stack.api_url}{path}", data=body, headers=headers)
+        keys = Credentials(credentials.access_key, credentials.secret_key, credentials.token)
+        SigV4Auth(keys, "execute-api", stack.region).add_auth(request)
+        headers = dict(request.headers)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, url.path + path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.stack
+def test_no_spelling_of_a_route_lets_a_role_past_its_policy(local_stack):
+    """The ingest role never reads, the read role never writes, unsigned never gets in, however
+    the path is spelt: the emulator must route and authorise the same path."""
+    entry = json.dumps({"service_name": "spelling", "level": "INFO", "message": "m"}).encode()
+    ingest, read = assume_role(local_stack, "ingest"), assume_role(local_stack, "read")
+    let_through = []
+    for path in READ_SPELLINGS:
+        for who, credentials in (("ingest", ingest), ("unsigned", None)):
+            status = _raw_request(local_stack, credentials, "GET", path)
+            if status < 300:
+                let_through.append((who, "GET", path, status))
+    for path in WRITE_SPELLINGS:
+        for who, credentials in (("read", read), ("unsigned", None)):
+            status = _raw_request(local_stack, credentials, "POST", path, entry)
+            if status < 300:
+                let_through.append((who, "POST", path, status))
+    for method in ("PUT", "PATCH", "DELETE"):
+        if _raw_request(local_stack, read, method, "/logs", entry) < 300:
+            let_through.append(("read", method, "/logs"))
+    assert let_through == []
+    # The spellings do reach the API: the allowed role is served on the plain path.
+    assert _raw_request(local_stack, read, "GET", "/logs/recent") == 200
+    assert _raw_request(local_stack, ingest, "POST", "/logs", entry) == 201
