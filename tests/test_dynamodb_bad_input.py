@@ -20,7 +20,9 @@ import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from slsops.local.aws_app import build_moto_app, serve_in_thread
 from slsops.local.operator import create_admin
@@ -146,12 +148,35 @@ def test_an_unknown_caller_is_refused_before_its_body_is_read(endpoint):
 
 
 def test_an_operation_moto_lacks_is_named_at_once(endpoint):
-    """501 naming the operation, not a 500 that botocore retries five times."""
+    """501 naming the operation, not a 500 that botocore retries five times: DynamoDB (JSON)
+    and API Gateway (REST-JSON, whose moto handler runs inside Flask)."""
     body = {"TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}
     response = send(endpoint, "EnableKinesisStreamingDestination", json.dumps(body).encode())
     assert response.status_code == 501, response.text
     assert error_type(response) == "NotImplemented"
     assert "EnableKinesisStreamingDestination" in json.loads(response.text)["message"]
+
+    gateway = boto3.client(
+        "apigateway",
+        endpoint_url=endpoint["url"],
+        region_name=REGION,
+        aws_access_key_id=endpoint["keys"].access_key,
+        aws_secret_access_key=endpoint["keys"].secret_key,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    api = gateway.create_rest_api(name="lacking")["id"]
+    root = gateway.get_resources(restApiId=api)["items"][0]["id"]
+    gateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    with pytest.raises(ClientError) as raised:
+        gateway.update_method(
+            restApiId=api,
+            resourceId=root,
+            httpMethod="GET",
+            patchOperations=[{"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"}],
+        )
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert raised.value.response["Error"]["Code"] == "NotImplemented"
+    assert "UpdateMethod" in raised.value.response["Error"]["Message"]
 
 
 def test_a_well_formed_call_still_works(endpoint):

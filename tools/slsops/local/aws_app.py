@@ -27,11 +27,19 @@ def build_moto_app(enforce_iam: bool = False) -> Any:
     single gap may leave it off and sign with any key.
     """
     speed.install()
-    app = wrap_all(DomainDispatcherApplication(create_backend_app))
-    if enforce_iam:
-        from slsops.local.authz.layer import AuthorizationLayer
+    if not enforce_iam:
+        return wrap_all(DomainDispatcherApplication(create_backend_app))
+    from slsops.local.authz.layer import AuthorizationLayer
 
-        app = AuthorizationLayer(app)
+    return AuthorizationLayer(wrap_all(DomainDispatcherApplication(_propagating_backend_app)))
+
+
+def _propagating_backend_app(service: str) -> Any:
+    """moto's Flask app of ``service``, letting a handler's exception reach the authorisation
+    layer (which answers it in the service's protocol: 501 for an operation moto lacks) instead
+    of Flask's HTML 500 page, which botocore retries five times."""
+    app = create_backend_app(service)
+    app.config["PROPAGATE_EXCEPTIONS"] = True
     return app
 
 

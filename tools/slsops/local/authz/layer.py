@@ -160,6 +160,11 @@ class AuthorizationLayer:
             if call.protocol == "json":
                 return self._json_call(call, environ, start_response, body)
             return self.app(environ, start_response)
+        except NotImplementedError:  # an operation moto lacks: say so, not a retried 500
+            return self._refuse(start_response, _not_implemented(call), call)
+        except Exception as exc:  # moto's handler raised (its Flask app lets it through)
+            failure = f"the embedded AWS failed on this call ({type(exc).__name__})"
+            return self._refuse(start_response, Refusal(500, "InternalFailure", failure), call)
         finally:
             self.principals.note_call(call.botocore_service, call.operation)
 
@@ -184,10 +189,8 @@ class AuthorizationLayer:
                 if hasattr(result, "close"):
                     result.close()
             crashed: bool | str = _is_crash_page(answer["status"], answer["headers"])
-        except NotImplementedError:  # an operation moto lacks: say so, and not as a 500
-            # botocore would retry five times
-            message = f"the embedded AWS (moto) does not implement {call.operation}"
-            return self._refuse(start_response, Refusal(501, "NotImplemented", message), call)
+        except NotImplementedError:  # an operation moto lacks: say so, not a retried 500
+            return self._refuse(start_response, _not_implemented(call), call)
         except Exception as exc:  # moto's handler raised past every gap (no Flask around it)
             chunks, crashed = [], f"{type(exc).__name__} in the handler"
         if crashed:
@@ -308,6 +311,12 @@ class AuthorizationLayer:
             )
         start_response(status, headers)
         return [payload]
+
+
+def _not_implemented(call: moto_call.MotoCall) -> Refusal:
+    """501 naming the operation (a 500 would make botocore retry it five times)."""
+    message = f"the embedded AWS (moto) does not implement {call.operation or call.path}"
+    return Refusal(501, "NotImplemented", message)
 
 
 def _is_crash_page(status: str, headers: list[tuple[str, str]]) -> bool:
