@@ -171,9 +171,9 @@ class AuthorizationLayer:
     def _json_call(
         self, call: moto_call.MotoCall, environ: dict[str, Any], start_response: Any, body: bytes
     ) -> Iterable[bytes]:
-        """Run a JSON-protocol call; a crash of moto's handler (an exception, or Flask's HTML
-        500 page) becomes a JSON answer: the caller's 400 when the body is wrong, else a 500
-        botocore can read (``json_input.after_failure``)."""
+        """Run a JSON-protocol call; a crash of moto's handler (an exception, or the HTML 500
+        page of a Flask app that keeps its exceptions) becomes a JSON answer: the caller's 400
+        when the body is wrong, else a 500 botocore can read (``json_input.after_failure``)."""
         answer: dict[str, Any] = {}
         written: list[bytes] = []
 
@@ -191,7 +191,7 @@ class AuthorizationLayer:
             crashed: bool | str = _is_crash_page(answer["status"], answer["headers"])
         except NotImplementedError:  # an operation moto lacks: say so, not a retried 500
             return self._refuse(start_response, _not_implemented(call), call)
-        except Exception as exc:  # moto's handler raised past every gap (no Flask around it)
+        except Exception as exc:  # moto's handler raised (Flask lets it through, or none ran)
             chunks, crashed = [], f"{type(exc).__name__} in the handler"
         if crashed:
             model = moto_call.operation_model(call.botocore_service, call.operation)
