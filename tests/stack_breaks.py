@@ -783,6 +783,20 @@ def log_subscription_removed(stack: Stack, group: str) -> None:
     aws(stack, "logs").delete_subscription_filter(logGroupName=group, filterName="slsops-test-copy")
 
 
+def alarm_topic_subscribed_elsewhere(stack: Stack) -> str:
+    """An HTTPS endpoint (not infra/'s e-mail) subscribed to the alarm topic."""
+    return aws(stack, "sns").subscribe(
+        TopicArn=str(stack["alarm_topic_arn"]),
+        Protocol="https",
+        Endpoint="https://203.0.113.9/hook",
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+
+
+def alarm_topic_subscription_removed(stack: Stack, subscription: str) -> None:
+    aws(stack, "sns").unsubscribe(SubscriptionArn=subscription)
+
+
 def layer_added(stack: Stack) -> str:
     """A layer on the read function's $LATEST: code beside the reviewed zip."""
     import io

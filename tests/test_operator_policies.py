@@ -100,6 +100,7 @@ NEEDS: dict[str, list[tuple[str, str, dict]]] = {
         ],
         ("cloudwatch:GetDashboard", f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{N.dashboard}", {}),
         ("sns:GetTopicAttributes", f"arn:aws:sns:{REGION}:{ACCOUNT}:{N.alarm_topic}", {}),
+        ("sns:ListSubscriptionsByTopic", f"arn:aws:sns:{REGION}:{ACCOUNT}:{N.alarm_topic}", {}),
         ("config:DescribeConfigRules", "*", {}),
         ("config:DescribeConfigurationRecorderStatus", "*", {}),
         ("sts:AssumeRole", ROLES["ingest"], {}),

@@ -26,6 +26,8 @@ from stack_breaks import (
     access_log_retention_back,
     alarm_actions_removed,
     alarm_threshold_raised,
+    alarm_topic_subscribed_elsewhere,
+    alarm_topic_subscription_removed,
     alias_back,
     alias_deleted,
     alias_on_latest,
@@ -725,6 +727,13 @@ TARGETED = [
         extra_stage_removed,
         id="a-second-stage-serving-an-open-route",
         marks=pytest.mark.breaks("API-010"),
+    ),
+    pytest.param(
+        {"CW-003": "also notifies https https://203.0.113.9/hook"},
+        alarm_topic_subscribed_elsewhere,
+        alarm_topic_subscription_removed,
+        id="alarm-topic-subscribed-elsewhere",
+        marks=pytest.mark.breaks("CW-003"),
     ),
     pytest.param(
         {"CW-005": "filter slsops-test-copy sends its events to arn:aws:lambda:"},

@@ -145,11 +145,12 @@ def alarm_thresholds(ctx: StackContext) -> Outcome:
 @check(
     CHECKS,
     "CW-003",
-    "Alarms notify the alarm topic (encrypted)",
+    "Alarms notify the alarm topic (encrypted), which notifies e-mail only",
     Severity.HIGH,
-    "Set alarm_actions (and ok_actions) to the alarm topic in infra/cloudwatch.tf; apply.",
+    "Set alarm_actions (and ok_actions) to the alarm topic in infra/cloudwatch.tf; apply. A "
+    "subscription infra/ does not make: aws sns unsubscribe --subscription-arn <arn>.",
     reads="cloudwatch:DescribeAlarms (AlarmActions, OKActions, ActionsEnabled), "
-    "sns:GetTopicAttributes (KmsMasterKeyId, Policy)",
+    "sns:GetTopicAttributes (KmsMasterKeyId, Policy), sns:ListSubscriptionsByTopic",
     runs_on="both",
     doc=DOC,
 )
@@ -170,6 +171,7 @@ def alarm_actions(ctx: StackContext) -> Outcome:
         problems.append(f"topic {topic} is not KMS-encrypted")
     if topic.rsplit(":", 1)[-1] != ctx.names.alarm_topic:
         problems.append(f"topic {topic} is not named {ctx.names.alarm_topic}")
+    problems += _foreign_subscriptions(ctx, topic)
     actions: dict[str, list[str]] = {}
     for name, alarm in _alarms(ctx).items():
         actions[name] = alarm.get("AlarmActions", [])
@@ -185,6 +187,22 @@ def alarm_actions(ctx: StackContext) -> Outcome:
         alarm_actions=actions,
         topic_kms_key=attributes.get("KmsMasterKeyId"),
     )
+
+
+# What infra/ subscribes to the alarm topic: the on-call e-mail (variable alarm_email), if any.
+SUBSCRIPTION_PROTOCOLS = frozenset({"email", "email-json"})
+
+
+def _foreign_subscriptions(ctx: StackContext, topic: str) -> list[str]:
+    """Subscriptions infra/ does not make: another protocol (an HTTPS endpoint, a function or a
+    queue, perhaps another account's) receives every alarm, where only an e-mail is subscribed."""
+    pages = ctx.client("sns").get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+    return [
+        f"topic {topic} also notifies {s.get('Protocol')} {s.get('Endpoint')}"
+        for page in pages
+        for s in page.get("Subscriptions", [])
+        if s.get("Protocol") not in SUBSCRIPTION_PROTOCOLS
+    ]
 
 
 @check(
