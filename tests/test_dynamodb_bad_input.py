@@ -147,6 +147,14 @@ def test_an_unknown_caller_is_refused_before_its_body_is_read(endpoint):
     assert error_type(response) == "UnrecognizedClientException"
 
 
+@pytest.mark.parametrize("body", [b"{}", b"not json"])
+def test_an_operation_the_service_does_not_have_is_a_400(endpoint, body):
+    """Not a 500 (botocore would retry it), whatever the body."""
+    response = send(endpoint, "NoSuchOperation", body)
+    assert response.status_code == 400, response.text
+    assert error_type(response) == "UnknownOperationException"
+
+
 def test_an_operation_moto_lacks_is_named_at_once(endpoint):
     """501 naming the operation, not a 500 that botocore retries five times: DynamoDB (JSON)
     and API Gateway (REST-JSON, whose moto handler runs inside Flask)."""

@@ -178,11 +178,8 @@ def whole_body(operation_model: Any, body: bytes) -> Refusal | None:
     )
 
 
-def after_failure(operation_model: Any | None, body: bytes, failure: str) -> Refusal:
+def after_failure(operation_model: Any, body: bytes, failure: str) -> Refusal:
     """What to answer when moto failed on a call: the caller's error if the body is wrong,
     else moto's own (500, in DynamoDB's JSON shape, so botocore reads and retries it)."""
-    refusal = whole_body(operation_model, body) if operation_model is not None else None
-    if refusal is None and operation_model is None:
-        document = _body_object(body)
-        refusal = document if isinstance(document, Refusal) else None
+    refusal = whole_body(operation_model, body)
     return refusal or Refusal(500, INTERNAL, f"the embedded AWS failed on this call ({failure})")

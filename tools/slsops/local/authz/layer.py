@@ -193,7 +193,7 @@ class AuthorizationLayer:
             return self._refuse(start_response, _not_implemented(call), call)
         except Exception as exc:  # moto's handler raised (Flask lets it through, or none ran)
             chunks, crashed = [], f"{type(exc).__name__} in the handler"
-        if crashed:
+        if crashed:  # the call reached moto, so parse found its operation in botocore's model
             model = moto_call.operation_model(call.botocore_service, call.operation)
             failure = crashed if isinstance(crashed, str) else "its handler failed"
             return self._refuse(

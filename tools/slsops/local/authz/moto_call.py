@@ -152,24 +152,17 @@ def parse(dispatcher: Any, environ: dict[str, Any], body: bytes) -> MotoCall:
         botocore_service = response.boto3_service_name
     method = copy.get("REQUEST_METHOD", "GET")
     protocol = _protocol(botocore_service, copy.get("CONTENT_TYPE", ""))
-    input_error = None
+    crash: Exception | None = None
     try:
         response.setup_class(request, request.url if False else None, None)
         operation = response._get_action() or ""
     except Exception as exc:
         if protocol != "json":
             raise UnparsableRequest(f"{type(exc).__name__}: {exc}") from None
-        # moto's parser crashed on the body: AWS's 400 names what is wrong with it
-        operation = json_input.operation_from_target(copy)
-        failure = f"{type(exc).__name__} parsing the request"
-        input_error = json_input.after_failure(
-            operation_model(botocore_service, operation), body, failure
-        )
-        response = None
-    if input_error is None and protocol == "json" and operation:
-        model = operation_model(botocore_service, operation)
-        if model is not None:
-            input_error = json_input.top_level(model, getattr(response, "params", None), body)
+        operation, response, crash = json_input.operation_from_target(copy), None, exc
+    input_error = None
+    if protocol == "json" and operation:
+        input_error = _json_input_error(botocore_service, operation, response, body, crash)
     return MotoCall(
         service=service,
         botocore_service=botocore_service,
@@ -182,6 +175,20 @@ def parse(dispatcher: Any, environ: dict[str, Any], body: bytes) -> MotoCall:
         path=copy.get("PATH_INFO", "/"),
         input_error=input_error,
     )
+
+
+def _json_input_error(
+    botocore_service: str, operation: str, response: Any, body: bytes, crash: Exception | None
+) -> Refusal | None:
+    """What AWS answers a JSON-protocol call before running it: an operation the service does
+    not have, or a body it refuses (the whole body judged when moto's parser crashed on it)."""
+    model = operation_model(botocore_service, operation)
+    if model is None:
+        return Refusal(400, "UnknownOperationException", f"no operation {operation!r}")
+    if crash is not None:
+        failure = f"{type(crash).__name__} parsing the request"
+        return json_input.after_failure(model, body, failure)
+    return json_input.top_level(model, getattr(response, "params", None), body)
 
 
 def operation_model(botocore_service: str, operation: str) -> Any | None:
