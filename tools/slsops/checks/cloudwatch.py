@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from slsops import contract
-from slsops.checks.function_versions import function_name
+from slsops.checks.function_versions import function_log_group
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check, skipped
@@ -241,7 +241,7 @@ def dashboard(ctx: StackContext) -> Outcome:
 
 def _log_groups(ctx: StackContext) -> list[str]:
     """The project's log groups: each function's and the API's access log group."""
-    functions = [f"/aws/lambda/{function_name(ctx, key)}" for key in contract.FUNCTIONS]
+    functions = [function_log_group(ctx, key) for key in contract.FUNCTIONS]
     return [*functions, ctx.names.api_access_log_group]
 
 

@@ -20,6 +20,11 @@ def function_name(ctx: StackContext, key: str) -> str:
     return str(ctx.stack[f"{key}_function_name"])
 
 
+def function_log_group(ctx: StackContext, key: str) -> str:
+    """The log group the deployed function ``key`` must log to (Lambda's default name)."""
+    return f"/aws/lambda/{function_name(ctx, key)}"
+
+
 def function_config(ctx: StackContext, key: str) -> dict[str, Any]:
     """$LATEST's configuration of the function ``key``."""
     return ctx.call("lambda", "get_function_configuration", FunctionName=function_name(ctx, key))

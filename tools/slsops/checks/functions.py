@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from slsops import contract
-from slsops.checks.function_versions import function_name, function_versions, routed_versions
+from slsops.checks.function_versions import (
+    function_log_group,
+    function_name,
+    function_versions,
+    routed_versions,
+)
 from slsops.deployment.verify_context import StackContext
 from slsops.framework.compare import compared, problems_outcome
 from slsops.framework.model import Check, Outcome, Severity, check
@@ -181,7 +186,7 @@ def log_groups(ctx: StackContext) -> Outcome:
     key, and this group stays right and empty."""
     expected, actual = {}, {}
     for key, spec in contract.FUNCTIONS.items():
-        group = f"/aws/lambda/{function_name(ctx, key)}"
+        group = function_log_group(ctx, key)
         for label, config in function_versions(ctx, key).items():
             expected[f"{label}.logs_to"] = group
             actual[f"{label}.logs_to"] = (config.get("LoggingConfig") or {}).get(
