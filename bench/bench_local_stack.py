@@ -19,7 +19,7 @@ patch at 20k. Every loop is bounded; nothing leaves loopback.
 from __future__ import annotations
 
 import argparse
-import math
+import contextlib
 import os
 import statistics
 import sys
@@ -36,10 +36,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
 from boto3.dynamodb.types import TypeSerializer  # noqa: E402
+from reader_variants import shares_without_margin  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from log_service import keys  # noqa: E402
-from log_service import reader as reader_module  # noqa: E402
 from log_service.items import make_log_item, make_marker  # noqa: E402
 from log_service.model import parse_entry  # noqa: E402
 from log_service.reader import LogReader, RecentQuery  # noqa: E402
@@ -128,26 +128,22 @@ def merge_margin_costs(endpoint: str, name: str, rounds: int) -> dict[str, tuple
     read, with the reader's margin per shard and with each shard's share alone (the reader
     before), alternating in every round."""
     resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION)
-    with_margin = reader_module.shard_page
     variants = {
-        "share + margin (now)": with_margin,
-        "share alone (before)": lambda wanted, shards: math.ceil(wanted / shards),
+        "share + margin (now)": contextlib.nullcontext,
+        "share alone (before)": shares_without_margin,
     }
     cpu: dict[str, list[float]] = {label: [] for label in variants}
     queries: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=16) as pool:
         reader = LogReader(resource.Table(name), keys.DEFAULT_INDEX_NAME, SHARDS, pool=pool)
-        try:
-            for round_number in range(rounds + 1):
-                for label, page_size in variants.items():
-                    reader_module.shard_page = page_size
+        for round_number in range(rounds + 1):
+            for label, variant in variants.items():
+                with variant():
                     started = time.process_time()
                     pages = [reader.recent(RecentQuery(limit=100)) for _ in range(10)]
-                    if round_number:  # round 0 warms up
-                        cpu[label].append((time.process_time() - started) / 10 * 1000)
-                    queries[label] = statistics.mean(p.queries for p in pages)
-        finally:
-            reader_module.shard_page = with_margin
+                if round_number:  # round 0 warms up
+                    cpu[label].append((time.process_time() - started) / 10 * 1000)
+                queries[label] = statistics.mean(p.queries for p in pages)
     return {label: (statistics.median(cpu[label]), queries[label]) for label in variants}
 
 

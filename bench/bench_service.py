@@ -13,8 +13,6 @@ index write lands on one key) and a single Scan page (cheap, but not the newest 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import math
 import os
 import random
 import statistics
@@ -22,7 +20,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,10 +33,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from reader_variants import shares_without_margin  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from log_service import keys, limits  # noqa: E402
-from log_service import reader as reader_module  # noqa: E402
 from log_service.model import parse_entry  # noqa: E402
 from log_service.reader import LogReader, RecentQuery  # noqa: E402
 from log_service.settings import Settings  # noqa: E402
@@ -71,17 +68,6 @@ def seed(table, count: int, shards: int, services: int, rng: random.Random) -> l
             batch.put_item(Item=item)
             items.append(item)
     return items
-
-
-@contextlib.contextmanager
-def _shares_without_margin() -> Iterator[None]:
-    """The reader as it was: each shard asked for N/S alone (side by side, one run)."""
-    original = reader_module.shard_page
-    reader_module.shard_page = lambda wanted, shards: math.ceil(wanted / shards)
-    try:
-        yield
-    finally:
-        reader_module.shard_page = original
 
 
 def newest(items: list[dict], service: str | None = None) -> list[str]:
@@ -229,7 +215,7 @@ def main() -> int:
 
         page = reader.recent(RecentQuery(limit=N))
         exact = [e["log_id"] for e in page.logs] == newest(items)
-        with _shares_without_margin():
+        with shares_without_margin():
             before = reader.recent(RecentQuery(limit=N))
         rows += [
             [
