@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_stub import AwsStub, Pages, stack_with
 from stack_breaks import (
@@ -1092,6 +1093,34 @@ def test_log_group_check_reads_where_each_version_logs() -> None:
     )
     own = {"LoggingConfig": {"LogGroup": "/aws/lambda/simple-log-service-ingest-prod"}}
     assert "ingest@live.logs_to" not in log_groups(stub(own)).detail
+
+
+@pytest.mark.breaks("CW-005")
+def test_log_subscription_check_skips_when_it_read_no_log_group() -> None:
+    """A group that does not exist is FN-006's and API-006's finding; with none of them there,
+    CW-005 compared nothing and says SKIP, not PASS."""
+    from slsops.checks.cloudwatch import no_log_subscriptions
+
+    logs = boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    read: list[str] = []
+
+    def absent(logGroupName: str) -> dict:
+        read.append(logGroupName)
+        raise logs.exceptions.ResourceNotFoundException(
+            {"Error": {"Code": "ResourceNotFoundException"}}, "DescribeSubscriptionFilters"
+        )
+
+    def empty(logGroupName: str) -> dict:
+        return {"subscriptionFilters": []}
+
+    for answer, status in ((absent, Status.SKIP), (empty, Status.PASS)):
+        stub = AwsStub({("logs", "describe_subscription_filters"): answer}, **FUNCTIONS)
+        stub.client = lambda service: logs
+        outcome = no_log_subscriptions(stub)
+        assert outcome.status is status, outcome
+    assert len(read) == 3  # both functions' groups and the API's
 
 
 @pytest.mark.breaks("FN-009")
