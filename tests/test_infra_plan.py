@@ -1,4 +1,7 @@
-"""`terraform plan` against the local stack tells a clean deployment from a drifted one."""
+"""`terraform plan` against the local stack tells a clean deployment from a drifted one.
+
+The plans run as the delivery pipeline's deploy role (the stack's provider override signs in
+with its web identity; ``test_deployer_stack.py`` checks the override and bounds the role)."""
 
 from __future__ import annotations
 

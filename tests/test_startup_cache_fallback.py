@@ -1,40 +1,22 @@
 """A cached start-up whose replay diverges falls back to a Terraform apply instead of failing.
 
 Apart from ``test_startup_cache.py`` so that pytest-xdist runs its full apply beside that
-file's: the two end-to-end start-up tests are the longest of the suite. The recording it
-tampers with is the one the session's local stack replayed or recorded (a copy, in a cache
-folder of its own), so it costs one apply, not two.
+file's end-to-end start-up. The recording it tampers with is the one the session's local
+stack replayed or recorded (a copy, in a cache folder of its own), so it costs one apply, not
+two.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 from pathlib import Path
 
 import pytest
-from startup_support import cache_entries, slsops, up, values
+from startup_support import session_cache_entry, slsops, up, values
 
 from slsops.local import startup_cache
 from slsops.local.stack_file import workdir_for
-
-ENTRY_IN_LOG = re.compile(r"cache entry ([0-9a-f]{32})\b")
-
-
-def _session_entry(local_stack, env: dict[str, str], cache: Path) -> Path:
-    """The session stack's cache entry copied into ``cache`` (recorded anew if there is none)."""
-    log = (workdir_for(local_stack.path) / "runner.log").read_text(encoding="utf-8")
-    found = ENTRY_IN_LOG.search(log)
-    source = startup_cache.cache_root() / found.group(1) if found else None
-    if source is not None and source.is_dir():
-        return Path(shutil.copytree(source, cache / source.name))
-    recording = cache.parent / "recording" / "local.json"  # the session stack did not cache
-    up(recording, env)
-    slsops("local", "down", "--stack", str(recording), env=env, timeout=120)
-    (entry,) = cache_entries(cache)
-    return entry
 
 
 @pytest.mark.stack
@@ -47,7 +29,7 @@ def test_a_recording_that_no_longer_replays_costs_an_apply_not_a_failed_start_up
     cache.mkdir(mode=0o700)
     env = {**os.environ, startup_cache.DIR_ENV: str(cache)}
     env.pop(startup_cache.NO_CACHE_ENV, None)
-    entry = _session_entry(local_stack, env, cache)
+    entry = session_cache_entry(local_stack, env, cache)
     requests = (entry / startup_cache.REQUESTS_FILE).read_text().splitlines()
     tampered = json.loads(requests[50])
     tampered["status"] = 418
