@@ -130,7 +130,8 @@ def test_a_request_with_an_origin_header_goes_through_flask_cors(served) -> None
     from botocore.credentials import Credentials
 
     admin = served["admin"]
-    body = json.dumps({"TableName": "direct-one", "Key": {"p": {"S": "x"}, "s": {"N": "1"}}})
+    create_table(served["ddb"], "direct-origin")  # its own table: the test runs alone too
+    body = json.dumps({"TableName": "direct-origin", "Key": {"p": {"S": "x"}, "s": {"N": "1"}}})
     headers = {
         "Content-Type": "application/x-amz-json-1.0",
         "X-Amz-Target": "DynamoDB_20120810.GetItem",
